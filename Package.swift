@@ -1,0 +1,37 @@
+// swift-tools-version: 6.1
+// SPDX-License-Identifier: Apache-2.0
+import PackageDescription
+
+let package = Package(
+    name: "mmlab",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "mmlab", targets: ["mmlab"]),
+        .library(name: "MMLab", targets: ["MMLab"]),
+        .library(name: "MMSyntax", targets: ["MMSyntax"]),
+        .library(name: "MMScenario", targets: ["MMScenario"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // The model of Linux memory management (no I/O, no host threads, deterministic).
+        .target(name: "MMLab"),
+        // The .mms language: lexer, parser, AST, diagnostics.
+        .target(name: "MMSyntax"),
+        // Runs a parsed scenario on a backend and reports observations and expectations.
+        .target(name: "MMScenario", dependencies: ["MMLab", "MMSyntax"]),
+        // The command line.
+        .executableTarget(
+            name: "mmlab",
+            dependencies: [
+                "MMScenario", "MMSyntax", "MMLab",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(name: "MMLabTests", dependencies: ["MMLab"]),
+        .testTarget(name: "MMSyntaxTests", dependencies: ["MMSyntax"]),
+        .testTarget(name: "MMScenarioTests", dependencies: ["MMScenario", "MMSyntax", "MMLab"]),
+        .testTarget(name: "CLITests", dependencies: ["mmlab"]),
+    ]
+)

@@ -1,0 +1,51 @@
+// SPDX-License-Identifier: Apache-2.0
+//
+// Error numbers (include/uapi/asm-generic/errno-base.h, errno.h) and the signals a
+// memory access can raise, with the si_code the kernel reports.
+
+/// An errno value as the x86-64 kernel returns it.
+public enum Errno: Int32, CaseIterable, Error, Sendable, CustomStringConvertible {
+    case EPERM = 1, ENOENT = 2, ESRCH = 3, EINTR = 4, EIO = 5, ENXIO = 6, E2BIG = 7
+    case ENOEXEC = 8, EBADF = 9, ECHILD = 10, EAGAIN = 11, ENOMEM = 12, EACCES = 13
+    case EFAULT = 14, EBUSY = 16, EEXIST = 17, ENODEV = 19, EINVAL = 22, ENOSPC = 28
+    case ESPIPE = 29, EROFS = 30, ERANGE = 34, ENOSYS = 38, ENOTTY = 25
+    case EOPNOTSUPP = 95, EHWPOISON = 133
+
+    public var description: String {
+        switch self {
+        case .EPERM: "EPERM"; case .ENOENT: "ENOENT"; case .ESRCH: "ESRCH"; case .EINTR: "EINTR"
+        case .EIO: "EIO"; case .ENXIO: "ENXIO"; case .E2BIG: "E2BIG"; case .ENOEXEC: "ENOEXEC"
+        case .EBADF: "EBADF"; case .ECHILD: "ECHILD"; case .EAGAIN: "EAGAIN"; case .ENOMEM: "ENOMEM"
+        case .EACCES: "EACCES"; case .EFAULT: "EFAULT"; case .EBUSY: "EBUSY"; case .EEXIST: "EEXIST"
+        case .ENODEV: "ENODEV"; case .EINVAL: "EINVAL"; case .ENOSPC: "ENOSPC"; case .ESPIPE: "ESPIPE"
+        case .EROFS: "EROFS"; case .ERANGE: "ERANGE"; case .ENOSYS: "ENOSYS"; case .ENOTTY: "ENOTTY"
+        case .EOPNOTSUPP: "EOPNOTSUPP"; case .EHWPOISON: "EHWPOISON"
+        }
+    }
+    public init?(name: String) {
+        guard let e = Errno.allCases.first(where: { $0.description == name }) else { return nil }
+        self = e
+    }
+}
+
+/// A signal raised by a memory access, with its si_code.
+public struct SignalInfo: Hashable, Sendable, CustomStringConvertible {
+    public enum Signal: String, Sendable { case SIGSEGV, SIGBUS }
+    public var signal: Signal
+    /// si_code: SEGV_MAPERR 1, SEGV_ACCERR 2; BUS_ADRERR 2, BUS_MCEERR_AR 4.
+    public var code: Int32
+    public static let segvMapErr = SignalInfo(signal: .SIGSEGV, code: 1)
+    public static let segvAccErr = SignalInfo(signal: .SIGSEGV, code: 2)
+    public static let busAdrErr = SignalInfo(signal: .SIGBUS, code: 2)
+    public static let busMceErrAR = SignalInfo(signal: .SIGBUS, code: 4)
+    public var codeName: String {
+        switch (signal, code) {
+        case (.SIGSEGV, 1): return "SEGV_MAPERR"
+        case (.SIGSEGV, 2): return "SEGV_ACCERR"
+        case (.SIGBUS, 2): return "BUS_ADRERR"
+        case (.SIGBUS, 4): return "BUS_MCEERR_AR"
+        default: return "code \(code)"
+        }
+    }
+    public var description: String { "\(signal.rawValue) (\(codeName))" }
+}

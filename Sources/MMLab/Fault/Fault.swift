@@ -1,0 +1,388 @@
+// SPDX-License-Identifier: Apache-2.0
+//
+// User memory accesses and page faults (arch/x86/mm/fault.c, mm/memory.c). An access is
+// split at the kernel's lock boundaries: the MMU's attempt (user mode, no locks), then
+// handle_mm_fault() under the PTE lock, then the retried attempt.
+
+/// What an access observed.
+public enum AccessResult: Hashable, Sendable {
+    /// The load or store completed; for a load, the token read (a store returns what it stored).
+    case ok(UInt64)
+    /// The access raised a signal.
+    case signal(SignalInfo)
+    /// The model could not complete the access (a bug in the model; reported, never trapped).
+    case modelError(String)
+}
+
+/// vm_fault_t, reduced to the outcomes the model distinguishes.
+enum VMFault: Equatable {
+    /// The fault was handled (or nothing was needed); retry the access.
+    case done
+    case sigsegv(SignalInfo)
+    case sigbus
+    /// VM_FAULT_HWPOISON: SIGBUS with BUS_MCEERR_AR.
+    case hwpoison
+}
+
+/// One step of an access: it completed, or a fault was handled and the access retries.
+public enum AccessStep: Hashable, Sendable {
+    case completed(AccessResult)
+    case faulted
+}
+
+extension Kernel {
+    /// A user load (`store == nil`) or store of `store` at `address`, run to completion.
+    public mutating func access(_ mmID: MMID, _ address: UInt64, store: UInt64?) -> AccessResult {
+        for _ in 0..<8 {
+            switch accessStep(mmID, address, store: store) {
+            case .completed(let r):
+                check()
+                return r
+            case .faulted:
+                continue
+            }
+        }
+        return .modelError("access to 0x\(String(address, radix: 16)) still faults after 8 retries")
+    }
+
+    /// One step of an access: the MMU walk, and on a miss the whole of handle_mm_fault().
+    public mutating func accessStep(_ mmID: MMID, _ address: UInt64, store: UInt64?) -> AccessStep {
+        let m = Int(mmID)
+        let pte = mms[m].pageTables.pte(address)
+        costs.pteReads += 1
+        if pte.isPresent && !pte.isProtNone && (store == nil || pte.isWritable) {
+            // The hardware sets Accessed, and Dirty on a store (never soft-dirty).
+            let pfn = pte.pfn
+            var hw = PTE.accessed
+            if let t = store {
+                frames[pfn].token = t
+                hw |= PTE.dirty
+            }
+            if pte.raw & hw != hw { mms[m].pageTables.set(address, pte.with(hw)) }
+            return .completed(.ok(frames[pfn].token))
+        }
+        costs.faults += 1
+        switch handleMMFault(m, address, write: store != nil) {
+        case .done: return .faulted
+        case .sigsegv(let s): return .completed(.signal(s))
+        case .sigbus: return .completed(.signal(.busAdrErr))
+        case .hwpoison: return .completed(.signal(.busMceErrAR))
+        }
+    }
+
+    /// Models do_user_addr_fault() (VMA lookup, access_error()) + handle_mm_fault().
+    mutating func handleMMFault(_ m: Int, _ address: UInt64, write: Bool) -> VMFault {
+        guard let v = mms[m].vmaIndex(containing: address) else { return .sigsegv(.segvMapErr) }
+        let flags = mms[m].vmas[v].flags
+        if write ? !flags.contains(.write) : !flags.contains(.read) && !flags.contains(.write) {
+            return .sigsegv(.segvAccErr)
+        }
+        return handlePTEFault(m, v, address & ~(pageSize - 1), write: write)
+    }
+
+    /// Models handle_pte_fault().
+    mutating func handlePTEFault(_ m: Int, _ v: Int, _ address: UInt64, write: Bool) -> VMFault {
+        let pte = mms[m].pageTables.pte(address)
+        costs.pteReads += 1
+        if pte.isNone {
+            return mms[m].vmas[v].isAnonymous
+                ? doAnonymousPage(m, v, address, write: write, orig: pte)
+                : doFault(m, v, address, write: write, orig: pte)
+        }
+        if !pte.isPresent { return doSwapPage(m, v, address, write: write, orig: pte) }
+        if write && !pte.isWritable { return doWPPage(m, v, address, orig: pte) }
+        if write {
+            mms[m].pageTables.set(address, pte.mkdirty(softDirtyConfigured: config.memSoftDirty).with(PTE.accessed))
+            costs.pteWrites += 1
+        }
+        return .done
+    }
+
+    /// Models vmf_anon_prepare() → __anon_vma_prepare(): give the VMA an anon_vma.
+    mutating func anonVMAPrepare(_ m: Int, _ v: Int) {
+        guard mms[m].vmas[v].anonVMA == nil else { return }
+        let av = allocAnonVMA()
+        mms[m].vmas[v].anonVMA = av
+        mms[m].vmas[v].anonVMAChain.append(av)
+    }
+
+    /// Models vmf_orig_pte_uffd_wp(): the fault started from a uffd-wp marker.
+    func origPTEUffdWP(_ orig: PTE) -> Bool { orig.marker?.contains(.uffdWP) ?? false }
+
+    /// Models do_anonymous_page(): the zero page for reads, a new exclusive page for writes.
+    mutating func doAnonymousPage(_ m: Int, _ v: Int, _ address: UInt64, write: Bool, orig: PTE) -> VMFault {
+        let vma = mms[m].vmas[v]
+        if !write {
+            var entry = PTE.make(pfn: FrameTable.zeroPFN, prot: pageProt(vma)).with(PTE.special)
+            if origPTEUffdWP(orig) { entry = entry.mkUffdWP() }
+            mms[m].pageTables.set(address, entry)
+            costs.pteWrites += 1
+            return .done
+        }
+        anonVMAPrepare(m, v)
+        let pfn = frames.alloc(token: 0)
+        costs.pageZeroings += 1
+        var entry = PTE.make(pfn: pfn, prot: pageProt(vma))
+        if vma.flags.contains(.write) { entry = entry.mkdirty(softDirtyConfigured: config.memSoftDirty).with(PTE.rw) }
+        if origPTEUffdWP(orig) { entry = entry.mkUffdWP() }
+        addNewAnonRmap(pfn, vma: mms[m].vmas[v], address: address)
+        mms[m].rssAnon += 1
+        mms[m].pageTables.set(address, entry)
+        costs.pteWrites += 1
+        return .done
+    }
+
+    /// Models do_fault(): read, COW or shared fault on a file (shmem) VMA.
+    mutating func doFault(_ m: Int, _ v: Int, _ address: UInt64, write: Bool, orig: PTE) -> VMFault {
+        if !write { return doReadFault(m, v, address, orig: orig) }
+        if !mms[m].vmas[v].flags.contains(.shared) { return doCOWFault(m, v, address, orig: orig) }
+        return doSharedFault(m, v, address, orig: orig)
+    }
+
+    /// Models uffd_disable_fault_around(); the design switch fault_around.uffd decides.
+    func uffdDisableFaultAround(_ vma: VMA) -> Bool {
+        switch design.faultAroundUffd {
+        case .skip_wp_minor: return !vma.flags.intersection([.uffdWP, .uffdMinor]).isEmpty
+        case .skip_armed: return !vma.flags.intersection(VMFlags.uffdFlags).isEmpty
+        case .never_skip: return false
+        }
+    }
+
+    /// Models should_fault_around().
+    func shouldFaultAround(_ vma: VMA) -> Bool {
+        !uffdDisableFaultAround(vma) && config.faultAroundPages > 1
+    }
+
+    /// Models do_read_fault(): fault-around first, then __do_fault() + finish_fault().
+    mutating func doReadFault(_ m: Int, _ v: Int, _ address: UInt64, orig: PTE) -> VMFault {
+        if shouldFaultAround(mms[m].vmas[v]) && orig.isNone {
+            if doFaultAround(m, v, address) { return .done }
+        }
+        guard let ino = mms[m].vmas[v].inode else { return .sigbus }
+        guard case .folio(let pfn) = shmemGetFolio(ino, mms[m].vmas[v].pgoff(of: address)) else { return .sigbus }
+        return finishFault(m, v, address, page: pfn, write: false, cow: false, orig: orig)
+    }
+
+    /// Models do_fault_around(): a window of fault_around_pages aligned on the virtual
+    /// address, clamped to the VMA and to one PTE table, handed to filemap_map_pages().
+    /// Returns whether the faulting page itself was mapped (VM_FAULT_NOPAGE).
+    mutating func doFaultAround(_ m: Int, _ v: Int, _ address: UInt64) -> Bool {
+        let vma = mms[m].vmas[v]
+        let nr = UInt64(config.faultAroundPages)
+        let pteOff = (address >> pageShift) & 511
+        let vmaOff = (address - vma.start) >> pageShift
+        let fromPTE = max(pteOff / nr * nr, pteOff - min(pteOff, vmaOff))
+        let toPTE = min(min(fromPTE + nr, UInt64(ptrsPerPTE)), pteOff + UInt64(vma.pages) - vmaOff) - 1
+        let pgoff = vma.pgoff(of: address)
+        return filemapMapPages(m, v, from: pgoff + fromPTE - pteOff, to: pgoff + toPTE - pteOff, faultAddress: address)
+    }
+
+    /// Models filemap_map_pages(): map uptodate page-cache folios into none PTEs only;
+    /// swap entries (xarray values) and pages beyond i_size are skipped.
+    mutating func filemapMapPages(_ m: Int, _ v: Int, from: UInt64, to: UInt64, faultAddress: UInt64) -> Bool {
+        let vma = mms[m].vmas[v]
+        guard let ino = vma.inode else { return false }
+        let size = inodes[Int(ino)].sizeInPages
+        guard size > 0 else { return false }
+        let end = min(to, size - 1)
+        guard from <= end else { return false }
+        var mapped = false
+        for index in from...end {
+            costs.pageCacheLookups += 1
+            guard let pfn = inodes[Int(ino)].pages[Int(index)].folio,
+                  frames[pfn].flags.contains(.uptodate), !frames[pfn].flags.contains(.hwpoison),
+                  let a = vma.address(ofPgoff: index) else { continue }
+            costs.pteReads += 1
+            guard mms[m].pageTables.pte(a).isNone else { continue }
+            setPTERange(m, v, a, page: pfn, write: false, cow: false, orig: .none)
+            if a == faultAddress { mapped = true }
+        }
+        return mapped
+    }
+
+    /// Models do_cow_fault(): copy the page-cache page into a new anon page.
+    mutating func doCOWFault(_ m: Int, _ v: Int, _ address: UInt64, orig: PTE) -> VMFault {
+        anonVMAPrepare(m, v)
+        guard let ino = mms[m].vmas[v].inode,
+              case .folio(let src) = shmemGetFolio(ino, mms[m].vmas[v].pgoff(of: address)) else { return .sigbus }
+        let pfn = frames.alloc(token: frames[src].token)
+        costs.pageCopies += 1
+        let r = finishFault(m, v, address, page: pfn, write: true, cow: true, orig: orig)
+        if frames[pfn].mapcount == 0 { frames.free(pfn) }   // lost the race: drop the copy
+        return r
+    }
+
+    /// Models do_shared_fault(): map the page-cache page writable and dirty it.
+    mutating func doSharedFault(_ m: Int, _ v: Int, _ address: UInt64, orig: PTE) -> VMFault {
+        guard let ino = mms[m].vmas[v].inode,
+              case .folio(let pfn) = shmemGetFolio(ino, mms[m].vmas[v].pgoff(of: address)) else { return .sigbus }
+        let r = finishFault(m, v, address, page: pfn, write: true, cow: false, orig: orig)
+        frames[pfn].flags.insert(.dirty)   // fault_dirty_shared_page()
+        return r
+    }
+
+    /// Models finish_fault(): recheck the PTE under the lock, then set_pte_range().
+    mutating func finishFault(_ m: Int, _ v: Int, _ address: UInt64, page: PFN, write: Bool, cow: Bool,
+                              orig: PTE) -> VMFault {
+        costs.pteReads += 1
+        guard mms[m].pageTables.pte(address) == orig else { return .done }   // vmf_pte_changed()
+        setPTERange(m, v, address, page: page, write: write, cow: cow, orig: orig)
+        return .done
+    }
+
+    /// Models set_pte_range() for one page, with its rmap and rss accounting.
+    mutating func setPTERange(_ m: Int, _ v: Int, _ address: UInt64, page: PFN, write: Bool, cow: Bool, orig: PTE) {
+        let vma = mms[m].vmas[v]
+        var entry = PTE.make(pfn: page, prot: pageProt(vma))
+        if write {
+            entry = entry.mkdirty(softDirtyConfigured: config.memSoftDirty)
+            if vma.flags.contains(.write) { entry = entry.with(PTE.rw) }   // maybe_mkwrite()
+        } else if entry.isWritable && frames[page].flags.contains(.dirty) {
+            entry = entry.mkdirty(softDirtyConfigured: config.memSoftDirty)
+        }
+        if origPTEUffdWP(orig) { entry = entry.mkUffdWP() }
+        if cow {
+            addNewAnonRmap(page, vma: vma, address: address)
+            mms[m].rssAnon += 1
+        } else {
+            addRmap(page)
+            mms[m].rssShmem += 1
+        }
+        mms[m].pageTables.set(address, entry)
+        costs.pteWrites += 1
+    }
+
+    /// Models do_wp_page(): a write to a present read-only PTE. Shared mappings are made
+    /// writable; anon pages are reused when exclusive, otherwise copied.
+    mutating func doWPPage(_ m: Int, _ v: Int, _ address: UInt64, orig: PTE) -> VMFault {
+        let vma = mms[m].vmas[v]
+        let page = normalPage(orig)
+        if !vma.flags.intersection([.shared, .mayShare]).isEmpty {
+            // wp_page_shared() → wp_page_reuse() + fault_dirty_shared_page().
+            wpPageReuse(m, v, address, orig)
+            if let page { frames[page].flags.insert(.dirty) }
+            return .done
+        }
+        if let page, frames[page].flags.contains(.anon),
+           frames[page].flags.contains(.anonExclusive) || wpCanReuseAnonFolio(page) {
+            frames[page].flags.insert(.anonExclusive)
+            wpPageReuse(m, v, address, orig)
+            return .done
+        }
+        return wpPageCopy(m, v, address, orig: orig, old: page)
+    }
+
+    /// Models wp_page_reuse(): make the PTE young, dirty and (with VM_WRITE) writable.
+    mutating func wpPageReuse(_ m: Int, _ v: Int, _ address: UInt64, _ orig: PTE) {
+        var entry = orig.with(PTE.accessed).mkdirty(softDirtyConfigured: config.memSoftDirty)
+        if mms[m].vmas[v].flags.contains(.write) { entry = entry.with(PTE.rw) }
+        mms[m].pageTables.set(address, entry)
+        costs.pteWrites += 1
+    }
+
+    /// Models wp_can_reuse_anon_folio(): the only reference is this mapping's (after trying
+    /// to drop the swap-cache copy); never for KSM folios.
+    mutating func wpCanReuseAnonFolio(_ pfn: PFN) -> Bool {
+        let f = frames[pfn]
+        if f.flags.contains(.ksm) || f.refcount > 3 { return false }
+        let swapcache: UInt16 = f.flags.contains(.swapcache) ? 1 : 0
+        if f.refcount > 1 + swapcache { return false }
+        if f.flags.contains(.swapcache) { folioFreeSwap(pfn) }
+        return !frames[pfn].flags.contains(.ksm) && frames[pfn].refcount == 1
+    }
+
+    /// Models wp_page_copy(): a new exclusive anon page replaces the old mapping.
+    mutating func wpPageCopy(_ m: Int, _ v: Int, _ address: UInt64, orig: PTE, old: PFN?) -> VMFault {
+        anonVMAPrepare(m, v)
+        let vma = mms[m].vmas[v]
+        let pfn = frames.alloc(token: old.map { frames[$0].token } ?? 0)
+        if old == nil { costs.pageZeroings += 1 } else { costs.pageCopies += 1 }
+        var entry = PTE.make(pfn: pfn, prot: pageProt(vma)).mkdirty(softDirtyConfigured: config.memSoftDirty)
+        if vma.flags.contains(.write) { entry = entry.with(PTE.rw) }
+        addNewAnonRmap(pfn, vma: vma, address: address)
+        mms[m].rssAnon += 1
+        mms[m].pageTables.set(address, entry)
+        costs.pteWrites += 1
+        costs.tlbFlushes += 1
+        if let old {
+            if frames[old].flags.contains(.anon) { mms[m].rssAnon -= 1 } else { mms[m].rssShmem -= 1 }
+            removeRmapAndPut(old)
+        }
+        return .done
+    }
+
+    /// Models should_try_to_free_swap().
+    func shouldTryToFreeSwap(_ pfn: PFN, _ vma: VMA, write: Bool) -> Bool {
+        guard frames[pfn].flags.contains(.swapcache) else { return false }
+        if swapIsFull || vma.flags.contains(.locked) { return true }
+        // Only the swap cache holds it besides this fault: we would be the exclusive user.
+        return write && !frames[pfn].flags.contains(.ksm) && frames[pfn].refcount == 1
+    }
+
+    /// Models do_swap_page(): markers and special entries, then swap-in of a real entry
+    /// (a swap-cache hit keeps the frame), with the exclusive and writable rules.
+    mutating func doSwapPage(_ m: Int, _ v: Int, _ address: UInt64, write: Bool, orig: PTE) -> VMFault {
+        let e = orig.swapEntry
+        if !e.isRealSwap {
+            if e.isMarker { return handlePTEMarker(m, v, address, write: write, orig: orig) }
+            if e.type == SwapEntry.hwpoisonType { return .hwpoison }
+            return .sigbus
+        }
+        let vma = mms[m].vmas[v]
+        let pfn = swapCacheLookup(e) ?? swapReadIntoCache(e)
+        let isKSM = frames[pfn].flags.contains(.ksm)
+        let exclusive = !isKSM && orig.swpExclusive
+        swapFree(e)
+        mms[m].swapEntries -= 1
+        if shouldTryToFreeSwap(pfn, vma, write: write) { folioFreeSwap(pfn) }
+        var entry = PTE.make(pfn: pfn, prot: pageProt(vma))
+        if orig.swpSoftDirty { entry = entry.with(PTE.softDirty) }
+        if orig.swpUffdWP { entry = entry.mkUffdWP() }
+        var writeDone = false
+        var rmapExclusive = false
+        if !isKSM && (exclusive || frames[pfn].refcount == 0) {
+            let uffdWPPTE = vma.flags.contains(.uffdWP) && entry.uffdWP
+            if vma.flags.contains(.write) && !uffdWPPTE && !pteNeedsSoftDirtyWP(vma, entry) {
+                entry = entry.with(PTE.rw)
+                if write {
+                    entry = entry.mkdirty(softDirtyConfigured: config.memSoftDirty)
+                    writeDone = true
+                }
+            }
+            rmapExclusive = true
+        }
+        if !frames[pfn].flags.contains(.anon) {
+            // A folio fresh from the swap device: folio_add_new_anon_rmap().
+            anonVMAPrepare(m, v)
+            addNewAnonRmap(pfn, vma: mms[m].vmas[v], address: address)
+            if !rmapExclusive { frames[pfn].flags.remove(.anonExclusive) }
+        } else {
+            addRmap(pfn)
+            if rmapExclusive { frames[pfn].flags.insert(.anonExclusive) }
+        }
+        mms[m].rssAnon += 1
+        mms[m].pageTables.set(address, entry)
+        costs.pteWrites += 1
+        if write && !writeDone { return doWPPage(m, v, address, orig: entry) }
+        return .done
+    }
+
+    /// Models handle_pte_marker(): poison, guard and uffd-wp markers.
+    mutating func handlePTEMarker(_ m: Int, _ v: Int, _ address: UInt64, write: Bool, orig: PTE) -> VMFault {
+        guard let marker = orig.marker, !marker.isEmpty else { return .sigbus }
+        if marker.contains(.poisoned) { return .hwpoison }
+        if marker.contains(.guard_) { return .sigsegv(.segvMapErr) }
+        if marker.contains(.uffdWP) {
+            // pte_marker_handle_uffd_wp(): a stale marker in an unregistered VMA is just cleared.
+            if !mms[m].vmas[v].flags.contains(.uffdWP) {
+                mms[m].pageTables.set(address, .none)
+                costs.pteWrites += 1
+                return .done
+            }
+            return mms[m].vmas[v].isAnonymous
+                ? doAnonymousPage(m, v, address, write: write, orig: orig)
+                : doFault(m, v, address, write: write, orig: orig)
+        }
+        return .sigbus
+    }
+}

@@ -1,0 +1,136 @@
+// SPDX-License-Identifier: Apache-2.0
+//
+// fork() and exit() of an address space: dup_mmap() (mm/mmap.c), copy_page_range()
+// (mm/memory.c copy_pte_range(), copy_present_ptes(), copy_nonpresent_pte()) and
+// exit_mmap().
+
+extension Kernel {
+    /// Models dup_mmap(): the child gets a copy of every VMA; page tables are copied only
+    /// where vma_needs_copy() says so (anon_vma present, or the child VMA is uffd-wp).
+    public mutating func fork(_ parentID: MMID, childName: String) -> MMID {
+        let child = createProcess(name: childName)
+        let p = Int(parentID), c = Int(child)
+        for src in mms[p].vmas {
+            if src.flags.contains(.dontCopy) { continue }          // MADV_DONTFORK
+            var dst = src                                           // vm_area_dup()
+            dst.flags.remove(.locked)
+            // Without UFFD_FEATURE_EVENT_FORK the child loses every uffd registration
+            // (dup_userfaultfd() / userfaultfd_reset_ctx()); no uffd context forks yet.
+            dst.flags.subtract(VMFlags.uffdFlags)
+            dst.uffd = nil
+            if src.flags.contains(.wipeOnFork) {
+                // No anon_vma and no page tables: zero-filled on the next touch.
+                dst.anonVMA = nil
+                dst.anonVMAChain = []
+                mms[c].vmas.append(dst)
+                continue
+            }
+            if src.anonVMA != nil {
+                // anon_vma_fork(): link to the parent's chain, plus an anon_vma of its own.
+                let av = allocAnonVMA()
+                dst.anonVMA = av
+                dst.anonVMAChain = src.anonVMAChain + [av]
+            }
+            mms[c].vmas.append(dst)
+            if vmaNeedsCopy(dst: dst, src: src) {
+                copyPageRange(dstMM: c, dst: dst, srcMM: p, src: src)
+            }
+        }
+        check()
+        return child
+    }
+
+    /// Models vma_needs_copy().
+    func vmaNeedsCopy(dst: VMA, src: VMA) -> Bool {
+        if dst.flags.contains(.uffdWP) { return true }
+        if !src.flags.intersection([.pfnmap, .mixedMap]).isEmpty { return true }
+        return src.anonVMA != nil
+    }
+
+    /// Models copy_pte_range() for one VMA.
+    mutating func copyPageRange(dstMM c: Int, dst: VMA, srcMM p: Int, src: VMA) {
+        var a = src.start
+        while a < src.end {
+            if !mms[p].pageTables.hasTable(a) { a = min(src.end, (a | (pmdSize - 1)) + 1); continue }
+            let pte = mms[p].pageTables.pte(a)
+            costs.pteReads += 1
+            if !pte.isNone {
+                if pte.isPresent {
+                    copyPresentPTE(c, dst, p, src, a, pte)
+                } else {
+                    copyNonpresentPTE(c, dst, p, src, a, pte)
+                }
+            }
+            a += pageSize
+        }
+        costs.tlbFlushes += 1
+    }
+
+    /// Models copy_present_ptes() → __copy_present_ptes() for one PTE.
+    mutating func copyPresentPTE(_ c: Int, _ dst: VMA, _ p: Int, _ src: VMA, _ a: UInt64, _ orig: PTE) {
+        var pte = orig
+        if let pfn = normalPage(pte) {
+            if frames[pfn].flags.contains(.anon) {
+                // folio_try_dup_anon_rmap_pte(): the page is now shared (no DMA pins modelled).
+                frames[pfn].flags.remove(.anonExclusive)
+                mms[c].rssAnon += 1
+            } else {
+                mms[c].rssShmem += 1
+            }
+            addRmap(pfn)
+        }
+        // A COW mapping is write-protected in both processes.
+        if src.isCOWMapping && pte.isWritable {
+            mms[p].pageTables.set(a, pte.without(PTE.rw))
+            costs.pteWrites += 1
+            pte = pte.without(PTE.rw)
+        }
+        if src.flags.contains(.shared) { pte = pte.without(PTE.dirty) }   // pte_mkclean()
+        pte = pte.without(PTE.accessed)                                     // pte_mkold()
+        if !dst.flags.contains(.uffdWP) { pte = pte.without(PTE.uffdWP) }
+        mms[c].pageTables.set(a, pte)
+        costs.pteWrites += 1
+    }
+
+    /// Models copy_nonpresent_pte(): swap entries are shared (the parent's loses its
+    /// exclusive bit), markers are copied as copy_pte_marker() decides.
+    mutating func copyNonpresentPTE(_ c: Int, _ dst: VMA, _ p: Int, _ src: VMA, _ a: UInt64, _ orig: PTE) {
+        var pte = orig
+        let e = orig.swapEntry
+        if e.isRealSwap {
+            swapDuplicate(e)
+            mms[c].swapEntries += 1
+            if orig.swpExclusive {
+                pte = orig.without(PTE.swpExclusive)
+                mms[p].pageTables.set(a, pte)
+                costs.pteWrites += 1
+            }
+            if !dst.flags.contains(.uffdWP) { pte = pte.without(PTE.swpUffdWP) }
+        } else if let marker = orig.marker {
+            // copy_pte_marker(): poison and guard always; uffd-wp only into a uffd-wp VMA.
+            var keep = marker.intersection([.poisoned, .guard_])
+            if marker.contains(.uffdWP) && dst.flags.contains(.uffdWP) { keep.insert(.uffdWP) }
+            guard !keep.isEmpty else { return }
+            pte = keep.pte
+        }
+        mms[c].pageTables.set(a, pte)
+        costs.pteWrites += 1
+    }
+
+    /// Models exit_mmap(): unmap every VMA (ZAP_FLAG_DROP_MARKER, even COWs), free the
+    /// page tables, and release files no one maps any more.
+    public mutating func exitMM(_ mmID: MMID) {
+        let m = Int(mmID)
+        guard mms[m].alive else { return }
+        var inodesSeen: [InodeID] = []
+        for vma in mms[m].vmas {
+            zapPTERange(m, vma: vma, vma.start, vma.end, details: ZapDetails(evenCOWs: true, dropMarkers: true))
+            if let ino = vma.inode, !inodesSeen.contains(ino) { inodesSeen.append(ino) }
+        }
+        mms[m].vmas = []
+        mms[m].pageTables = PageTables()
+        mms[m].alive = false
+        for ino in inodesSeen { releaseInodeIfUnused(ino) }
+        check()
+    }
+}

@@ -1,0 +1,129 @@
+// SPDX-License-Identifier: Apache-2.0
+//
+// The simulated kernel: every process, file, frame and swap slot, as one value. Copying a
+// Kernel copies the whole machine (arrays are copy-on-write), which is what exploration of
+// interleavings needs. Operations live in extensions, one folder per kernel area.
+
+/// A process's address space (struct mm_struct).
+public struct MM: Sendable {
+    public let id: MMID
+    public var name: String
+    /// VMAs sorted by start address (the maple tree).
+    public internal(set) var vmas: [VMA] = []
+    public internal(set) var pageTables = PageTables()
+    public internal(set) var alive = true
+    /// Models mm->map_count-independent rss counters: MM_ANONPAGES, MM_FILEPAGES/SHMEMPAGES, MM_SWAPENTS.
+    public internal(set) var rssAnon = 0
+    public internal(set) var rssShmem = 0
+    public internal(set) var swapEntries = 0
+
+    /// Models find_vma() + containment: the index of the VMA containing `address`.
+    public func vmaIndex(containing address: UInt64) -> Int? {
+        var lo = 0, hi = vmas.count
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            if vmas[mid].end <= address { lo = mid + 1 } else { hi = mid }
+        }
+        return lo < vmas.count && vmas[lo].start <= address ? lo : nil
+    }
+}
+
+/// A shmem inode (memfd_create(), mm/shmem.c) and its page cache.
+public struct Inode: Sendable {
+    public let id: InodeID
+    public var name: String
+    /// i_size in bytes.
+    public var size: UInt64
+    /// The page cache (mapping->i_pages): one entry per page index.
+    public internal(set) var pages: [PageCacheEntry]
+    /// Whether the file is still open (the scenario holds its fd).
+    public internal(set) var open = true
+
+    public var sizeInPages: UInt64 { (size + pageSize - 1) >> pageShift }
+}
+
+/// One slot of a shmem page cache: empty, a folio, or a swap entry (an xarray value entry).
+public struct PageCacheEntry: Hashable, Sendable {
+    var raw: UInt64
+    public static let empty = PageCacheEntry(raw: 0)
+    public static func folio(_ pfn: PFN) -> PageCacheEntry { PageCacheEntry(raw: UInt64(pfn) << 2 | 1) }
+    public static func swap(_ e: SwapEntry) -> PageCacheEntry {
+        PageCacheEntry(raw: (UInt64(e.type) << 58 | e.offset) << 2 | 2)
+    }
+    public var isEmpty: Bool { raw == 0 }
+    /// The folio, if the slot holds one.
+    public var folio: PFN? { raw & 3 == 1 ? PFN(truncatingIfNeeded: raw >> 2) : nil }
+    /// The swap entry, if the slot holds one (xa_is_value()).
+    public var swapEntry: SwapEntry? {
+        guard raw & 3 == 2 else { return nil }
+        let v = raw >> 2
+        return SwapEntry(type: UInt8(truncatingIfNeeded: v >> 58), offset: v & ((1 << 58) - 1))
+    }
+}
+
+/// An anon_vma: the owner of anonymous folios, shared by a VMA and its forked copies.
+public struct AnonVMA: Sendable {
+    public let id: AnonVMAID
+}
+
+/// The whole simulated machine.
+public struct Kernel: Sendable {
+    public internal(set) var frames = FrameTable()
+    public internal(set) var mms: [MM] = []
+    public internal(set) var inodes: [Inode] = []
+    public internal(set) var swapDevices: [SwapDevice] = []
+    /// The swap cache (mm/swap_state.c): folio → its swap entry, for folios with PG_swapcache.
+    var swapCacheEntry: [PFN: SwapEntry] = [:]
+    var nextAnonVMA: AnonVMAID = 1
+    public var design: Design
+    public var config: KernelConfig
+    public internal(set) var costs = Costs()
+    /// Check the model's invariants after every operation (tests and `explore` turn it on).
+    public var internalChecks = false
+    /// Invariant violations found by `check()` (empty in a correct model).
+    public internal(set) var invariantViolations: [String] = []
+    /// Where the next mapping goes (a bump allocator on 2 MiB boundaries).
+    var nextMapBase: UInt64 = 0x7f00_0000_0000
+
+    public init(design: Design = Design(), config: KernelConfig = KernelConfig()) {
+        self.design = design
+        self.config = config
+    }
+
+    /// Creates the first process (init's child running the scenario).
+    public mutating func createProcess(name: String) -> MMID {
+        let id = MMID(mms.count)
+        mms.append(MM(id: id, name: name))
+        return id
+    }
+
+    /// Models anon_vma_alloc().
+    mutating func allocAnonVMA() -> AnonVMAID {
+        defer { nextAnonVMA += 1 }
+        return nextAnonVMA
+    }
+}
+
+/// Kernel build options that change behaviour (the Kconfig of the modelled kernel).
+public struct KernelConfig: Hashable, Sendable {
+    /// CONFIG_MEM_SOFT_DIRTY. Off by default: the reference machine is built without it.
+    public var memSoftDirty = false
+    /// /sys/kernel/debug/fault_around_bytes in pages (default 65536 bytes).
+    public var faultAroundPages = 16
+    public init() {}
+}
+
+/// Deterministic cost counters (what `compare` and the benchmarks report).
+public struct Costs: Hashable, Sendable {
+    public var pteReads = 0
+    public var pteWrites = 0
+    public var pageCacheLookups = 0
+    public var tlbFlushes = 0
+    public var pageCopies = 0
+    public var pageZeroings = 0
+    public var faults = 0
+    public var majorFaults = 0
+    public var swapOuts = 0
+    public var swapIns = 0
+    public init() {}
+}

@@ -1,0 +1,151 @@
+// SPDX-License-Identifier: Apache-2.0
+//
+// madvise(2) (mm/madvise.c): the VMA walk and the advices the model implements.
+
+/// MADV_* values (include/uapi/asm-generic/mman-common.h).
+public enum Advice: String, CaseIterable, Sendable {
+    case dontneed, pageout, cold, remove, mergeable, unmergeable, guard_install, guard_remove
+    case populate_read, populate_write, free, wipeonfork, keeponfork, dontfork, dofork
+
+    /// The advice number the kernel uses.
+    public var value: Int32 {
+        switch self {
+        case .dontneed: 4
+        case .free: 8
+        case .remove: 9
+        case .dontfork: 10
+        case .dofork: 11
+        case .mergeable: 12
+        case .unmergeable: 13
+        case .wipeonfork: 18
+        case .keeponfork: 19
+        case .cold: 20
+        case .pageout: 21
+        case .populate_read: 22
+        case .populate_write: 23
+        case .guard_install: 102
+        case .guard_remove: 103
+        }
+    }
+
+    /// Whether the model implements this advice yet.
+    public var isImplemented: Bool {
+        switch self {
+        case .dontneed, .pageout, .cold, .remove, .populate_read, .populate_write,
+             .wipeonfork, .keeponfork, .dontfork, .dofork: true
+        case .mergeable, .unmergeable, .guard_install, .guard_remove, .free: false
+        }
+    }
+}
+
+extension Kernel {
+    /// Models do_madvise() → madvise_walk_vmas(): apply `advice` to every VMA piece in
+    /// [start, start+length); a hole anywhere makes the call return ENOMEM after the rest
+    /// was done, as the kernel does.
+    public mutating func madvise(_ mmID: MMID, start: UInt64, length: UInt64, advice: Advice) -> Errno? {
+        guard start & (pageSize - 1) == 0 else { return .EINVAL }
+        guard advice.isImplemented else { return .ENOSYS }
+        let m = Int(mmID)
+        let end = start + ((length + pageSize - 1) & ~(pageSize - 1))
+        guard end > start else { return nil }
+        if advice == .populate_read || advice == .populate_write {
+            let r = madvisePopulate(m, start, end, write: advice == .populate_write)
+            check()
+            return r
+        }
+        let hole = !rangeIsFullyMapped(m, start, end)
+        var err: Errno? = nil
+        if [.wipeonfork, .keeponfork, .dontfork, .dofork].contains(advice) {
+            err = madviseUpdateFlags(m, start, end, advice)
+        } else {
+            var a = start
+            while a < end, err == nil {
+                guard let v = mms[m].vmas.firstIndex(where: { $0.end > a && $0.start < end }) else { break }
+                let vma = mms[m].vmas[v]
+                let s = max(a, vma.start), e = min(end, vma.end)
+                err = madviseVMA(m, v, s, e, advice)
+                a = e
+            }
+        }
+        check()
+        return err ?? (hole ? .ENOMEM : nil)
+    }
+
+    /// One VMA piece of madvise_vma_behavior().
+    mutating func madviseVMA(_ m: Int, _ v: Int, _ s: UInt64, _ e: UInt64, _ advice: Advice) -> Errno? {
+        let vma = mms[m].vmas[v]
+        switch advice {
+        case .dontneed:
+            // madvise_dontneed_free_valid_vma(): not on locked, PFN-mapped or hugetlb VMAs.
+            if !vma.flags.intersection([.locked, .pfnmap, .hugetlb]).isEmpty { return .EINVAL }
+            zapPTERange(m, vma: vma, s, e, details: ZapDetails(evenCOWs: true, dropMarkers: false))
+            return nil
+        case .cold, .pageout:
+            if !vma.flags.intersection([.locked, .pfnmap, .hugetlb]).isEmpty { return .EINVAL }
+            madviseColdOrPageout(m, v, s, e, pageout: advice == .pageout)
+            return nil
+        case .remove:
+            // madvise_remove(): punch the file range behind the VMA.
+            if vma.flags.contains(.locked) { return .EINVAL }
+            guard let ino = vma.inode else { return .EINVAL }
+            if !(vma.flags.contains(.shared) && vma.flags.contains(.mayWrite)) { return .EACCES }
+            let offset = (s - vma.start) + (vma.pgoff << pageShift)
+            return fallocatePunchHole(ino, offset: offset, length: e - s)
+        default:
+            return .ENOSYS
+        }
+    }
+
+    /// MADV_WIPEONFORK / KEEPONFORK / DONTFORK / DOFORK: flag changes with VMA split/merge.
+    mutating func madviseUpdateFlags(_ m: Int, _ start: UInt64, _ end: UInt64, _ advice: Advice) -> Errno? {
+        let r = isolateRange(m, start, end)
+        var err: Errno? = nil
+        for v in r {
+            var vma = mms[m].vmas[v]
+            switch advice {
+            case .wipeonfork:
+                // Only private anonymous memory.
+                guard vma.isAnonymous, !vma.flags.contains(.shared) else { err = .EINVAL; continue }
+                vma.flags.insert(.wipeOnFork)
+            case .keeponfork: vma.flags.remove(.wipeOnFork)
+            case .dontfork: vma.flags.insert(.dontCopy)
+            case .dofork:
+                guard !vma.flags.contains(.io) else { err = .EINVAL; continue }
+                vma.flags.remove(.dontCopy)
+            default: break
+            }
+            mms[m].vmas[v] = vma
+        }
+        if !r.isEmpty { mergeVMAs(m, around: r.lowerBound...(r.upperBound - 1)) }
+        return err
+    }
+
+    /// Models madvise_populate() → faultin_page_range(): fault every page in as GUP would,
+    /// readable or writable. No VMA → ENOMEM, wrong permissions → EINVAL, a fault that
+    /// would raise SIGBUS or SIGSEGV → EFAULT, poison → EHWPOISON.
+    mutating func madvisePopulate(_ m: Int, _ start: UInt64, _ end: UInt64, write: Bool) -> Errno? {
+        var a = start
+        while a < end {
+            guard let v = mms[m].vmaIndex(containing: a) else { return .ENOMEM }
+            let flags = mms[m].vmas[v].flags
+            if write ? !flags.contains(.write) : !flags.contains(.read) { return .EINVAL }
+            var tries = 0
+            while true {
+                let pte = mms[m].pageTables.pte(a)
+                if pte.isPresent && (!write || pte.isWritable) { break }
+                tries += 1
+                if tries > 8 { return .EFAULT }
+                switch handleMMFault(m, a, write: write) {
+                case .done: continue
+                case .sigbus, .sigsegv: return .EFAULT
+                case .hwpoison: return .EHWPOISON
+                }
+            }
+            if write, let pfn = normalPage(mms[m].pageTables.pte(a)) {
+                frames[pfn].flags.insert(.dirty)   // FOLL_TOUCH with FOLL_WRITE
+            }
+            a += pageSize
+        }
+        return nil
+    }
+}

@@ -1,0 +1,107 @@
+// SPDX-License-Identifier: Apache-2.0
+//
+// /proc/PID/pagemap (fs/proc/task_mmu.c pagemap_pmd_range() → pte_to_pagemap_entry())
+// and /proc/PID/clear_refs.
+
+/// Bits of a pagemap word (fs/proc/task_mmu.c).
+public enum PM {
+    public static let pframeMask: UInt64 = (1 << 55) - 1   // PM_PFRAME_BITS = 55
+    public static let softDirty: UInt64 = 1 << 55
+    public static let mmapExclusive: UInt64 = 1 << 56
+    public static let uffdWP: UInt64 = 1 << 57
+    public static let guardRegion: UInt64 = 1 << 58
+    public static let file: UInt64 = 1 << 61
+    public static let swap: UInt64 = 1 << 62
+    public static let present: UInt64 = 1 << 63
+    /// MAX_SWAPFILES_SHIFT.
+    public static let swapTypeBits: UInt64 = 5
+}
+
+extension Kernel {
+    /// Reads the pagemap word for `address` of mm `mmID`, as a reader with CAP_SYS_ADMIN
+    /// (PFNs and swap offsets shown) or without (`showPFN: false`, frame field 0).
+    public func pagemapRead(_ mmID: MMID, _ address: UInt64, showPFN: Bool = true) -> UInt64 {
+        let mm = mms[Int(mmID)]
+        guard let v = mm.vmaIndex(containing: address) else { return 0 }   // outside any VMA
+        let vma = mm.vmas[v]
+        let pte = mm.pageTables.pte(address & ~(pageSize - 1))
+        var word = pteToPagemapEntry(vma, pte, showPFN: showPFN)
+        if pte.isNone { word |= pagemapNonePTE(vma, address, showPFN: showPFN) }
+        if vma.flags.contains(.softDirty) { word |= PM.softDirty }
+        return word
+    }
+
+    /// Models pte_to_pagemap_entry().
+    func pteToPagemapEntry(_ vma: VMA, _ pte: PTE, showPFN: Bool) -> UInt64 {
+        var frame: UInt64 = 0
+        var flags: UInt64 = 0
+        var page: PFN? = nil
+        if pte.isPresent {
+            if showPFN { frame = UInt64(pte.pfn) }
+            flags |= PM.present
+            if pte.softDirty { flags |= PM.softDirty }
+            if pte.uffdWP { flags |= PM.uffdWP }
+            page = normalPage(pte)
+        } else if pte.isSwapPTE {
+            if pte.swpSoftDirty { flags |= PM.softDirty }
+            if pte.swpUffdWP { flags |= PM.uffdWP }
+            let e = pte.swapEntry
+            var offset = e.offset
+            if e.type == SwapEntry.hwpoisonType {
+                page = PFN(truncatingIfNeeded: offset)   // a PFN-carrying entry
+            }
+            if showPFN {
+                offset &= (1 << 50) - 1
+                frame = (UInt64(e.type) | offset << PM.swapTypeBits) & PM.pframeMask
+            }
+            flags |= PM.swap
+            if let marker = pte.marker {
+                if marker.contains(.uffdWP) { flags |= PM.uffdWP }
+                if marker.contains(.guard_) { flags |= PM.guardRegion }
+            }
+        }
+        if let page, frames.isAllocated(page) {
+            if !frames[page].flags.contains(.anon) { flags |= PM.file }
+            if flags & PM.present != 0 && frames[page].mapcount == 1 { flags |= PM.mmapExclusive }
+        }
+        return frame | flags
+    }
+
+    /// What pagemap adds for a none PTE under the design switch pagemap.shmem_swap.
+    /// Linux 6.18 adds nothing; the `pagecache` variant (the 2021 page-cache lookup
+    /// proposal) reports a swapped-out shmem page from the page-cache slot.
+    func pagemapNonePTE(_ vma: VMA, _ address: UInt64, showPFN: Bool) -> UInt64 {
+        guard design.pagemapShmemSwap == .pagecache, let ino = vma.inode else { return 0 }
+        let index = vma.pgoff(of: address)
+        guard Int(index) < inodes[Int(ino)].pages.count,
+              let e = inodes[Int(ino)].pages[Int(index)].swapEntry else { return 0 }
+        let frame = showPFN ? (UInt64(e.type) | e.offset << PM.swapTypeBits) & PM.pframeMask : 0
+        return frame | PM.swap
+    }
+
+    /// Models clear_refs_write(): 1–5 are accepted, anything else is EINVAL. Only 4
+    /// (soft-dirty) changes state, and only with CONFIG_MEM_SOFT_DIRTY.
+    public mutating func clearRefs(_ mmID: MMID, _ value: Int) -> Errno? {
+        guard (1...5).contains(value) else { return .EINVAL }
+        guard value == 4, config.memSoftDirty else { return nil }
+        let m = Int(mmID)
+        for v in mms[m].vmas.indices {
+            // Clear VM_SOFTDIRTY (vma_set_page_prot() follows), then clear_soft_dirty() per PTE.
+            mms[m].vmas[v].flags.remove(.softDirty)
+            let vma = mms[m].vmas[v]
+            var a = vma.start
+            while a < vma.end {
+                let pte = mms[m].pageTables.pte(a)
+                if pte.isPresent {
+                    mms[m].pageTables.set(a, pte.without([PTE.rw, PTE.softDirty].reduce(0, |)))
+                } else if pte.isSwapPTE && pte.swpSoftDirty {
+                    mms[m].pageTables.set(a, pte.without(PTE.swpSoftDirty))
+                }
+                a += pageSize
+            }
+        }
+        costs.tlbFlushes += 1
+        check()
+        return nil
+    }
+}

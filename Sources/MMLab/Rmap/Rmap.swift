@@ -1,0 +1,75 @@
+// SPDX-License-Identifier: Apache-2.0
+//
+// Reverse mapping (mm/rmap.c): mapcounts, folio references, and walks from a folio to
+// every PTE that maps it. Walks visit processes in creation order and VMAs in address
+// order, so their order is deterministic.
+
+extension Kernel {
+    /// Models folio_put(): drop one reference, freeing the folio at zero.
+    mutating func putFolio(_ pfn: PFN) {
+        guard pfn != FrameTable.zeroPFN else { return }
+        frames[pfn].refcount -= 1
+        if frames[pfn].refcount == 0 { frames.free(pfn) }
+    }
+
+    /// Models folio_add_new_anon_rmap(…, RMAP_EXCLUSIVE) for a new folio of `vma` at `address`.
+    mutating func addNewAnonRmap(_ pfn: PFN, vma: VMA, address: UInt64) {
+        let av = vma.anonVMA ?? 0
+        frames[pfn].owner = Frame.owner(mapping: av, index: vma.pgoff(of: address))
+        frames[pfn].flags.formUnion([.anon, .anonExclusive, .swapbacked, .dirty])
+        frames[pfn].mapcount = 1
+        frames[pfn].refcount += 1
+    }
+
+    /// Models folio_add_anon_rmap_ptes() / folio_add_file_rmap_ptes(): one more mapping.
+    mutating func addRmap(_ pfn: PFN) {
+        guard pfn != FrameTable.zeroPFN else { return }
+        frames[pfn].mapcount += 1
+        frames[pfn].refcount += 1
+    }
+
+    /// Models folio_remove_rmap_pte() followed by the put of the mapping's reference.
+    mutating func removeRmapAndPut(_ pfn: PFN) {
+        guard pfn != FrameTable.zeroPFN else { return }
+        frames[pfn].mapcount -= 1
+        putFolio(pfn)
+    }
+
+    /// Models vm_normal_page(): the folio behind a present PTE, or nil for special ones.
+    func normalPage(_ pte: PTE) -> PFN? {
+        guard pte.isPresent, !pte.isSpecial else { return nil }
+        let pfn = pte.pfn
+        return pfn == FrameTable.zeroPFN ? nil : pfn
+    }
+
+    /// One place a folio is mapped.
+    struct RmapHit {
+        var mm: Int
+        var vma: Int
+        var address: UInt64
+    }
+
+    /// Models rmap_walk(): every present PTE mapping `pfn`, as rmap_walk_anon() or
+    /// rmap_walk_file() finds them (anon_vma chain or i_mmap, then vma_address()).
+    func rmapWalk(_ pfn: PFN) -> [RmapHit] {
+        let f = frames[pfn]
+        var hits: [RmapHit] = []
+        let isAnon = f.flags.contains(.anon)
+        let mapping = f.mappingID
+        for m in mms.indices where mms[m].alive {
+            for v in mms[m].vmas.indices {
+                let vma = mms[m].vmas[v]
+                if isAnon {
+                    guard vma.anonVMAChain.contains(mapping) else { continue }
+                } else {
+                    guard f.flags.contains(.pagecache), let ino = vma.inode,
+                          UInt32(ino) + 1 == mapping else { continue }
+                }
+                guard let a = vma.address(ofPgoff: f.index) else { continue }
+                let pte = mms[m].pageTables.pte(a)
+                if pte.isPresent && pte.pfn == pfn { hits.append(RmapHit(mm: m, vma: v, address: a)) }
+            }
+        }
+        return hits
+    }
+}

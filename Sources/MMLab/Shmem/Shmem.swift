@@ -1,0 +1,145 @@
+// SPDX-License-Identifier: Apache-2.0
+//
+// shmem / memfd (mm/shmem.c): the page cache of a tmpfs inode, its faults, swap-out and
+// swap-in through the page cache, and hole punching as the kernel performs it: first
+// unmap_mapping_range() in every mapper, then shmem_truncate_range().
+
+/// What shmem_get_folio_gfp() gives a fault.
+enum ShmemGetResult {
+    case folio(PFN)
+    case sigbus
+}
+
+extension Kernel {
+    /// Models shmem_get_inode() for a new tmpfs file of `size` bytes.
+    mutating func createShmemInode(name: String, size: UInt64) -> InodeID {
+        let id = InodeID(inodes.count)
+        let pages = Int((size + pageSize - 1) >> pageShift)
+        inodes.append(Inode(id: id, name: name, size: size, pages: Array(repeating: .empty, count: pages)))
+        return id
+    }
+
+    /// Models memfd_create(2) followed by ftruncate(2) to `bytes`.
+    public mutating func memfdCreate(name: String, bytes: UInt64) -> Result<InodeID, Errno> {
+        guard bytes <= 1 << 44 else { return .failure(.EINVAL) }   // beyond what the model sizes
+        let ino = createShmemInode(name: "memfd:" + name, size: bytes)
+        check()
+        return .success(ino)
+    }
+
+    /// The page-cache mapping id of an inode as stored in folio owners.
+    func mappingID(_ ino: InodeID) -> UInt32 { UInt32(ino) + 1 }
+
+    /// Models shmem_add_to_page_cache(): `pfn` becomes page `index` of `ino`.
+    mutating func shmemAddToPageCache(_ pfn: PFN, _ ino: InodeID, _ index: UInt64) {
+        frames[pfn].owner = Frame.owner(mapping: mappingID(ino), index: index)
+        frames[pfn].flags.formUnion([.pagecache, .swapbacked, .uptodate])
+        frames[pfn].refcount += 1
+        inodes[Int(ino)].pages[Int(index)] = .folio(pfn)
+    }
+
+    /// Models filemap_remove_folio() for a shmem folio: drop it from the page cache.
+    mutating func shmemRemoveFromPageCache(_ pfn: PFN, _ ino: InodeID, _ index: UInt64) {
+        inodes[Int(ino)].pages[Int(index)] = .empty
+        frames[pfn].flags.remove(.pagecache)
+        putFolio(pfn)
+    }
+
+    /// Models shmem_get_folio_gfp(…, SGP_CACHE) as shmem_fault() calls it: find the folio,
+    /// swap it in, or allocate a zero-filled one.
+    mutating func shmemGetFolio(_ ino: InodeID, _ index: UInt64) -> ShmemGetResult {
+        costs.pageCacheLookups += 1
+        let inode = inodes[Int(ino)]
+        guard index < inode.sizeInPages, Int(index) < inode.pages.count else { return .sigbus }
+        let entry = inode.pages[Int(index)]
+        if let pfn = entry.folio { return .folio(pfn) }
+        if let e = entry.swapEntry { return .folio(shmemSwapinFolio(ino, index, e)) }
+        let pfn = frames.alloc(token: 0)
+        costs.pageZeroings += 1
+        shmemAddToPageCache(pfn, ino, index)
+        return .folio(pfn)
+    }
+
+    /// Models shmem_swapin_folio(): bring a swapped shmem page back into the page cache.
+    /// A swap-cache hit keeps the same frame.
+    mutating func shmemSwapinFolio(_ ino: InodeID, _ index: UInt64, _ e: SwapEntry) -> PFN {
+        let pfn = swapCacheLookup(e) ?? swapReadIntoCache(e)
+        shmemAddToPageCache(pfn, ino, index)
+        frames[pfn].flags.insert(.dirty)
+        deleteFromSwapCache(pfn)
+        swapFree(e)   // the reference the page-cache slot held
+        return pfn
+    }
+
+    /// Models shmem_writeout(): move a clean-of-mappings shmem folio to swap. Without swap
+    /// the folio is redirtied and stays in the page cache. Returns whether it left the cache.
+    mutating func shmemWriteout(_ pfn: PFN) -> Bool {
+        guard totalSwapPages > 0 else { return false }
+        let ino = InodeID(Int(frames[pfn].mappingID) - 1)
+        let index = frames[pfn].index
+        guard let e = folioAllocSwap(pfn) else { return false }
+        swapDuplicate(e)   // the page-cache slot's reference (swap_shmem_alloc)
+        inodes[Int(ino)].pages[Int(index)] = .swap(e)
+        frames[pfn].flags.remove(.pagecache)
+        putFolio(pfn)      // the page cache's reference
+        swapWriteout(pfn, e)
+        return true
+    }
+
+    /// Step 1 of shmem_fallocate(FALLOC_FL_PUNCH_HOLE): unmap_mapping_range(…, even_cows=0)
+    /// in every process; COWed anon pages of private mappings stay, uffd-wp PTEs leave markers.
+    mutating func shmemPunchUnmap(_ ino: InodeID, first: UInt64, last: UInt64) {
+        unmapMappingRange(ino, first: first, last: last, evenCOWs: false)
+    }
+
+    /// Step 2 of shmem_fallocate(FALLOC_FL_PUNCH_HOLE): shmem_truncate_range() →
+    /// shmem_undo_range(): drop folios (unmapping any that were faulted back meanwhile, with
+    /// ZAP_FLAG_DROP_MARKER) and free swap entries held in the page cache.
+    mutating func shmemTruncateRange(_ ino: InodeID, first: UInt64, last: UInt64) {
+        let n = UInt64(inodes[Int(ino)].pages.count)
+        guard n > 0, first < n else { return }
+        for index in first...min(last, n - 1) {
+            let entry = inodes[Int(ino)].pages[Int(index)]
+            if let pfn = entry.folio {
+                if frames[pfn].mapcount > 0 { unmapMappingFolio(ino, index: index) }
+                shmemRemoveFromPageCache(pfn, ino, index)
+            } else if let e = entry.swapEntry {
+                inodes[Int(ino)].pages[Int(index)] = .empty
+                freeSwapAndCache(e)   // shmem_free_swap()
+            }
+        }
+    }
+
+    /// Models fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, offset, len) on a
+    /// shmem file, run to completion (both steps).
+    public mutating func fallocatePunchHole(_ ino: InodeID, offset: UInt64, length: UInt64) -> Errno? {
+        guard Int(ino) < inodes.count, inodes[Int(ino)].open else { return .EBADF }
+        guard length > 0 else { return .EINVAL }
+        // Whole pages of the hole (partial pages would be zeroed in place; scenarios address pages).
+        let first = (offset + pageSize - 1) >> pageShift
+        let end = (offset + length) >> pageShift
+        guard end > first else { return nil }
+        shmemPunchUnmap(ino, first: first, last: end - 1)
+        shmemTruncateRange(ino, first: first, last: end - 1)
+        check()
+        return nil
+    }
+
+    /// Models the final fput() of a memfd: shmem_evict_inode() truncates everything. The
+    /// inode lives on while a mapping still references it (the VMA holds the file).
+    public mutating func closeFile(_ ino: InodeID) {
+        guard Int(ino) < inodes.count, inodes[Int(ino)].open else { return }
+        inodes[Int(ino)].open = false
+        releaseInodeIfUnused(ino)
+    }
+
+    /// Frees an inode's pages once no fd and no VMA references it.
+    mutating func releaseInodeIfUnused(_ ino: InodeID) {
+        guard !inodes[Int(ino)].open else { return }
+        for mm in mms where mm.alive {
+            if mm.vmas.contains(where: { $0.inode == ino }) { return }
+        }
+        let n = UInt64(inodes[Int(ino)].pages.count)
+        if n > 0 { shmemTruncateRange(ino, first: 0, last: n - 1) }
+    }
+}

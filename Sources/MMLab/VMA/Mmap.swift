@@ -1,0 +1,278 @@
+// SPDX-License-Identifier: Apache-2.0
+//
+// mmap, munmap and mprotect with VMA split and merge (mm/mmap.c, mm/vma.c, mm/mprotect.c).
+
+/// PROT_* as the scenario language names them.
+public enum Prot: String, Sendable { case none, r, rw }
+
+/// What a new mapping maps.
+public enum MapTarget: Sendable {
+    /// MAP_ANONYMOUS (private anon, or shared anon backed by a hidden shmem inode).
+    case anon
+    /// A shmem/memfd inode.
+    case file(InodeID)
+}
+
+extension Kernel {
+    /// Models vma_wants_writenotify(): shared writable VMAs that need write faults.
+    func vmaWantsWritenotify(_ vma: VMA) -> Bool {
+        guard vma.flags.contains(.shared), vma.flags.contains(.write) else { return false }
+        if config.memSoftDirty && !vma.flags.contains(.softDirty) { return true }  // vma_soft_dirty_enabled()
+        if vma.flags.contains(.uffdWP) { return true }                              // userfaultfd_wp()
+        return false  // shmem has no page_mkwrite and no writeback accounting
+    }
+
+    /// Models vma->vm_page_prot (vm_get_page_prot() + vma_set_page_prot()) on x86-64.
+    func pageProt(_ vma: VMA) -> UInt64 {
+        let f = vma.flags
+        if !f.contains(.read) && !f.contains(.write) {
+            return PTE.protnone | PTE.accessed                                  // PAGE_NONE
+        }
+        var prot = PTE.present | PTE.user | PTE.accessed | PTE.nx              // PAGE_READONLY / PAGE_COPY
+        if f.contains(.shared) && f.contains(.write) && !vmaWantsWritenotify(vma) {
+            prot |= PTE.rw                                                      // PAGE_SHARED
+        }
+        return prot
+    }
+
+    /// Models do_mmap() + mmap_region(): returns the start address of the new mapping.
+    /// `align` places the mapping on an address that is a multiple of `align` (and, below
+    /// 2 MiB, deliberately not of 2·align), so scenarios can test windows off the 2 MiB grid.
+    public mutating func mmap(_ mmID: MMID, length: UInt64, prot: Prot, shared: Bool,
+                              target: MapTarget, offset: UInt64 = 0, align: UInt64 = pmdSize) -> Result<UInt64, Errno> {
+        guard length > 0, offset & (pageSize - 1) == 0, align >= pageSize,
+              align & (align - 1) == 0 else { return .failure(.EINVAL) }
+        let len = (length + pageSize - 1) & ~(pageSize - 1)
+        guard len <= 1 << 46 else { return .failure(.ENOMEM) }
+        var backing: VMABacking
+        var pgoff = offset >> pageShift
+        switch target {
+        case .anon:
+            if shared {
+                // shmem_zero_setup(): MAP_SHARED|MAP_ANONYMOUS is a hidden shmem file.
+                let ino = createShmemInode(name: "dev/zero (deleted)", size: len)
+                inodes[Int(ino)].open = false   // no fd: the VMA holds the only reference
+                backing = .shmem(ino)
+                pgoff = 0
+            } else {
+                backing = .anon
+            }
+        case .file(let ino):
+            guard Int(ino) < inodes.count, inodes[Int(ino)].open else { return .failure(.EBADF) }
+            backing = .shmem(ino)
+        }
+        // Placement: a fresh 2 MiB-aligned region with a gap on both sides, so mappings never merge.
+        let bigAlign = max(align, pmdSize)
+        var base = (nextMapBase + bigAlign - 1) & ~(bigAlign - 1)
+        if align < pmdSize { base += align }
+        nextMapBase = (base + len + 2 * pmdSize + pmdSize - 1) & ~(pmdSize - 1)
+
+        var flags: VMFlags = [.mayRead, .mayWrite, .mayExec]
+        if prot != .none { flags.insert(.read) }
+        if prot == .rw { flags.insert(.write) }
+        if shared { flags.formUnion([.shared, .mayShare]) }
+        if config.memSoftDirty { flags.insert(.softDirty) }  // __mmap_region() sets VM_SOFTDIRTY
+        if case .anon = backing { pgoff = base >> pageShift }
+        let vma = VMA(start: base, end: base + len, flags: flags, backing: backing, pgoff: pgoff)
+        insertVMA(mmID, vma)
+        check()
+        return .success(base)
+    }
+
+    mutating func insertVMA(_ mmID: MMID, _ vma: VMA) {
+        let m = Int(mmID)
+        var i = 0
+        while i < mms[m].vmas.count && mms[m].vmas[i].start < vma.start { i += 1 }
+        mms[m].vmas.insert(vma, at: i)
+    }
+
+    /// Models __split_vma(): split the VMA at index `v` at `address`; returns the index of
+    /// the upper part.
+    @discardableResult
+    mutating func splitVMA(_ m: Int, _ v: Int, at address: UInt64) -> Int {
+        var lower = mms[m].vmas[v]
+        var upper = lower
+        lower.end = address
+        upper.start = address
+        upper.pgoff = lower.pgoff + ((address - lower.start) >> pageShift)
+        mms[m].vmas[v] = lower
+        mms[m].vmas.insert(upper, at: v + 1)
+        return v + 1
+    }
+
+    /// Splits VMAs so that [start, end) is covered by whole VMAs; returns the index range
+    /// of VMAs inside it (possibly with holes between them).
+    mutating func isolateRange(_ m: Int, _ start: UInt64, _ end: UInt64) -> Range<Int> {
+        var first = mms[m].vmas.count
+        var i = 0
+        while i < mms[m].vmas.count {
+            let vma = mms[m].vmas[i]
+            if vma.end <= start { i += 1; continue }
+            if vma.start >= end { break }
+            if vma.start < start {
+                i = splitVMA(m, i, at: start)
+                continue
+            }
+            if vma.end > end { splitVMA(m, i, at: end) }
+            first = min(first, i)
+            i += 1
+        }
+        let last = mms[m].vmas.firstIndex(where: { $0.start >= end }) ?? mms[m].vmas.count
+        return first < last ? first..<last : last..<last
+    }
+
+    /// Whether [start, end) is mapped without holes.
+    func rangeIsFullyMapped(_ m: Int, _ start: UInt64, _ end: UInt64) -> Bool {
+        var a = start
+        for vma in mms[m].vmas where vma.end > a && vma.start < end {
+            if vma.start > a { return false }
+            a = vma.end
+            if a >= end { return true }
+        }
+        return a >= end
+    }
+
+    /// Models is_mergeable_vma() + is_mergeable_anon_vma() for two adjacent VMAs.
+    func canMerge(_ a: VMA, _ b: VMA) -> Bool {
+        guard a.end == b.start,
+              a.flags.subtracting(.softDirty) == b.flags.subtracting(.softDirty),
+              a.backing == b.backing, a.uffd == b.uffd else { return false }
+        if case .shmem = a.backing, a.pgoff + UInt64(a.pages) != b.pgoff { return false }
+        if case .anon = a.backing, a.pgoff + UInt64(a.pages) != b.pgoff { return false }
+        if a.anonVMA == b.anonVMA { return a.anonVMAChain == b.anonVMAChain }
+        if a.anonVMA == nil { return b.anonVMAChain.count <= 1 }
+        if b.anonVMA == nil { return a.anonVMAChain.count <= 1 }
+        return false
+    }
+
+    /// Models vma_merge_existing_range(): merge VMAs in [lo, hi] with their neighbours.
+    mutating func mergeVMAs(_ m: Int, around range: ClosedRange<Int>) {
+        var i = max(range.lowerBound - 1, 0)
+        var hi = min(range.upperBound + 1, mms[m].vmas.count - 1)
+        while i < hi {
+            let a = mms[m].vmas[i], b = mms[m].vmas[i + 1]
+            if canMerge(a, b) {
+                var merged = a
+                merged.end = b.end
+                if merged.anonVMA == nil {
+                    merged.anonVMA = b.anonVMA
+                    merged.anonVMAChain = b.anonVMAChain
+                }
+                merged.flags.formUnion(b.flags.intersection(.softDirty))
+                mms[m].vmas[i] = merged
+                mms[m].vmas.remove(at: i + 1)
+                hi -= 1
+            } else {
+                i += 1
+            }
+        }
+    }
+
+    /// Models do_vmi_munmap(): zap with ZAP_FLAG_DROP_MARKER, remove VMAs, free page tables.
+    public mutating func munmap(_ mmID: MMID, start: UInt64, length: UInt64) -> Errno? {
+        guard start & (pageSize - 1) == 0, length > 0 else { return .EINVAL }
+        let m = Int(mmID)
+        let end = start + ((length + pageSize - 1) & ~(pageSize - 1))
+        let r = isolateRange(m, start, end)
+        var files: [InodeID] = []
+        for v in r {
+            let vma = mms[m].vmas[v]
+            zapPTERange(m, vma: vma, vma.start, vma.end, details: ZapDetails(evenCOWs: true, dropMarkers: true))
+            if let ino = vma.inode, !files.contains(ino) { files.append(ino) }
+        }
+        mms[m].vmas.removeSubrange(r)
+        freePgtables(m, start, end)
+        for ino in files { releaseInodeIfUnused(ino) }
+        check()
+        return nil
+    }
+
+    /// Models free_pgtables(): free PTE tables no VMA covers any more.
+    mutating func freePgtables(_ m: Int, _ start: UInt64, _ end: UInt64) {
+        var pmd = start >> 21
+        while pmd <= (end - 1) >> 21 {
+            let lo = pmd << 21, hi = lo + pmdSize
+            let used = mms[m].vmas.contains { $0.start < hi && $0.end > lo }
+            if !used {
+                precondition(mms[m].pageTables.tableIsEmpty(pmd: pmd), "freeing a PTE table that still maps pages")
+                mms[m].pageTables.freeTable(pmd: pmd)
+            }
+            pmd += 1
+        }
+    }
+
+    /// Models do_mprotect_pkey() + mprotect_fixup() + change_protection().
+    public mutating func mprotect(_ mmID: MMID, start: UInt64, length: UInt64, prot: Prot) -> Errno? {
+        guard start & (pageSize - 1) == 0 else { return .EINVAL }
+        let m = Int(mmID)
+        let end = start + ((length + pageSize - 1) & ~(pageSize - 1))
+        guard end > start else { return nil }
+        let r = isolateRange(m, start, end)
+        var result: Errno? = nil
+        var expected = start
+        for v in r {
+            // A hole ends the walk with ENOMEM; VMAs before it keep their change, as in the kernel.
+            if mms[m].vmas[v].start != expected { result = .ENOMEM; break }
+            expected = mms[m].vmas[v].end
+            var vma = mms[m].vmas[v]
+            if prot == .rw && !vma.flags.contains(.mayWrite) { result = .EACCES; break }
+            let oldFlags = vma.flags
+            vma.flags.remove([.read, .write])
+            if prot != .none { vma.flags.insert(.read) }
+            if prot == .rw { vma.flags.insert(.write) }
+            mms[m].vmas[v] = vma
+            if vma.flags != oldFlags { changeProtection(m, vma: vma) }
+        }
+        if result == nil && expected < end { result = .ENOMEM }
+        if !r.isEmpty { mergeVMAs(m, around: r.lowerBound...(r.upperBound - 1)) }
+        check()
+        return result
+    }
+
+    /// Models change_protection() → change_pte_range() with MM_CP_TRY_CHANGE_WRITABLE.
+    mutating func changeProtection(_ m: Int, vma: VMA) {
+        let newProt = pageProt(vma)
+        let tryWritable = vma.flags.contains(.write) && vmaWantsManualPTEWriteUpgrade(vma)
+        var a = vma.start
+        while a < vma.end {
+            let pte = mms[m].pageTables.pte(a)
+            costs.pteReads += 1
+            if pte.isPresent {
+                // pte_modify(): keep _PAGE_CHG_MASK (pfn, dirty, young, special, soft-dirty, uffd-wp).
+                let keep = PTE.pfnMask | PTE.dirty | PTE.accessed | PTE.special | PTE.softDirty | PTE.uffdWP
+                var new = PTE(raw: (pte.raw & keep) | newProt)
+                if new.uffdWP { new = new.without(PTE.rw) }
+                if tryWritable && !new.isWritable && canChangePTEWritable(vma, new) { new = new.with(PTE.rw) }
+                if new != pte {
+                    mms[m].pageTables.set(a, new)
+                    costs.pteWrites += 1
+                }
+            }
+            a += pageSize
+        }
+        costs.tlbFlushes += 1
+    }
+
+    /// Models vma_wants_manual_pte_write_upgrade().
+    func vmaWantsManualPTEWriteUpgrade(_ vma: VMA) -> Bool {
+        if vma.flags.contains(.shared) { return !vmaWantsWritenotify(vma) }
+        return vma.anonVMA != nil
+    }
+
+    /// Models pte_needs_soft_dirty_wp(): soft-dirty tracking is on and the PTE is clean of it.
+    func pteNeedsSoftDirtyWP(_ vma: VMA, _ pte: PTE) -> Bool {
+        config.memSoftDirty && !vma.flags.contains(.softDirty) && !pte.softDirty
+    }
+
+    /// Models can_change_pte_writable().
+    func canChangePTEWritable(_ vma: VMA, _ pte: PTE) -> Bool {
+        guard vma.flags.contains(.write), !pte.isProtNone else { return false }
+        if pteNeedsSoftDirtyWP(vma, pte) { return false }
+        if pte.uffdWP && vma.flags.contains(.uffdWP) { return false }
+        if !vma.flags.contains(.shared) {
+            guard let pfn = normalPage(pte) else { return false }
+            return frames[pfn].flags.contains(.anon) && frames[pfn].flags.contains(.anonExclusive)
+        }
+        return pte.isDirty
+    }
+}
