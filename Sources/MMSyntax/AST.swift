@@ -84,6 +84,7 @@ public enum PagemapField: Hashable, Sendable {
     case frameSame(PageRef)               // frame=same(B[0])
     case frameNew                         // frame=new
     case frameZero                        // frame=zero (the shared zero page; extension)
+    case frameID(Int)                     // frame=id(3): the frame printed as "frame #3" (or "slot #3"; extension)
 }
 
 /// What `expect event U …` matches.

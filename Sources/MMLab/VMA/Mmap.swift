@@ -36,12 +36,13 @@ extension Kernel {
     }
 
     /// Models do_mmap() + mmap_region(): returns the start address of the new mapping.
-    /// `align` places the mapping on an address that is a multiple of `align` (and, below
-    /// 2 MiB, deliberately not of 2·align), so scenarios can test windows off the 2 MiB grid.
+    /// Placement: a 2 MiB boundary by default; `align` ≥ 2 MiB places it on a multiple of
+    /// `align`; a smaller `align` places it `align` bytes past a 2 MiB boundary, so scenarios
+    /// can test fault-around windows off the 2 MiB grid.
     public mutating func mmap(_ mmID: MMID, length: UInt64, prot: Prot, shared: Bool,
                               target: MapTarget, offset: UInt64 = 0, align: UInt64 = pmdSize) -> Result<UInt64, Errno> {
-        guard length > 0, offset & (pageSize - 1) == 0, align >= pageSize,
-              align & (align - 1) == 0 else { return .failure(.EINVAL) }
+        guard length > 0, offset & (pageSize - 1) == 0, align >= pageSize, align & (pageSize - 1) == 0,
+              align < pmdSize || align & (align - 1) == 0 else { return .failure(.EINVAL) }
         let len = (length + pageSize - 1) & ~(pageSize - 1)
         guard len <= 1 << 46 else { return .failure(.ENOMEM) }
         var backing: VMABacking
@@ -62,7 +63,7 @@ extension Kernel {
             backing = .shmem(ino)
         }
         // Placement: a fresh 2 MiB-aligned region with a gap on both sides, so mappings never merge.
-        let bigAlign = max(align, pmdSize)
+        let bigAlign = align >= pmdSize ? align : pmdSize
         var base = (nextMapBase + bigAlign - 1) & ~(bigAlign - 1)
         if align < pmdSize { base += align }
         nextMapBase = (base + len + 2 * pmdSize + pmdSize - 1) & ~(pmdSize - 1)

@@ -1,0 +1,195 @@
+// SPDX-License-Identifier: Apache-2.0
+//
+// The static pass over a parsed scenario, before anything runs: names are declared before
+// use and used for what they are, page references are in bounds, and statements the model
+// does not implement yet are refused with their position (exit status 2).
+
+import MMLab
+import MMSyntax
+
+/// What a name in a scenario denotes.
+enum Symbol: Equatable {
+    case file(pages: Int)
+    case mapping(pages: Int)
+    case process
+    case uffd
+    case thread
+}
+
+/// The result of the static pass: the design and config the run uses.
+struct CheckedScenario {
+    var design = Design()
+    var config = KernelConfig()
+    var wantsConsistencyCheck = false
+}
+
+/// Validates a scenario without running it.
+struct Checker {
+    var symbols: [String: Symbol] = ["main": .process]
+    var declarationOrder: [String] = []
+    var sawOperation = false
+    var result = CheckedScenario()
+
+    static func check(_ scenario: Scenario) throws(Diagnostic) -> CheckedScenario {
+        var c = Checker()
+        try c.block(scenario.statements)
+        return c.result
+    }
+
+    mutating func block(_ statements: [Statement]) throws(Diagnostic) {
+        for s in statements { try statement(s) }
+    }
+
+    func notImplemented(_ s: Statement, _ what: String, issue: String) -> Diagnostic {
+        Diagnostic(s.location, "\(what) is not implemented yet (planned: \(issue))")
+    }
+
+    mutating func declare(_ name: String, _ symbol: Symbol, at loc: SourceLocation) throws(Diagnostic) {
+        if symbols[name] != nil {
+            throw Diagnostic(loc, "expected a new name, found '\(name)', which is already declared")
+        }
+        symbols[name] = symbol
+        declarationOrder.append(name)
+    }
+
+    func known() -> String {
+        declarationOrder.isEmpty ? "none declared yet" : "declared: " + declarationOrder.joined(separator: ", ")
+    }
+
+    /// Resolves a page reference to a mapping (`wantFile: false`) or a file, checking bounds.
+    func resolve(_ ref: PageRef, wantFile: Bool) throws(Diagnostic) -> Int {
+        guard let sym = symbols[ref.name] else {
+            throw Diagnostic(ref.location, "expected a declared \(wantFile ? "file" : "mapping"), found unknown name '\(ref.name)' (\(known()))")
+        }
+        let pages: Int
+        switch (sym, wantFile) {
+        case (.mapping(let p), false), (.file(let p), true): pages = p
+        case (.file, false):
+            throw Diagnostic(ref.location, "expected a mapping, found '\(ref.name)', which is a file (map it with mmap first)")
+        case (.mapping, true):
+            throw Diagnostic(ref.location, "expected a file (memfd), found '\(ref.name)', which is a mapping")
+        default:
+            throw Diagnostic(ref.location, "expected a \(wantFile ? "file" : "mapping"), found '\(ref.name)', which is a \(sym.kindName)")
+        }
+        if let first = ref.first, let last = ref.last, last >= pages {
+            let bad = first >= pages ? first : last
+            throw Diagnostic(ref.location, "expected a page of \(ref.name) (\(pages) pages: 0..\(max(pages - 1, 0))), found page \(bad) out of bounds")
+        }
+        return pages
+    }
+
+    mutating func statement(_ s: Statement) throws(Diagnostic) {
+        if let o = s.outcome, case .errno(let e) = o, Errno(name: e) == nil {
+            throw Diagnostic(s.outcomeLocation ?? s.location, "expected an errno the model knows, found '\(e)'")
+        }
+        switch s.kind {
+        case .scenarioTitle:
+            break
+        case .design(let key, let value):
+            if sawOperation { throw Diagnostic(s.location, "expected design switches before the first operation, found one after it") }
+            guard result.design.set(key, value) else { throw Diagnostic(s.location, "unknown design switch \(key) = \(value)") }
+            let implemented: Bool
+            switch (key, value) {
+            case ("pagemap.shmem_swap", "marker"), ("ksm.file_pages", "on"), ("dax.memmap", "dedup"),
+                 ("dax.memmap", "none"), ("guest_memfd.conversion", "in_place"):
+                implemented = false
+            default: implemented = true
+            }
+            if !implemented { throw notImplemented(s, "design \(key) = \(value)", issue: "the design-variant work for its seed") }
+        case .kconfig(let key, let enabled):
+            if sawOperation { throw Diagnostic(s.location, "expected kconfig before the first operation, found it after") }
+            if key == "MEM_SOFT_DIRTY" { result.config.memSoftDirty = enabled }
+        case .swap:
+            sawOperation = true
+        case .memfd(let name, let bytes):
+            sawOperation = true
+            try declare(name, .file(pages: Int(clamping: (bytes + 4095) / 4096)), at: s.location)
+        case .mmap(let name, let backing, _, _, let bytes, let offset, _):
+            sawOperation = true
+            var pages: Int
+            switch backing {
+            case .anon:
+                guard let bytes else { throw Diagnostic(s.location, "expected a size for an anonymous mapping, found none") }
+                pages = Int(clamping: (bytes + 4095) / 4096)
+            case .object(let obj):
+                guard let sym = symbols[obj] else {
+                    throw Diagnostic(s.location, "expected a declared file to map, found unknown name '\(obj)' (\(known()))")
+                }
+                guard case .file(let filePages) = sym else {
+                    throw Diagnostic(s.location, "expected a file to map, found '\(obj)', which is a \(sym.kindName)")
+                }
+                let off = Int(clamping: (offset ?? 0) / 4096)
+                pages = bytes.map { Int(clamping: ($0 + 4095) / 4096) } ?? max(filePages - off, 0)
+            }
+            try declare(name, .mapping(pages: pages), at: s.location)
+        case .guestMemfd:
+            throw notImplemented(s, "guest_memfd", issue: "issue 6")
+        case .dax:
+            throw notImplemented(s, "dax", issue: "issue 6")
+        case .read(let r), .munmap(let r), .pagemap(let r), .expectRead(let r, _):
+            sawOperation = true
+            _ = try resolve(r, wantFile: false)
+        case .write(let r, _), .mprotect(let r, _):
+            sawOperation = true
+            _ = try resolve(r, wantFile: false)
+        case .madvise(let r, let advice):
+            sawOperation = true
+            _ = try resolve(r, wantFile: false)
+            guard let a = Advice(rawValue: advice) else { throw Diagnostic(s.location, "unknown advice '\(advice)'") }
+            if !a.isImplemented {
+                let issue = ["guard_install", "guard_remove"].contains(advice) ? "issue 3" : (advice == "free" ? "a later issue" : "issue 6")
+                throw notImplemented(s, "madvise \(advice)", issue: issue)
+            }
+        case .punch(let r):
+            sawOperation = true
+            _ = try resolve(r, wantFile: true)
+        case .fork(let child):
+            sawOperation = true
+            try declare(child, .process, at: s.location)
+        case .inProcess(let name, let body):
+            guard let sym = symbols[name] else {
+                throw Diagnostic(s.location, "expected a process (main or a forked child), found unknown name '\(name)' (\(known()))")
+            }
+            guard sym == .process else {
+                throw Diagnostic(s.location, "expected a process, found '\(name)', which is a \(sym.kindName)")
+            }
+            try block(body)
+        case .clearRefs:
+            sawOperation = true
+        case .ksmRun, .ksmScan, .expectKSM:
+            throw notImplemented(s, "KSM", issue: "issue 6")
+        case .poison:
+            throw notImplemented(s, "poison (memory failure)", issue: "issue 6")
+        case .uffdCreate, .uffdRegister, .uffdUnregister, .uffdWriteProtect, .uffdCopy, .uffdZeropage,
+             .uffdContinue, .uffdPoison, .uffdWake, .expectEvent, .expectNoEvent:
+            throw notImplemented(s, "userfaultfd", issue: "issue 3")
+        case .thread, .join:
+            throw notImplemented(s, "threads", issue: "issue 5")
+        case .pagemapScan, .expectPagemapScan:
+            throw notImplemented(s, "PAGEMAP_SCAN", issue: "issue 3")
+        case .expectPagemapWord(let r, _):
+            _ = try resolve(r, wantFile: false)
+        case .expectPagemapFields(let r, let fields):
+            _ = try resolve(r, wantFile: false)
+            for f in fields { if case .frameSame(let other) = f { _ = try resolve(other, wantFile: false) } }
+        case .check(let name):
+            if name == "consistent" {
+                result.wantsConsistencyCheck = true
+            } else {
+                throw notImplemented(s, "check \(name)", issue: "issue 5 (mmlab explore)")
+            }
+        }
+    }
+}
+
+extension Symbol {
+    var kindName: String {
+        switch self {
+        case .file: "file"
+        case .mapping: "mapping"
+        case .process: "process"
+        case .uffd: "userfaultfd"
+        case .thread: "thread"
+        }
+    }
+}

@@ -1,0 +1,119 @@
+// SPDX-License-Identifier: Apache-2.0
+//
+// Pagemap words for people: decoded bits, and the frame field turned into an identity
+// ("frame #3", "zero page", "swap type 0 slot #1", "marker uffd_wp") so that the model
+// and the kernel print the same thing for the same behaviour.
+
+import MMLab
+
+/// Helpers on raw pagemap words.
+public enum PagemapWord {
+    /// The named bits, in the order they are printed.
+    public static let bits: [(name: String, bit: UInt64)] = [
+        ("present", PM.present), ("swap", PM.swap), ("file", PM.file), ("guard", PM.guardRegion),
+        ("uffd_wp", PM.uffdWP), ("exclusive", PM.mmapExclusive), ("soft_dirty", PM.softDirty),
+    ]
+
+    public static func bit(named name: String) -> UInt64? { bits.first { $0.name == name }?.bit }
+
+    public static func bitNames(_ word: UInt64) -> [String] {
+        let names = bits.filter { word & $0.bit != 0 }.map(\.name)
+        return names.isEmpty ? ["none"] : names
+    }
+
+    public static func isPresent(_ w: UInt64) -> Bool { w & PM.present != 0 }
+    public static func isSwap(_ w: UInt64) -> Bool { w & PM.swap != 0 && w & PM.present == 0 }
+    public static func swapType(_ w: UInt64) -> UInt64 { w & 0x1f }
+    public static func swapOffset(_ w: UInt64) -> UInt64 { (w & PM.pframeMask) >> 5 }
+    /// A swap word for a real swap device (not a marker, migration or hwpoison entry).
+    public static func isRealSwap(_ w: UInt64) -> Bool { isSwap(w) && swapType(w) < UInt64(SwapEntry.maxSwapfiles) }
+    public static func isMarker(_ w: UInt64) -> Bool { isSwap(w) && swapType(w) == UInt64(SwapEntry.markerType) }
+
+    /// The word with what differs by nature between runs removed: the PFN of a present
+    /// page and the offset of a real swap entry (the swap type stays).
+    public static func normalised(_ w: UInt64) -> UInt64 {
+        if isPresent(w) { return w & ~PM.pframeMask }
+        if isSwap(w) && !isMarker(w) { return (w & ~PM.pframeMask) | swapType(w) }
+        return w
+    }
+
+    /// Whether an observed word matches an expected raw word: every flag bit exactly; the
+    /// frame field of a marker exactly; for present pages and swap entries, PFN and swap
+    /// offset are identities (compare them with `frame=`), the swap type is compared.
+    public static func matches(observed: UInt64, expected: UInt64) -> Bool {
+        normalised(observed) == normalised(expected)
+    }
+
+    /// Whether two words show the same frame (present) or the same swap slot.
+    public static func sameFrame(_ a: UInt64, _ b: UInt64) -> Bool {
+        if isPresent(a) && isPresent(b) { return a & PM.pframeMask == b & PM.pframeMask }
+        if isRealSwap(a) && isRealSwap(b) { return a & PM.pframeMask == b & PM.pframeMask }
+        return false
+    }
+}
+
+/// A decoded pagemap word.
+public struct WordDescription: Hashable, Sendable, Codable {
+    /// The normalised word.
+    public var word: UInt64
+    public var bits: [String]
+    /// "frame #1", "zero page", "swap type 0 slot #2", "marker uffd_wp", or "".
+    public var identity: String
+    public var summary: String {
+        "\(hex(word)) \(bits.joined(separator: " "))" + (identity.isEmpty ? "" : " \(identity)")
+    }
+}
+
+/// Frame and swap-slot identities, numbered in order of first observation.
+struct Identities {
+    var zeroPFN: UInt64?
+    var frames: [UInt64: Int] = [:]
+    var slots: [UInt64: Int] = [:]
+
+    func isZero(_ w: UInt64) -> Bool { zeroPFN != nil && w & PM.pframeMask == zeroPFN }
+
+    func seen(_ w: UInt64) -> Bool {
+        if PagemapWord.isPresent(w) { return frames[w & PM.pframeMask] != nil }
+        if PagemapWord.isRealSwap(w) { return slots[w & PM.pframeMask] != nil }
+        return false
+    }
+
+    /// The N of "frame #N" or "slot #N" for a word already noted.
+    func identityNumber(_ w: UInt64) -> Int? {
+        if PagemapWord.isPresent(w) { return frames[w & PM.pframeMask] }
+        if PagemapWord.isRealSwap(w) { return slots[w & PM.pframeMask] }
+        return nil
+    }
+
+    mutating func note(_ w: UInt64) {
+        if PagemapWord.isPresent(w) && !isZero(w) {
+            let k = w & PM.pframeMask
+            if frames[k] == nil { frames[k] = frames.count + 1 }
+        } else if PagemapWord.isRealSwap(w) {
+            let k = w & PM.pframeMask
+            if slots[k] == nil { slots[k] = slots.count + 1 }
+        }
+    }
+
+    /// Describes a word, numbering a frame or slot not seen before with the next number.
+    func describe(_ w: UInt64) -> WordDescription {
+        var identity = ""
+        if PagemapWord.isPresent(w) {
+            let k = w & PM.pframeMask
+            if isZero(w) { identity = "zero page" } else { identity = "frame #\(frames[k] ?? frames.count + 1)" }
+        } else if PagemapWord.isMarker(w) {
+            var names: [String] = []
+            let bits = PagemapWord.swapOffset(w)
+            if bits & PTEMarker.uffdWP.rawValue != 0 { names.append("uffd_wp") }
+            if bits & PTEMarker.poisoned.rawValue != 0 { names.append("poison") }
+            if bits & PTEMarker.guard_.rawValue != 0 { names.append("guard") }
+            identity = "marker " + (names.isEmpty ? "(no bits)" : names.joined(separator: ","))
+        } else if PagemapWord.isRealSwap(w) {
+            let k = w & PM.pframeMask
+            identity = "swap type \(PagemapWord.swapType(w)) slot #\(slots[k] ?? slots.count + 1)"
+        } else if PagemapWord.isSwap(w) {
+            identity = "swap type \(PagemapWord.swapType(w))"
+        }
+        return WordDescription(word: PagemapWord.normalised(w), bits: PagemapWord.bitNames(w), identity: identity)
+    }
+}

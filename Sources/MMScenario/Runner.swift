@@ -1,0 +1,330 @@
+// SPDX-License-Identifier: Apache-2.0
+//
+// Runs a checked scenario on a backend, statement by statement, recording what each one
+// observed and whether each expectation was met.
+
+import MMLab
+import MMSyntax
+
+/// A mapping a scenario created.
+struct MappingState {
+    var address: UInt64
+    var pages: Int
+    var object: String?
+    var offsetPages: UInt64
+}
+
+/// Runs scenarios.
+public struct ScenarioRunner<Backend: ScenarioBackend> {
+    public var backend: Backend
+    let scenario: Scenario
+    var mappings: [String: MappingState] = [:]
+    var files: [String: (handle: ObjectHandle, pages: Int)] = [:]
+    var processes: [String: ProcessHandle] = [:]
+    var current: [String] = ["main"]
+    var identities = Identities()
+    var report: RunReport
+    /// A runtime error that ends the run (exit status 2).
+    var fatal: Diagnostic?
+
+    public init(scenario: Scenario, backend: Backend) {
+        self.scenario = scenario
+        self.backend = backend
+        processes["main"] = backend.mainProcess
+        report = RunReport(file: scenario.file, title: scenario.title, backend: backend.name)
+        identities.zeroPFN = backend.zeroPFN
+    }
+
+    var process: ProcessHandle { processes[current.last ?? "main"] ?? backend.mainProcess }
+    var processName: String { current.last ?? "main" }
+
+    /// Runs every statement, then ends every process and checks for leaks.
+    public mutating func run(wantsConsistencyCheck: Bool = false) -> RunReport {
+        runBlock(scenario.statements, depth: 0)
+        let problems = backend.finish()
+        if !problems.isEmpty {
+            report.problems = problems
+        }
+        report.costs = backend.costs
+        report.fatal = fatal
+        return report
+    }
+
+    mutating func runBlock(_ statements: [Statement], depth: Int) {
+        for s in statements {
+            if fatal != nil { return }
+            runStatement(s, depth: depth)
+        }
+    }
+
+    mutating func runStatement(_ s: Statement, depth: Int) {
+        var entry = StatementReport(statement: s, process: processName, depth: depth)
+        if case .inProcess(let name, let body) = s.kind {
+            report.entries.append(entry)
+            current.append(name)
+            runBlock(body, depth: depth + 1)
+            current.removeLast()
+            return
+        }
+        let outcome = execute(s, &entry)
+        if fatal != nil {
+            report.entries.append(entry)
+            return
+        }
+        entry.result = outcome
+        // The stated outcome (`-> EINVAL`) is an expectation; an unstated failure is a failed one.
+        if let want = s.outcome {
+            let ok = outcome.matches(want)
+            entry.expectations.append(ExpectationResult(
+                met: ok, message: ok ? "\(want.description) as expected"
+                    : "expected \(want.description), found \(outcome.description)"))
+        } else if !outcome.isOK {
+            entry.expectations.append(ExpectationResult(met: false, message: "unexpected \(outcome.description)"))
+        }
+        report.entries.append(entry)
+    }
+
+    /// Address and length of a page reference into a mapping.
+    func span(_ ref: PageRef) -> (address: UInt64, pages: Range<Int>)? {
+        guard let m = mappings[ref.name] else { return nil }
+        let first = ref.first ?? 0, last = ref.last ?? (m.pages - 1)
+        return (m.address + UInt64(first) * pageSize, first..<(last + 1))
+    }
+
+    mutating func mappingSpan(_ ref: PageRef) -> (address: UInt64, pages: Range<Int>)? {
+        guard let sp = span(ref) else {
+            fatal = Diagnostic(ref.location, "expected a mapping, found '\(ref.name)', which was never mapped (its mmap failed)")
+            return nil
+        }
+        return sp
+    }
+
+    func pageAddress(_ name: String, _ page: Int) -> UInt64 {
+        (mappings[name]?.address ?? 0) + UInt64(page) * pageSize
+    }
+
+    /// Executes one statement; returns its result.
+    mutating func execute(_ s: Statement, _ entry: inout StatementReport) -> OpOutcome {
+        switch s.kind {
+        case .scenarioTitle, .design, .kconfig, .check:
+            return .ok
+        case .swap(let bytes):
+            return OpOutcome(backend.swapon(bytes: bytes))
+        case .memfd(let name, let bytes):
+            switch backend.memfdCreate(name: name, bytes: bytes) {
+            case .success(let h):
+                files[name] = (h, Int((bytes + pageSize - 1) / pageSize))
+                return .ok
+            case .failure(let e): return .errno(e)
+            }
+        case .mmap(let name, let backing, let shared, let prot, let bytes, let offset, let align):
+            var object: ObjectHandle? = nil
+            var length = bytes ?? 0
+            if case .object(let obj) = backing {
+                guard let f = files[obj] else {
+                    fatal = Diagnostic(s.location, "expected a file to map, found '\(obj)', which was never created")
+                    return .ok
+                }
+                object = f.handle
+                if bytes == nil {
+                    let fileBytes = UInt64(f.pages) * pageSize
+                    length = fileBytes > (offset ?? 0) ? fileBytes - (offset ?? 0) : 0
+                }
+            }
+            let p = Prot(rawValue: prot.rawValue) ?? .none
+            switch backend.mmap(process, length: length, prot: p, shared: shared, object: object,
+                                offset: offset ?? 0, align: align ?? pmdSize) {
+            case .success(let address):
+                mappings[name] = MappingState(address: address, pages: Int((length + pageSize - 1) / pageSize),
+                                              object: { if case .object(let o) = backing { return o } else { return nil } }(),
+                                              offsetPages: (offset ?? 0) / pageSize)
+                return .ok
+            case .failure(let e): return .errno(e)
+            }
+        case .read(let ref):
+            guard let sp = mappingSpan(ref) else { return .ok }
+            var tokens: [(Int, UInt64)] = []
+            defer { entry.observations += Observation.tokens(ref.name, tokens) }
+            for page in sp.pages {
+                switch backend.access(process, address: pageAddress(ref.name, page), store: nil) {
+                case .ok(let t): tokens.append((page, t))
+                case .signal(let sig): return .signal(sig, page: "\(ref.name)[\(page)]")
+                case .modelError(let msg): fatal = Diagnostic(s.location, "internal model error: \(msg)"); return .ok
+                }
+            }
+            return .ok
+        case .write(let ref, let value):
+            guard let sp = mappingSpan(ref) else { return .ok }
+            for (i, page) in sp.pages.enumerated() {
+                switch backend.access(process, address: pageAddress(ref.name, page), store: value.token(at: i)) {
+                case .ok: continue
+                case .signal(let sig): return .signal(sig, page: "\(ref.name)[\(page)]")
+                case .modelError(let msg): fatal = Diagnostic(s.location, "internal model error: \(msg)"); return .ok
+                }
+            }
+            return .ok
+        case .munmap(let ref):
+            guard let sp = mappingSpan(ref) else { return .ok }
+            return OpOutcome(backend.munmap(process, address: sp.address, length: UInt64(sp.pages.count) * pageSize))
+        case .mprotect(let ref, let prot):
+            guard let sp = mappingSpan(ref) else { return .ok }
+            return OpOutcome(backend.mprotect(process, address: sp.address, length: UInt64(sp.pages.count) * pageSize,
+                                              prot: Prot(rawValue: prot.rawValue) ?? .none))
+        case .madvise(let ref, let adviceName):
+            guard let sp = mappingSpan(ref), let advice = Advice(rawValue: adviceName) else { return .ok }
+            return OpOutcome(backend.madvise(process, address: sp.address, length: UInt64(sp.pages.count) * pageSize,
+                                             advice: advice))
+        case .punch(let ref):
+            guard let f = files[ref.name] else {
+                fatal = Diagnostic(ref.location, "expected a file, found '\(ref.name)', which was never created")
+                return .ok
+            }
+            let first = UInt64(ref.first ?? 0), last = UInt64(ref.last ?? max(f.pages - 1, 0))
+            return OpOutcome(backend.punchHole(f.handle, offset: first * pageSize, length: (last - first + 1) * pageSize))
+        case .fork(let child):
+            switch backend.fork(process, childName: child) {
+            case .success(let h):
+                processes[child] = h
+                return .ok
+            case .failure(let e): return .errno(e)
+            }
+        case .clearRefs(let v):
+            return OpOutcome(backend.clearRefs(process, value: v))
+        case .pagemap(let ref):
+            guard let sp = mappingSpan(ref) else { return .ok }
+            for page in sp.pages {
+                let word = backend.pagemap(process, address: pageAddress(ref.name, page))
+                entry.observations.append(.pagemap(ref: "\(ref.name)[\(page)]", identities.describe(word)))
+                identities.note(word)
+            }
+            return .ok
+        case .expectPagemapWord(let ref, let expected):
+            guard let sp = mappingSpan(ref) else { return .ok }
+            for page in sp.pages {
+                let word = backend.pagemap(process, address: pageAddress(ref.name, page))
+                let d = identities.describe(word)
+                identities.note(word)
+                if !PagemapWord.matches(observed: word, expected: expected) {
+                    entry.expectations.append(ExpectationResult(met: false, message:
+                        "\(ref.name)[\(page)]: expected \(hex(expected)) (\(PagemapWord.bitNames(expected).joined(separator: " "))), found \(d.summary)"))
+                    return .ok
+                }
+            }
+            entry.expectations.append(ExpectationResult(met: true, message: "ok"))
+            return .ok
+        case .expectPagemapFields(let ref, let fields):
+            guard let sp = mappingSpan(ref) else { return .ok }
+            for page in sp.pages {
+                let word = backend.pagemap(process, address: pageAddress(ref.name, page))
+                let d = identities.describe(word)
+                if let problem = checkFields(fields, word: word, page: "\(ref.name)[\(page)]", description: d) {
+                    identities.note(word)
+                    entry.expectations.append(ExpectationResult(met: false, message: problem))
+                    return .ok
+                }
+                identities.note(word)
+            }
+            entry.expectations.append(ExpectationResult(met: true, message: "ok"))
+            return .ok
+        case .expectRead(let ref, let value):
+            guard let sp = mappingSpan(ref) else { return .ok }
+            var tokens: [(Int, UInt64)] = []
+            defer { entry.observations += Observation.tokens(ref.name, tokens) }
+            for (i, page) in sp.pages.enumerated() {
+                switch backend.access(process, address: pageAddress(ref.name, page), store: nil) {
+                case .ok(let t):
+                    tokens.append((page, t))
+                    if t != value.token(at: i) {
+                        entry.expectations.append(ExpectationResult(met: false, message:
+                            "\(ref.name)[\(page)]: expected \(hex(value.token(at: i))), found \(hex(t))"))
+                        return .ok
+                    }
+                case .signal(let sig):
+                    entry.expectations.append(ExpectationResult(met: false, message:
+                        "\(ref.name)[\(page)]: expected \(hex(value.token(at: i))), found \(sig)"))
+                    return .ok
+                case .modelError(let msg):
+                    fatal = Diagnostic(s.location, "internal model error: \(msg)")
+                    return .ok
+                }
+            }
+            entry.expectations.append(ExpectationResult(met: true, message: "ok"))
+            return .ok
+        case .inProcess:
+            return .ok
+        default:
+            // The checker refuses everything else before the run starts.
+            fatal = Diagnostic(s.location, "not implemented yet")
+            return .ok
+        }
+    }
+
+    /// Evaluates `field=value` expectations on one pagemap word; nil when all hold.
+    mutating func checkFields(_ fields: [PagemapField], word: UInt64, page: String, description d: WordDescription) -> String? {
+        for f in fields {
+            switch f {
+            case .bit(let name, let value):
+                guard let bit = PagemapWord.bit(named: name) else { return "\(page): unknown pagemap bit \(name)" }
+                let actual = word & bit != 0
+                if actual != value {
+                    return "\(page): expected \(name)=\(value ? 1 : 0), found \(name)=\(actual ? 1 : 0) (\(d.summary))"
+                }
+            case .frameZero:
+                if !(PagemapWord.isPresent(word) && identities.isZero(word)) {
+                    return "\(page): expected frame=zero, found \(d.summary)"
+                }
+            case .frameNew:
+                guard PagemapWord.isPresent(word) || PagemapWord.isRealSwap(word) else {
+                    return "\(page): expected frame=new, found no frame (\(d.summary))"
+                }
+                if identities.seen(word) {
+                    return "\(page): expected frame=new, found \(d.identity), seen before"
+                }
+            case .frameID(let n):
+                guard identities.identityNumber(word) == n else {
+                    return "\(page): expected frame=id(\(n)), found \(d.identity.isEmpty ? d.summary : d.identity)"
+                }
+            case .frameSame(let other):
+                guard let sp = span(other), let otherPage = sp.pages.first else {
+                    return "\(page): expected frame=same(\(other)), but \(other.name) was never mapped"
+                }
+                let otherWord = backend.pagemap(process, address: pageAddress(other.name, otherPage))
+                let od = identities.describe(otherWord)
+                identities.note(otherWord)
+                guard PagemapWord.sameFrame(word, otherWord) else {
+                    return "\(page): expected frame=same(\(other)) (\(od.identity.isEmpty ? "no frame" : od.identity)), found \(d.identity.isEmpty ? d.summary : d.identity)"
+                }
+            }
+        }
+        return nil
+    }
+}
+
+func hex(_ v: UInt64) -> String { "0x" + String(v, radix: 16) }
+
+/// The result of an operation.
+public enum OpOutcome: Hashable, Sendable, CustomStringConvertible {
+    case ok
+    case errno(Errno)
+    case signal(SignalInfo, page: String)
+
+    init(_ e: Errno?) { self = e.map { .errno($0) } ?? .ok }
+
+    var isOK: Bool { self == .ok }
+
+    func matches(_ o: Outcome) -> Bool {
+        switch (self, o) {
+        case (.errno(let e), .errno(let name)): return e.description == name
+        case (.signal(let s, _), .signal(let name)): return s.signal.rawValue == name
+        default: return false
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .ok: "success"
+        case .errno(let e): e.description
+        case .signal(let s, let page): "\(s) at \(page)"
+        }
+    }
+}

@@ -1,0 +1,59 @@
+// SPDX-License-Identifier: Apache-2.0
+//
+// The entry points the command line uses: parse, check, run on the model, print.
+
+import MMLab
+import MMSyntax
+
+/// Options of `mmlab run`.
+public struct RunOptions: Sendable {
+    public var json = false
+    public var stats = false
+    /// Check the model's invariants after every operation.
+    public var internalChecks = false
+    public init(json: Bool = false, stats: Bool = false, internalChecks: Bool = false) {
+        self.json = json
+        self.stats = stats
+        self.internalChecks = internalChecks
+    }
+}
+
+/// The outcome of running one scenario file: what to print and the exit status.
+public struct RunOutcome: Sendable {
+    public var output: String
+    public var status: Int32
+    /// The report, when the scenario got as far as running.
+    public var report: RunReport?
+}
+
+public enum MMLabSession {
+    /// Parses and statically checks a scenario: the first error, or what the run needs.
+    static func prepare(_ source: String, file: String) -> Result<(Scenario, CheckedScenario), Diagnostic> {
+        do {
+            let scenario = try ScenarioParser.parse(source, file: file)
+            let checked = try Checker.check(scenario)
+            return .success((scenario, checked))
+        } catch {
+            return .failure(error)
+        }
+    }
+
+    /// Runs a scenario's text on the model.
+    public static func run(source: String, file: String, options: RunOptions = RunOptions()) -> RunOutcome {
+        switch prepare(source, file: file) {
+        case .failure(let d):
+            let out = options.json
+                ? JSON.object([("summary", .bool(true)), ("file", .string(file)), ("error", .string(d.description)),
+                               ("exit", .int(2))]).rendered + "\n"
+                : d.description + "\n"
+            return RunOutcome(output: out, status: 2, report: nil)
+        case .success(let (scenario, checked)):
+            let backend = ModelBackend(design: checked.design, config: checked.config,
+                                       internalChecks: options.internalChecks || checked.wantsConsistencyCheck)
+            var runner = ScenarioRunner(scenario: scenario, backend: backend)
+            let report = runner.run()
+            let out = options.json ? report.jsonLines() : report.text(stats: options.stats)
+            return RunOutcome(output: out, status: report.exitStatus, report: report)
+        }
+    }
+}
