@@ -127,3 +127,17 @@ public struct Costs: Hashable, Sendable {
     public var swapIns = 0
     public init() {}
 }
+
+extension Kernel {
+    /// Bytes of model state, by capacity: frames, page tables, page caches, swap maps, VMAs.
+    public var stateBytes: Int {
+        var n = frames.bytes
+        for mm in mms {
+            n += mm.pageTables.bytes + mm.vmas.capacity * MemoryLayout<VMA>.stride
+        }
+        for i in inodes { n += i.pages.capacity * MemoryLayout<PageCacheEntry>.stride }
+        for d in swapDevices { n += d.swapMap.capacity + d.stored.capacity * 8 + d.cached.capacity * 4 }
+        n += swapCacheEntry.capacity * (MemoryLayout<PFN>.stride + MemoryLayout<SwapEntry>.stride + 1)
+        return n
+    }
+}
