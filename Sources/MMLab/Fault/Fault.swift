@@ -311,12 +311,12 @@ extension Kernel {
         return .done
     }
 
-    /// Models should_try_to_free_swap().
+    /// Models should_try_to_free_swap(); the caller holds its own reference to the folio.
     func shouldTryToFreeSwap(_ pfn: PFN, _ vma: VMA, write: Bool) -> Bool {
         guard frames[pfn].flags.contains(.swapcache) else { return false }
         if swapIsFull || vma.flags.contains(.locked) { return true }
-        // Only the swap cache holds it besides this fault: we would be the exclusive user.
-        return write && !frames[pfn].flags.contains(.ksm) && frames[pfn].refcount == 1
+        // Only the swap cache and this fault hold it: we would be the exclusive user.
+        return write && !frames[pfn].flags.contains(.ksm) && frames[pfn].refcount == 2
     }
 
     /// Models do_swap_page(): markers and special entries, then swap-in of a real entry
@@ -330,6 +330,7 @@ extension Kernel {
         }
         let vma = mms[m].vmas[v]
         let pfn = swapCacheLookup(e) ?? swapReadIntoCache(e)
+        frames[pfn].refcount += 1          // the lookup's reference; it becomes the mapping's
         let isKSM = frames[pfn].flags.contains(.ksm)
         let exclusive = !isKSM && orig.swpExclusive
         swapFree(e)
@@ -340,7 +341,8 @@ extension Kernel {
         if orig.swpUffdWP { entry = entry.mkUffdWP() }
         var writeDone = false
         var rmapExclusive = false
-        if !isKSM && (exclusive || frames[pfn].refcount == 0) {
+        // Same logic as do_wp_page(): exclusive, or ours is the only reference (the fault's).
+        if !isKSM && (exclusive || frames[pfn].refcount == 1) {
             let uffdWPPTE = vma.flags.contains(.uffdWP) && entry.uffdWP
             if vma.flags.contains(.write) && !uffdWPPTE && !pteNeedsSoftDirtyWP(vma, entry) {
                 entry = entry.with(PTE.rw)
@@ -360,6 +362,7 @@ extension Kernel {
             addRmap(pfn)
             if rmapExclusive { frames[pfn].flags.insert(.anonExclusive) }
         }
+        putFolio(pfn)                      // handed over to the mapping (addRmap took one)
         mms[m].rssAnon += 1
         mms[m].pageTables.set(address, entry)
         costs.pteWrites += 1

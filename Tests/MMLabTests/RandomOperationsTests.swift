@@ -1,0 +1,81 @@
+// SPDX-License-Identifier: Apache-2.0
+import XCTest
+@testable import MMLab
+
+/// Seeded random sequences of operations over anon and shmem memory in several processes,
+/// with the model's invariants checked after every operation and no leak at the end.
+final class RandomOperationsTests: XCTestCase {
+    struct SplitMix64: RandomNumberGenerator {
+        var state: UInt64
+        mutating func next() -> UInt64 {
+            state &+= 0x9e37_79b9_7f4a_7c15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
+            z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
+            return z ^ (z >> 31)
+        }
+    }
+
+    func testInvariantsHoldOverRandomOperations() {
+        let seeds: [UInt64] = (1...40).map { $0 &* 7919 }
+        var ops = 0
+        for seed in seeds {
+            var rng = SplitMix64(state: seed)
+            var t = TestKernel(swapMiB: UInt64.random(in: 0...1, using: &rng) == 0 ? 0 : 1)
+            var procs: [MMID] = [t.mm]
+            let f = t.memfd(32)
+            var maps: [(base: UInt64, pages: Int)] = []
+            maps.append((t.anon(32), 32))
+            maps.append((t.map(f, pages: 32), 32))
+            maps.append((t.map(f, pages: 32, shared: false), 32))
+            var log: [String] = []
+            for step in 0..<150 {
+                let p = procs[Int.random(in: 0..<procs.count, using: &rng)]
+                let (base, pages) = maps[Int.random(in: 0..<maps.count, using: &rng)]
+                let lo = Int.random(in: 0..<pages, using: &rng)
+                let n = Int.random(in: 1...min(6, pages - lo), using: &rng)
+                let a = base + UInt64(lo) << 12, len = UInt64(n) << 12
+                let op = Int.random(in: 0..<14, using: &rng)
+                log.append("op \(op) mm \(p) map@\(String(base, radix: 16)) pages \(lo)+\(n)")
+                switch op {
+                case 0, 1, 2: _ = t.k.access(p, a, store: UInt64(step))
+                case 3, 4: _ = t.k.access(p, a, store: nil)
+                case 5: _ = t.k.madvise(p, start: a, length: len, advice: .pageout)
+                case 6: _ = t.k.madvise(p, start: a, length: len, advice: .dontneed)
+                case 7: _ = t.k.fallocatePunchHole(f, offset: UInt64(lo) << 12, length: len)
+                case 8: if procs.count < 4 { procs.append(t.k.fork(p, childName: "c\(step)")) }
+                case 9: _ = t.k.mprotect(p, start: a, length: len, prot: [.r, .rw, .none][Int.random(in: 0..<3, using: &rng)])
+                case 10: _ = t.k.madvise(p, start: a, length: len, advice: .remove)
+                case 11: _ = t.k.madvise(p, start: a, length: len, advice: .populate_write)
+                case 12: _ = t.k.madvise(p, start: a, length: len, advice: .cold)
+                default:
+                    if procs.count > 1 && Int.random(in: 0..<4, using: &rng) == 0 {
+                        let victim = procs.removeLast()
+                        t.k.exitMM(victim)
+                    } else {
+                        _ = t.k.munmap(p, start: a, length: len)
+                    }
+                }
+                ops += 1
+                if !t.k.invariantViolations.isEmpty {
+                    XCTFail("seed \(seed) step \(step): \(t.k.invariantViolations.prefix(3))\n" + log.suffix(12).joined(separator: "\n"))
+                    break
+                }
+            }
+            t.tearDownAndAssertNoLeaks()
+        }
+        print("random operations: \(ops) operations over \(seeds.count) seeds, invariants checked after each")
+    }
+
+    func testTheInvariantCheckerCatchesACorruptedRefcount() {
+        var t = TestKernel()
+        let a = t.anon(1)
+        t.write(a, 1)
+        let pfn = PFN(t.pfn(a))
+        t.k.frames[pfn].refcount += 1
+        XCTAssertFalse(t.k.verifyInvariants().isEmpty)
+        t.k.frames[pfn].refcount -= 1
+        t.k.frames[pfn].mapcount = 2
+        XCTAssertTrue(t.k.verifyInvariants().contains { $0.contains("mapcount") })
+    }
+}
