@@ -1,0 +1,85 @@
+// SPDX-License-Identifier: Apache-2.0
+import Foundation
+import XCTest
+
+/// The command line's output, pinned by snapshot files under Snapshots/. Set
+/// MMLAB_RECORD_SNAPSHOTS=1 to rewrite them after an intended change.
+final class CLISnapshotTests: XCTestCase {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
+
+    /// The mmlab executable built next to this test bundle.
+    var executable: URL {
+        get throws {
+            var dir = Bundle.main.bundleURL
+            for _ in 0..<3 {
+                let candidate = dir.appendingPathComponent("mmlab")
+                if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
+                dir = dir.deletingLastPathComponent()
+            }
+            throw XCTSkip("mmlab executable not found next to the test bundle (\(Bundle.main.bundleURL.path))")
+        }
+    }
+
+    func runCLI(_ args: [String]) throws -> (out: String, err: String, status: Int32) {
+        let p = Process()
+        p.executableURL = try executable
+        p.arguments = args
+        p.currentDirectoryURL = Self.root
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        try p.run()
+        let o = out.fileHandleForReading.readDataToEndOfFile()
+        let e = err.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return (String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self), p.terminationStatus)
+    }
+
+    func assertSnapshot(_ name: String, _ args: [String], status: Int32, file: StaticString = #filePath, line: UInt = #line) throws {
+        let r = try runCLI(args)
+        XCTAssertEqual(r.status, status, r.out + r.err, file: file, line: line)
+        let actual = "$ mmlab \(args.joined(separator: " "))\n" + r.out + (r.err.isEmpty ? "" : "--- stderr\n" + r.err)
+            + "--- exit \(r.status)\n"
+        let url = Self.root.appendingPathComponent("Tests/CLITests/Snapshots/\(name).txt")
+        if ProcessInfo.processInfo.environment["MMLAB_RECORD_SNAPSHOTS"] == "1" {
+            try actual.write(to: url, atomically: true, encoding: .utf8)
+            return
+        }
+        let expected = (try? String(contentsOf: url, encoding: .utf8)) ?? "(no snapshot recorded)"
+        XCTAssertEqual(actual, expected, "snapshot \(name) differs; rerun with MMLAB_RECORD_SNAPSHOTS=1 if intended",
+                       file: file, line: line)
+    }
+
+    func testRunAnonPageout() throws {
+        try assertSnapshot("run-anon-pageout", ["run", "examples/swap/anon-pageout.mms"], status: 0)
+    }
+
+    func testRunForkCOW() throws {
+        try assertSnapshot("run-fork-cow", ["run", "examples/fork/anon-cow.mms"], status: 0)
+    }
+
+    func testRunJSONWithStats() throws {
+        try assertSnapshot("run-punch-json", ["run", "--json", "--stats", "examples/shmem/punch-hole.mms"], status: 0)
+    }
+
+    func testRunStats() throws {
+        try assertSnapshot("run-fault-around-stats", ["run", "--stats", "examples/shmem/fault-around.mms"], status: 0)
+    }
+
+    func testParseErrorExits2() throws {
+        try assertSnapshot("run-parse-error", ["run", "Tests/CLITests/Fixtures/bad-range.mms"], status: 2)
+    }
+
+    func testFailedExpectationExits1() throws {
+        try assertSnapshot("run-failed-expectation", ["run", "Tests/CLITests/Fixtures/failing.mms"], status: 1)
+    }
+
+    func testMissingFileExits2() throws {
+        try assertSnapshot("run-missing-file", ["run", "Tests/CLITests/Fixtures/does-not-exist.mms"], status: 2)
+    }
+
+    func testExploreSaysNotImplementedYet() throws {
+        try assertSnapshot("explore-not-implemented", ["explore", "examples/swap/anon-pageout.mms"], status: 2)
+    }
+}
