@@ -75,6 +75,10 @@ public struct Kernel: Sendable {
     /// The swap cache (mm/swap_state.c): folio → its swap entry, for folios with PG_swapcache.
     var swapCacheEntry: [PFN: SwapEntry] = [:]
     var nextAnonVMA: AnonVMAID = 1
+    /// userfaultfd contexts, by id.
+    public internal(set) var uffds: [UserfaultfdCtx] = []
+    /// Tasks sleeping in the kernel (userfaults and synchronous events), by id.
+    public internal(set) var waiters: [Waiter] = []
     public var design: Design
     public var config: KernelConfig
     public internal(set) var costs = Costs()

@@ -12,6 +12,9 @@ public enum AccessResult: Hashable, Sendable {
     case signal(SignalInfo)
     /// The model could not complete the access (a bug in the model; reported, never trapped).
     case modelError(String)
+    /// The task sleeps in handle_userfault() until a resolving ioctl or UFFDIO_WAKE wakes it;
+    /// then the access is retried (VM_FAULT_RETRY).
+    case blocked(WaitID)
 }
 
 /// vm_fault_t, reduced to the outcomes the model distinguishes.
@@ -22,6 +25,8 @@ enum VMFault: Equatable {
     case sigbus
     /// VM_FAULT_HWPOISON: SIGBUS with BUS_MCEERR_AR.
     case hwpoison
+    /// handle_userfault() put the task to sleep (VM_FAULT_RETRY once woken).
+    case userfault(WaitID)
 }
 
 /// One step of an access: it completed, or a fault was handled and the access retries.
@@ -67,6 +72,15 @@ extension Kernel {
         case .sigsegv(let s): return .completed(.signal(s))
         case .sigbus: return .completed(.signal(.busAdrErr))
         case .hwpoison: return .completed(.signal(.busMceErrAR))
+        case .userfault(let w): return .completed(.blocked(w))
+        }
+    }
+
+    /// Models handle_userfault() as a fault outcome.
+    mutating func userfault(_ m: Int, _ v: Int, _ address: UInt64, write: Bool, reason: VMFlags) -> VMFault {
+        switch handleUserfault(mms[m].vmas[v], address: address, write: write, reason: reason) {
+        case .sigbus: return .sigbus
+        case .blocked(let w): return .userfault(w)
         }
     }
 
@@ -112,6 +126,9 @@ extension Kernel {
     /// Models do_anonymous_page(): the zero page for reads, a new exclusive page for writes.
     mutating func doAnonymousPage(_ m: Int, _ v: Int, _ address: UInt64, write: Bool, orig: PTE) -> VMFault {
         let vma = mms[m].vmas[v]
+        if vma.flags.contains(.uffdMissing) {
+            return userfault(m, v, address, write: write, reason: .uffdMissing)
+        }
         if !write {
             var entry = PTE.make(pfn: FrameTable.zeroPFN, prot: pageProt(vma)).with(PTE.special)
             if origPTEUffdWP(orig) { entry = entry.mkUffdWP() }
@@ -134,9 +151,25 @@ extension Kernel {
 
     /// Models do_fault(): read, COW or shared fault on a file (shmem) VMA.
     mutating func doFault(_ m: Int, _ v: Int, _ address: UInt64, write: Bool, orig: PTE) -> VMFault {
+        if let trapped = shmemFaultUserfault(m, v, address, write: write) { return trapped }
         if !write { return doReadFault(m, v, address, orig: orig) }
         if !mms[m].vmas[v].flags.contains(.shared) { return doCOWFault(m, v, address, orig: orig) }
         return doSharedFault(m, v, address, orig: orig)
+    }
+
+    /// The userfaultfd checks of shmem_get_folio_gfp() for a fault: MINOR when the page cache
+    /// holds the page (or its swap entry), MISSING when it holds nothing. Fault-around runs
+    /// before this in do_read_fault(), but only for VMAs it is not disabled for, where these
+    /// checks cannot fire for pages it maps (MISSING-only VMAs map only cached pages).
+    mutating func shmemFaultUserfault(_ m: Int, _ v: Int, _ address: UInt64, write: Bool) -> VMFault? {
+        let vma = mms[m].vmas[v]
+        guard vma.flags.contains(.uffdMinor) || vma.flags.contains(.uffdMissing), let ino = vma.inode else { return nil }
+        let index = vma.pgoff(of: address)
+        guard index < inodes[Int(ino)].sizeInPages, Int(index) < inodes[Int(ino)].pages.count else { return nil }
+        let cached = !inodes[Int(ino)].pages[Int(index)].isEmpty
+        if cached && vma.flags.contains(.uffdMinor) { return userfault(m, v, address, write: write, reason: .uffdMinor) }
+        if !cached && vma.flags.contains(.uffdMissing) { return userfault(m, v, address, write: write, reason: .uffdMissing) }
+        return nil
     }
 
     /// Models uffd_disable_fault_around(); the design switch fault_around.uffd decides.
@@ -254,8 +287,16 @@ extension Kernel {
 
     /// Models do_wp_page(): a write to a present read-only PTE. Shared mappings are made
     /// writable; anon pages are reused when exclusive, otherwise copied.
-    mutating func doWPPage(_ m: Int, _ v: Int, _ address: UInt64, orig: PTE) -> VMFault {
+    mutating func doWPPage(_ m: Int, _ v: Int, _ address: UInt64, orig origIn: PTE) -> VMFault {
         let vma = mms[m].vmas[v]
+        var orig = origIn
+        if vma.flags.contains(.uffdWP) && orig.uffdWP {
+            // userfaultfd_pte_wp(): report the write, or with WP_ASYNC just drop the bit.
+            if !uffdWPAsync(vma) { return userfault(m, v, address, write: true, reason: .uffdWP) }
+            orig = orig.without(PTE.uffdWP)
+            mms[m].pageTables.set(address, orig)
+            costs.pteWrites += 1
+        }
         let page = normalPage(orig)
         if !vma.flags.intersection([.shared, .mayShare]).isEmpty {
             // wp_page_shared() → wp_page_reuse() + fault_dirty_shared_page().

@@ -8,16 +8,34 @@ extension Kernel {
     /// Models dup_mmap(): the child gets a copy of every VMA; page tables are copied only
     /// where vma_needs_copy() says so (anon_vma present, or the child VMA is uffd-wp).
     public mutating func fork(_ parentID: MMID, childName: String) -> MMID {
+        forkWithUffd(parentID, childName: childName).child
+    }
+
+    /// Models dup_mmap() with dup_userfaultfd(): a context with UFFD_FEATURE_EVENT_FORK gets a
+    /// copy for the child (same features), which keeps the registrations and uffd-wp state;
+    /// without the feature the child's VMAs lose them. Returns the (parent ctx, child ctx)
+    /// pairs whose FORK events dup_userfaultfd_complete() must deliver.
+    public mutating func forkWithUffd(_ parentID: MMID, childName: String) -> (child: MMID, forked: [(UffdID, UffdID)]) {
         let child = createProcess(name: childName)
         let p = Int(parentID), c = Int(child)
+        var forked: [(UffdID, UffdID)] = []
         for src in mms[p].vmas {
             if src.flags.contains(.dontCopy) { continue }          // MADV_DONTFORK
             var dst = src                                           // vm_area_dup()
             dst.flags.remove(.locked)
-            // Without UFFD_FEATURE_EVENT_FORK the child loses every uffd registration
-            // (dup_userfaultfd() / userfaultfd_reset_ctx()); no uffd context forks yet.
-            dst.flags.subtract(VMFlags.uffdFlags)
-            dst.uffd = nil
+            if let u = src.uffd, let f = uffds[Int(u)].features, f.contains(.eventFork) {
+                if let pair = forked.first(where: { $0.0 == u }) {
+                    dst.uffd = pair.1
+                } else {
+                    let nu = userfaultfdCreate(child)
+                    uffds[Int(nu)].features = f
+                    forked.append((u, nu))
+                    dst.uffd = nu
+                }
+            } else {
+                dst.flags.subtract(VMFlags.uffdFlags)                // userfaultfd_reset_ctx()
+                dst.uffd = nil
+            }
             if src.flags.contains(.wipeOnFork) {
                 // No anon_vma and no page tables: zero-filled on the next touch.
                 dst.anonVMA = nil
@@ -37,7 +55,7 @@ extension Kernel {
             }
         }
         check()
-        return child
+        return (child, forked)
     }
 
     /// Models vma_needs_copy().

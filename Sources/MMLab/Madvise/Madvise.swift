@@ -32,8 +32,8 @@ public enum Advice: String, CaseIterable, Sendable {
     public var isImplemented: Bool {
         switch self {
         case .dontneed, .pageout, .cold, .remove, .populate_read, .populate_write,
-             .wipeonfork, .keeponfork, .dontfork, .dofork: true
-        case .mergeable, .unmergeable, .guard_install, .guard_remove, .free: false
+             .wipeonfork, .keeponfork, .dontfork, .dofork, .guard_install, .guard_remove: true
+        case .mergeable, .unmergeable, .free: false
         }
     }
 }
@@ -91,6 +91,10 @@ extension Kernel {
             if !(vma.flags.contains(.shared) && vma.flags.contains(.mayWrite)) { return .EACCES }
             let offset = (s - vma.start) + (vma.pgoff << pageShift)
             return fallocatePunchHole(ino, offset: offset, length: e - s)
+        case .guard_install:
+            return madviseGuardInstall(m, v, s, e)
+        case .guard_remove:
+            return madviseGuardRemove(m, v, s, e)
         default:
             return .ENOSYS
         }
@@ -139,6 +143,10 @@ extension Kernel {
                 case .done: continue
                 case .sigbus, .sigsegv: return .EFAULT
                 case .hwpoison: return .EHWPOISON
+                case .userfault(let w):
+                    // A populate that would sleep in handle_userfault(): not modelled yet.
+                    cancelUserfault(w)
+                    return .EAGAIN
                 }
             }
             if write, let pfn = normalPage(mms[m].pageTables.pte(a)) {

@@ -1,0 +1,135 @@
+// SPDX-License-Identifier: Apache-2.0
+//
+// The PAGEMAP_SCAN ioctl on /proc/PID/pagemap (fs/proc/task_mmu.c do_pagemap_scan(),
+// pagemap_scan_test_walk(), pagemap_page_category(), pagemap_scan_output()).
+
+/// PAGE_IS_* categories (include/uapi/linux/fs.h).
+public enum PageCategory {
+    public static let wpAllowed: UInt64 = 1 << 0
+    public static let written: UInt64 = 1 << 1
+    public static let file: UInt64 = 1 << 2
+    public static let present: UInt64 = 1 << 3
+    public static let swapped: UInt64 = 1 << 4
+    public static let pfnZero: UInt64 = 1 << 5
+    public static let huge: UInt64 = 1 << 6
+    public static let softDirty: UInt64 = 1 << 7
+    public static let guardRegion: UInt64 = 1 << 8
+    public static let all: UInt64 = (1 << 9) - 1
+
+    /// The scenario language's names (PAGE_IS_* in lower case), in bit order.
+    public static let names: [(String, UInt64)] = [
+        ("wpallowed", wpAllowed), ("written", written), ("file", file), ("present", present),
+        ("swapped", swapped), ("pfnzero", pfnZero), ("huge", huge), ("soft_dirty", softDirty),
+        ("guard", guardRegion),
+    ]
+}
+
+/// struct page_region: [start, end) with its categories.
+public struct PageRegion: Hashable, Sendable {
+    public var start: UInt64
+    public var end: UInt64
+    public var categories: UInt64
+}
+
+/// struct pm_scan_arg, reduced to what changes behaviour (vec is unbounded here).
+public struct PagemapScanArgs: Hashable, Sendable {
+    public var start: UInt64
+    public var end: UInt64
+    /// PM_SCAN_WP_MATCHING.
+    public var wpMatching = false
+    /// PM_SCAN_CHECK_WPASYNC.
+    public var checkWPAsync = false
+    public var categoryInverted: UInt64 = 0
+    public var categoryMask: UInt64 = 0
+    public var categoryAnyofMask: UInt64 = 0
+    public var returnMask: UInt64 = PageCategory.all
+    /// 0 = unlimited.
+    public var maxPages: UInt64 = 0
+    public init(start: UInt64, end: UInt64) {
+        self.start = start
+        self.end = end
+    }
+}
+
+extension Kernel {
+    /// Models do_pagemap_scan(): the matching pages as merged regions, with the
+    /// WP_MATCHING side effect of write-protecting every matched page that is WRITTEN.
+    public mutating func pagemapScan(_ mmID: MMID, _ args: PagemapScanArgs) -> Result<[PageRegion], Errno> {
+        let masks = args.categoryInverted | args.categoryMask | args.categoryAnyofMask | args.returnMask
+        guard masks & ~PageCategory.all == 0, args.start & (pageSize - 1) == 0 else { return .failure(.EINVAL) }
+        let m = Int(mmID)
+        let end = (args.end + pageSize - 1) & ~(pageSize - 1)
+        var regions: [PageRegion] = []
+        var reported: UInt64 = 0
+        for v in mms[m].vmas.indices {
+            let vma = mms[m].vmas[v]
+            guard vma.end > args.start && vma.start < end else { continue }
+            // pagemap_scan_test_walk()
+            let wpAllowed = uffdWPAsync(vma) && uffdWPUseMarkers(vma)
+            if !wpAllowed {
+                if args.checkWPAsync { return .failure(.EPERM) }
+                if args.wpMatching { continue }
+            }
+            if vma.flags.contains(.pfnmap) { continue }
+            var vmaCats: UInt64 = 0
+            if wpAllowed { vmaCats |= PageCategory.wpAllowed }
+            // A VMA without async uffd-wp tracking cannot tell written pages apart: every page
+            // of it, holes included, reports WRITTEN (checked on the running 6.18 kernel).
+            else { vmaCats |= PageCategory.written }
+            if vma.flags.contains(.softDirty) { vmaCats |= PageCategory.softDirty }
+            var a = max(args.start, vma.start)
+            while a < min(end, vma.end) {
+                let cats = vmaCats | pageCategories(vma, mms[m].pageTables.pte(a))
+                let c = cats ^ args.categoryInverted
+                let match = (c & args.categoryMask) == args.categoryMask
+                    && (args.categoryAnyofMask == 0 || c & args.categoryAnyofMask != 0)
+                if match {
+                    if args.maxPages != 0 && reported >= args.maxPages { return .success(regions) }
+                    reported += 1
+                    let out = cats & args.returnMask
+                    if let last = regions.last, last.end == a, last.categories == out {
+                        regions[regions.count - 1].end = a + pageSize
+                    } else if out != 0 || args.returnMask == 0 {
+                        regions.append(PageRegion(start: a, end: a + pageSize, categories: out))
+                    }
+                    if args.wpMatching && cats & PageCategory.written != 0 { writeProtectForScan(m, v, a) }
+                }
+                a += pageSize
+            }
+        }
+        check()
+        return .success(regions)
+    }
+
+    /// Models pagemap_page_category() for one PTE (the PTE-level categories).
+    func pageCategories(_ vma: VMA, _ pte: PTE) -> UInt64 {
+        var c: UInt64 = 0
+        if pte.isPresent {
+            c |= PageCategory.present
+            if !pte.uffdWP { c |= PageCategory.written }
+            if let page = normalPage(pte), !frames[page].flags.contains(.anon) { c |= PageCategory.file }
+            if pte.pfn == FrameTable.zeroPFN { c |= PageCategory.pfnZero }
+            if pte.softDirty { c |= PageCategory.softDirty }
+        } else if pte.isSwapPTE {
+            c |= PageCategory.swapped
+            let marker = pte.marker
+            if !pte.swpUffdWP && !(marker?.contains(.uffdWP) ?? false) { c |= PageCategory.written }
+            if marker?.contains(.guard_) ?? false { c |= PageCategory.guardRegion }
+            if pte.swpSoftDirty { c |= PageCategory.softDirty }
+        }
+        return c
+    }
+
+    /// The WP_MATCHING side effect on one page (make_uffd_wp_pte()): uffd-wp bit on a present
+    /// PTE, the swap uffd-wp bit on a swap PTE, a marker on a none PTE.
+    mutating func writeProtectForScan(_ m: Int, _ v: Int, _ a: UInt64) {
+        let pte = mms[m].pageTables.pte(a)
+        let new: PTE
+        if pte.isPresent { new = pte.mkUffdWP() }
+        else if pte.marker != nil { new = pte.marker!.union(.uffdWP).pte }
+        else if pte.isSwapPTE { new = pte.with(PTE.swpUffdWP) }
+        else { new = PTEMarker.uffdWP.pte }
+        mms[m].pageTables.set(a, new)
+        costs.pteWrites += 1
+    }
+}

@@ -1,0 +1,265 @@
+// SPDX-License-Identifier: Apache-2.0
+//
+// The userfaultfd ioctls: UFFDIO_REGISTER / UNREGISTER (fs/userfaultfd.c), UFFDIO_COPY,
+// ZEROPAGE, CONTINUE, POISON (mm/userfaultfd.c mfill_atomic()), UFFDIO_WRITEPROTECT
+// (mwriteprotect_range() → uffd_wp_range()) and UFFDIO_WAKE.
+
+/// Which mfill_atomic() operation.
+public enum MfillMode: Hashable, Sendable {
+    /// UFFDIO_COPY of pages holding `base` (or base+i for the i-th page when `seq`).
+    case copy(base: UInt64, seq: Bool)
+    case zeropage
+    case `continue`
+    case poison
+}
+
+extension Kernel {
+    /// Models vma_can_userfault().
+    func vmaCanUserfault(_ vma: VMA, _ flags: VMFlags, wpAsync: Bool) -> Bool {
+        if flags.contains(.uffdMinor) && vma.isAnonymous { return false }   // MINOR: shmem/hugetlb only
+        if wpAsync && flags == .uffdWP { return true }
+        return true   // anon or shmem: every VMA the model has
+    }
+
+    /// Models userfaultfd_register().
+    public mutating func uffdRegister(_ u: UffdID, start: UInt64, length: UInt64, mode: UffdRegisterMode) -> Errno? {
+        guard let features = uffds[Int(u)].features else { return .EINVAL }
+        guard !mode.isEmpty, start & (pageSize - 1) == 0, length > 0, length & (pageSize - 1) == 0 else { return .EINVAL }
+        let m = Int(uffds[Int(u)].mm)
+        let end = start + length
+        let newFlags = mode.vmFlags
+        // Search for incompatible VMAs first: nothing changes if one is found.
+        var found = false
+        for vma in mms[m].vmas where vma.end > start && vma.start < end {
+            found = true
+            if !vmaCanUserfault(vma, newFlags, wpAsync: features.contains(.wpAsync)) { return .EINVAL }
+            if !vma.flags.contains(.mayWrite) { return .EPERM }
+            if let other = vma.uffd, other != u { return .EBUSY }
+        }
+        guard found else { return .EINVAL }
+        let r = isolateRange(m, start, end)
+        for v in r {
+            var vma = mms[m].vmas[v]
+            if vma.uffd == u && vma.flags.isSuperset(of: newFlags) { continue }
+            // Re-registering replaces the mode set; it does not OR into it.
+            vma.flags.subtract(VMFlags.uffdFlags)
+            vma.flags.formUnion(newFlags)
+            vma.uffd = u
+            mms[m].vmas[v] = vma   // vma_set_page_prot(): WP now needs write-notify
+        }
+        if !r.isEmpty { mergeVMAs(m, around: r.lowerBound...(r.upperBound - 1)) }
+        check()
+        return nil
+    }
+
+    /// Models userfaultfd_unregister(): clear uffd-wp state, wake waiters, drop the flags.
+    public mutating func uffdUnregister(_ u: UffdID, start: UInt64, length: UInt64) -> Errno? {
+        guard uffds[Int(u)].initialized else { return .EINVAL }
+        guard start & (pageSize - 1) == 0, length > 0, length & (pageSize - 1) == 0 else { return .EINVAL }
+        let m = Int(uffds[Int(u)].mm)
+        let end = start + length
+        var found = false
+        for vma in mms[m].vmas where vma.end > start && vma.start < end {
+            found = true
+            if let other = vma.uffd, other != u { return .EINVAL }
+        }
+        guard found else { return .EINVAL }
+        let r = isolateRange(m, start, end)
+        for v in r where mms[m].vmas[v].uffd == u {
+            let vma = mms[m].vmas[v]
+            if vma.flags.contains(.uffdWP) { uffdWPRange(m, v, vma.start, vma.end, enable: false) }
+            wakeUserfault(u, vma.start, vma.end)
+            mms[m].vmas[v].flags.subtract(VMFlags.uffdFlags)
+            mms[m].vmas[v].uffd = nil
+        }
+        if !r.isEmpty { mergeVMAs(m, around: r.lowerBound...(r.upperBound - 1)) }
+        check()
+        return nil
+    }
+
+    /// Models UFFDIO_WAKE.
+    public mutating func uffdWake(_ u: UffdID, start: UInt64, length: UInt64) -> Errno? {
+        guard uffds[Int(u)].initialized else { return .EINVAL }
+        guard start & (pageSize - 1) == 0, length > 0 else { return .EINVAL }
+        wakeUserfault(u, start, start + length)
+        return nil
+    }
+
+    /// Models UFFDIO_WRITEPROTECT → mwriteprotect_range().
+    public mutating func uffdWriteProtect(_ u: UffdID, start: UInt64, length: UInt64, protect: Bool,
+                                          dontwake: Bool) -> Errno? {
+        guard uffds[Int(u)].initialized else { return .EINVAL }
+        guard start & (pageSize - 1) == 0, length > 0, length & (pageSize - 1) == 0 else { return .EINVAL }
+        if protect && dontwake { return .EINVAL }   // MODE_WP and MODE_DONTWAKE together
+        if uffds[Int(u)].mmapChanging > 0 { return .EAGAIN }
+        let m = Int(uffds[Int(u)].mm)
+        let end = start + length
+        // Every VMA in the range must be uffd-wp registered, and the range fully mapped.
+        guard rangeIsFullyMapped(m, start, end) else { return .ENOENT }
+        for vma in mms[m].vmas where vma.end > start && vma.start < end {
+            if !vma.flags.contains(.uffdWP) { return .ENOENT }
+        }
+        for v in mms[m].vmas.indices {
+            let vma = mms[m].vmas[v]
+            guard vma.end > start && vma.start < end else { continue }
+            uffdWPRange(m, v, max(start, vma.start), min(end, vma.end), enable: protect)
+        }
+        if !protect && !dontwake { wakeUserfault(u, start, end) }
+        check()
+        return nil
+    }
+
+    /// Models uffd_wp_range() → change_protection(MM_CP_UFFD_WP[_RESOLVE]) over one VMA:
+    /// present PTEs get or lose the uffd-wp bit, swap PTEs the swap uffd-wp bit; none PTEs get
+    /// markers when the VMA uses them; unprotect turns uffd-wp markers back into none PTEs.
+    mutating func uffdWPRange(_ m: Int, _ v: Int, _ start: UInt64, _ end: UInt64, enable: Bool) {
+        let vma = mms[m].vmas[v]
+        let useMarkers = enable && uffdWPUseMarkers(vma)
+        let tryWritable = !enable && vma.flags.contains(.write) && vmaWantsManualPTEWriteUpgrade(vma)
+        var a = start
+        while a < end {
+            if !useMarkers && !mms[m].pageTables.hasTable(a) { a = min(end, (a | (pmdSize - 1)) + 1); continue }
+            let pte = mms[m].pageTables.pte(a)
+            costs.pteReads += 1
+            var new = pte
+            if pte.isPresent {
+                if enable {
+                    new = pte.mkUffdWP()
+                } else {
+                    new = pte.without(PTE.uffdWP)
+                    if tryWritable && canChangePTEWritable(vma, new) { new = new.with(PTE.rw) }
+                }
+            } else if let marker = pte.marker {
+                if !enable && marker.contains(.uffdWP) {
+                    let rest = marker.subtracting(.uffdWP)
+                    new = rest.isEmpty ? .none : rest.pte
+                }
+            } else if pte.isSwapPTE {
+                new = enable ? pte.with(PTE.swpUffdWP) : pte.without(PTE.swpUffdWP)
+            } else if useMarkers {
+                new = PTEMarker.uffdWP.pte   // a none PTE: install a marker (allocating the table)
+            }
+            if new != pte {
+                mms[m].pageTables.set(a, new)
+                costs.pteWrites += 1
+            }
+            a += pageSize
+        }
+        costs.tlbFlushes += 1
+    }
+
+    /// Models mfill_atomic() for UFFDIO_COPY, ZEROPAGE, CONTINUE and POISON over
+    /// [start, start+length): one page at a time; an error after some pages were filled
+    /// returns EAGAIN (the partial count goes to the result field), as the ioctls do.
+    public mutating func uffdMfill(_ u: UffdID, start: UInt64, length: UInt64, mode: MfillMode, wp: Bool,
+                                   dontwake: Bool) -> Errno? {
+        guard let features = uffds[Int(u)].features else { return .EINVAL }
+        guard start & (pageSize - 1) == 0, length > 0, length & (pageSize - 1) == 0 else { return .EINVAL }
+        if mode == .poison && !features.contains(.poison) { return .EINVAL }
+        if uffds[Int(u)].mmapChanging > 0 { return .EAGAIN }
+        let m = Int(uffds[Int(u)].mm)
+        let end = start + length
+        // The destination must lie inside one registered VMA.
+        guard let v = mms[m].vmaIndex(containing: start), mms[m].vmas[v].end >= end,
+              mms[m].vmas[v].uffd != nil else { return .ENOENT }
+        let vma = mms[m].vmas[v]
+        if wp && !vma.flags.contains(.uffdWP) { return .EINVAL }
+        if mode == .continue && vma.inode == nil { return .EINVAL }
+        var done = 0
+        var err: Errno? = nil
+        var a = start
+        while a < end {
+            if let e = mfillAtomicPTE(m, v, a, index: done, mode: mode, wp: wp) { err = e; break }
+            done += 1
+            a += pageSize
+        }
+        if done > 0 && !dontwake { wakeUserfault(u, start, start + UInt64(done) << pageShift) }
+        check()
+        if let err { return done > 0 ? .EAGAIN : err }
+        return nil
+    }
+
+    /// One page of mfill_atomic(): mfill_atomic_pte_copy / _zeropage / _continue / _poison.
+    mutating func mfillAtomicPTE(_ m: Int, _ v: Int, _ a: UInt64, index: Int, mode: MfillMode, wp: Bool) -> Errno? {
+        let vma = mms[m].vmas[v]
+        let pte = mms[m].pageTables.pte(a)
+        costs.pteReads += 1
+        // COPY and CONTINUE may overwrite a marker (pte_none_mostly); ZEROPAGE and POISON need none.
+        let noneMostly = pte.isNone || pte.marker != nil
+        let shared = vma.flags.contains(.shared)
+        switch mode {
+        case .copy(let base, let seq):
+            let token = seq ? base &+ UInt64(index) : base
+            guard noneMostly else { return .EEXIST }
+            if shared, let ino = vma.inode {
+                // shmem_mfill_atomic_pte(): a new page-cache page.
+                let index = vma.pgoff(of: a)
+                guard index < inodes[Int(ino)].sizeInPages else { return .EFAULT }
+                guard inodes[Int(ino)].pages[Int(index)].isEmpty else { return .EEXIST }
+                let pfn = frames.alloc(token: token)
+                costs.pageCopies += 1
+                shmemAddToPageCache(pfn, ino, index)
+                frames[pfn].flags.insert(.dirty)
+                installMfillPTE(m, v, a, pfn, writable: vma.flags.contains(.write), wp: wp, anon: false)
+            } else {
+                anonVMAPrepare(m, v)
+                let pfn = frames.alloc(token: token)
+                costs.pageCopies += 1
+                addNewAnonRmap(pfn, vma: mms[m].vmas[v], address: a)
+                mms[m].rssAnon += 1
+                installMfillPTE(m, v, a, pfn, writable: vma.flags.contains(.write), wp: wp, anon: true)
+            }
+        case .zeropage:
+            guard pte.isNone else { return .EEXIST }
+            if shared, let ino = vma.inode {
+                let index = vma.pgoff(of: a)
+                guard index < inodes[Int(ino)].sizeInPages else { return .EFAULT }
+                guard inodes[Int(ino)].pages[Int(index)].isEmpty else { return .EEXIST }
+                let pfn = frames.alloc(token: 0)
+                costs.pageZeroings += 1
+                shmemAddToPageCache(pfn, ino, index)
+                installMfillPTE(m, v, a, pfn, writable: vma.flags.contains(.write), wp: false, anon: false)
+            } else {
+                let entry = PTE.make(pfn: FrameTable.zeroPFN, prot: pageProt(vma)).with(PTE.special)
+                mms[m].pageTables.set(a, entry)
+                costs.pteWrites += 1
+            }
+        case .continue:
+            guard noneMostly else { return .EEXIST }
+            guard let ino = vma.inode else { return .EINVAL }
+            let index = vma.pgoff(of: a)
+            guard index < inodes[Int(ino)].sizeInPages else { return .EFAULT }
+            let entry = inodes[Int(ino)].pages[Int(index)]
+            let pfn: PFN
+            if let p = entry.folio { pfn = p }
+            else if let e = entry.swapEntry { pfn = shmemSwapinFolio(ino, index, e) }
+            else { return .EFAULT }   // SGP_NOALLOC: the page must exist
+            if frames[pfn].flags.contains(.hwpoison) { return .EIO }
+            addRmap(pfn)
+            mms[m].rssShmem += 1
+            installMfillPTE(m, v, a, pfn, writable: shared && vma.flags.contains(.write), wp: wp, anon: false,
+                            addRmapDone: true)
+        case .poison:
+            guard pte.isNone else { return .EEXIST }
+            mms[m].pageTables.set(a, PTEMarker.poisoned.pte)
+            costs.pteWrites += 1
+        }
+        return nil
+    }
+
+    /// Models mfill_atomic_install_pte(): always dirty, writable iff allowed, uffd-wp with
+    /// MODE_WP; replaces a marker.
+    mutating func installMfillPTE(_ m: Int, _ v: Int, _ a: UInt64, _ pfn: PFN, writable: Bool, wp: Bool, anon: Bool,
+                                  addRmapDone: Bool = false) {
+        let vma = mms[m].vmas[v]
+        var entry = PTE.make(pfn: pfn, prot: pageProt(vma)).mkdirty(softDirtyConfigured: config.memSoftDirty)
+        if writable { entry = entry.with(PTE.rw) } else { entry = entry.without(PTE.rw) }
+        if wp { entry = entry.mkUffdWP() }
+        if !anon && !addRmapDone {
+            addRmap(pfn)
+            mms[m].rssShmem += 1
+        }
+        mms[m].pageTables.set(a, entry)
+        costs.pteWrites += 1
+    }
+}
