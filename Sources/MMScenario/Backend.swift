@@ -12,7 +12,7 @@ public typealias ProcessHandle = Int32
 public typealias ObjectHandle = Int32
 
 /// The operations a scenario performs, as system calls and memory accesses.
-public protocol ScenarioBackend {
+public protocol ScenarioBackend: BlockingBackendRequirements {
     /// A short name for reports ("model", "linux 6.18.x").
     var name: String { get }
     /// The initial process.

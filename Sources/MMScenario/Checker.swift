@@ -17,10 +17,10 @@ enum Symbol: Equatable {
 }
 
 /// The result of the static pass: the design and config the run uses.
-struct CheckedScenario {
-    var design = Design()
-    var config = KernelConfig()
-    var wantsConsistencyCheck = false
+public struct CheckedScenario: Sendable {
+    public var design = Design()
+    public var config = KernelConfig()
+    public var wantsConsistencyCheck = false
 }
 
 /// Validates a scenario without running it.
@@ -29,6 +29,10 @@ struct Checker {
     var declarationOrder: [String] = []
     var sawOperation = false
     var result = CheckedScenario()
+    /// userfaultfds created with UFFD_FEATURE_EVENT_FORK: a fork names the child's copy.
+    var forkingUffds: [String] = []
+    /// Inside a thread body (blocks do not nest there yet).
+    var inThread = false
 
     static func check(_ scenario: Scenario) throws(Diagnostic) -> CheckedScenario {
         var c = Checker()
@@ -50,6 +54,12 @@ struct Checker {
         }
         symbols[name] = symbol
         declarationOrder.append(name)
+    }
+
+    func uffd(_ name: String, at loc: SourceLocation) throws(Diagnostic) {
+        guard symbols[name] == .uffd else {
+            throw Diagnostic(loc, "expected a userfaultfd, found '\(name)'" + (symbols[name].map { ", which is a \($0.kindName)" } ?? " (\(known()))"))
+        }
     }
 
     func known() -> String {
@@ -137,7 +147,7 @@ struct Checker {
             _ = try resolve(r, wantFile: false)
             guard let a = Advice(rawValue: advice) else { throw Diagnostic(s.location, "unknown advice '\(advice)'") }
             if !a.isImplemented {
-                let issue = ["guard_install", "guard_remove"].contains(advice) ? "issue 3" : (advice == "free" ? "a later issue" : "issue 6")
+                let issue = advice == "free" ? "a later issue" : "issue 6"
                 throw notImplemented(s, "madvise \(advice)", issue: issue)
             }
         case .punch(let r):
@@ -146,7 +156,12 @@ struct Checker {
         case .fork(let child):
             sawOperation = true
             try declare(child, .process, at: s.location)
+            for u in forkingUffds where symbols["\(u)_\(child)"] == nil {
+                symbols["\(u)_\(child)"] = .uffd   // the child's userfaultfd, read from the FORK event
+                declarationOrder.append("\(u)_\(child)")
+            }
         case .inProcess(let name, let body):
+            if inThread { throw notImplemented(s, "a block inside a thread", issue: "issue 5") }
             guard let sym = symbols[name] else {
                 throw Diagnostic(s.location, "expected a process (main or a forked child), found unknown name '\(name)' (\(known()))")
             }
@@ -160,13 +175,51 @@ struct Checker {
             throw notImplemented(s, "KSM", issue: "issue 6")
         case .poison:
             throw notImplemented(s, "poison (memory failure)", issue: "issue 6")
-        case .uffdCreate, .uffdRegister, .uffdUnregister, .uffdWriteProtect, .uffdCopy, .uffdZeropage,
-             .uffdContinue, .uffdPoison, .uffdWake, .expectEvent, .expectNoEvent:
-            throw notImplemented(s, "userfaultfd", issue: "issue 3")
-        case .thread, .join:
-            throw notImplemented(s, "threads", issue: "issue 5")
-        case .pagemapScan, .expectPagemapScan:
-            throw notImplemented(s, "PAGEMAP_SCAN", issue: "issue 3")
+        case .uffdCreate(let name, let features):
+            sawOperation = true
+            try declare(name, .uffd, at: s.location)
+            if features.contains("event_fork") { forkingUffds.append(name) }
+        case .uffdRegister(let u, let r, _), .uffdUnregister(let u, let r), .uffdWriteProtect(let u, let r, _, _),
+             .uffdCopy(let u, let r, _, _, _), .uffdZeropage(let u, let r, _), .uffdContinue(let u, let r, _, _),
+             .uffdPoison(let u, let r, _), .uffdWake(let u, let r):
+            sawOperation = true
+            try uffd(u, at: s.location)
+            _ = try resolve(r, wantFile: false)
+        case .expectEvent(let u, let pattern):
+            try uffd(u, at: s.location)
+            switch pattern {
+            case .pagefault(let r, _):
+                _ = try resolve(r, wantFile: false)
+                if r.first == nil || r.first != r.last {
+                    throw Diagnostic(r.location, "expected one page (a page fault is reported for one address), found \(r)")
+                }
+            case .remove(let r), .unmap(let r):
+                _ = try resolve(r, wantFile: false)
+            case .fork, .remap:
+                break
+            }
+        case .expectNoEvent(let u):
+            try uffd(u, at: s.location)
+        case .thread(let name, let body):
+            if inThread { throw notImplemented(s, "a thread inside a thread", issue: "issue 5") }
+            try declare(name, .thread, at: s.location)
+            inThread = true
+            try block(body)
+            inThread = false
+        case .join(let name):
+            guard symbols[name] == .thread else {
+                throw Diagnostic(s.location, "expected a thread to join, found '\(name)'" + (symbols[name].map { ", which is a \($0.kindName)" } ?? " (\(known()))"))
+            }
+        case .pagemapScan(let r, _):
+            sawOperation = true
+            _ = try resolve(r, wantFile: false)
+        case .expectPagemapScan(let r, let cats):
+            let pages = try resolve(r, wantFile: false)
+            for c in cats {
+                for range in c.ranges where range.upperBound >= pages {
+                    throw Diagnostic(s.location, "expected pages of \(r.name) (0..\(max(pages - 1, 0))) in \(c.category)=, found \(range.upperBound)")
+                }
+            }
         case .expectPagemapWord(let r, _):
             _ = try resolve(r, wantFile: false)
         case .expectPagemapFields(let r, let fields):

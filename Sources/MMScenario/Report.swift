@@ -12,6 +12,10 @@ public enum Observation: Hashable, Sendable {
     case tokens(ref: String, value: String)
     /// One pagemap word.
     case pagemap(ref: String, WordDescription)
+    /// A userfaultfd message read.
+    case event(uffd: String, String)
+    /// A PAGEMAP_SCAN region and its categories.
+    case scan(ref: String, categories: [String])
 
     /// Compresses per-page tokens into runs of equal or consecutive values.
     static func tokens(_ name: String, _ list: [(Int, UInt64)]) -> [Observation] {
@@ -49,6 +53,10 @@ public struct StatementReport: Sendable {
     public var statement: Statement
     public var process: String
     public var depth: Int
+    /// The thread that ran it (nil: the main flow).
+    public var thread: String?
+    /// "blocked: …" when the statement went to sleep, "resumed" when it finished after that.
+    public var note: String?
     public var result: OpOutcome = .ok
     public var observations: [Observation] = []
     public var expectations: [ExpectationResult] = []
@@ -62,6 +70,8 @@ public struct RunReport: Sendable {
     public var entries: [StatementReport] = []
     /// Invariant violations and leaks found at the end (a model bug when non-empty).
     public var problems: [String] = []
+    /// Threads still asleep at the end (reported, not an error).
+    public var sleeping: [String] = []
     public var costs: Costs?
     /// A runtime error that stopped the run.
     public var fatal: Diagnostic?
@@ -81,8 +91,15 @@ public struct RunReport: Sendable {
         var out = "\(file)" + (title.map { ": \($0)" } ?? "") + "  [\(backend)]\n"
         for e in entries {
             let indent = String(repeating: "  ", count: e.depth)
-            let who = e.process == "main" ? "" : "[\(e.process)] "
+            let who: String
+            switch (e.thread, e.process) {
+            case (nil, "main"): who = ""
+            case (nil, let p): who = "[\(p)] "
+            case (let t?, "main"): who = "[\(t)] "
+            case (let t?, let p): who = "[\(t)@\(p)] "
+            }
             var head = "\(pad(e.statement.location.line, 4))  \(indent)\(who)\(e.statement.text)"
+            if let note = e.note { head += "  (\(note))" }
             if !e.result.isOK && e.statement.outcome == nil { head += "  -> \(e.result.description)" }
             else if !e.result.isOK { head += "  (\(e.result.description))" }
             let verdicts = e.expectations.map { $0.met ? "ok" : "FAILED" }
@@ -94,14 +111,22 @@ public struct RunReport: Sendable {
                     out += "        \(indent)\(ref) = \(value)\n"
                 case .pagemap(let ref, let d):
                     out += "        \(indent)\(padRight(ref, 8)) \(hex18(d.word))  \(padRight(d.bits.joined(separator: " "), 24)) \(d.identity)\n"
+                case .event(let u, let m):
+                    out += "        \(indent)\(u): \(m)\n"
+                case .scan(let ref, let cats):
+                    out += "        \(indent)\(padRight(ref, 12)) \(cats.isEmpty ? "(no category)" : cats.joined(separator: " "))\n"
                 }
             }
             for x in e.expectations where !x.met {
                 out += "        \(indent)\(e.statement.location): expectation failed: \(x.message)\n"
             }
         }
+        for t in sleeping { out += "note: \(t)\n" }
         if let fatal { out += "\(fatal)\n" }
-        for p in problems { out += "model problem: \(p)\n" }
+        // Problems come from the backend's own checks: the model's invariants, or for another
+        // backend (the live one) what went wrong with the host.
+        let problemLabel = backend == "model" ? "model problem" : "backend problem"
+        for p in problems { out += "\(problemLabel): \(p)\n" }
         if stats, let c = costs {
             out += "costs: faults \(c.faults), major \(c.majorFaults), pte reads \(c.pteReads), pte writes \(c.pteWrites), "
             out += "page-cache lookups \(c.pageCacheLookups), tlb flushes \(c.tlbFlushes), copies \(c.pageCopies), "
@@ -120,6 +145,8 @@ public struct RunReport: Sendable {
                 ("column", .int(e.statement.location.column)), ("statement", .string(e.statement.text)),
                 ("process", .string(e.process)), ("result", .string(e.result.isOK ? "ok" : e.result.description)),
             ]
+            if let t = e.thread { fields.append(("thread", .string(t))) }
+            if let n = e.note { fields.append(("note", .string(n))) }
             var obs: [JSON] = []
             for o in e.observations {
                 switch o {
@@ -128,6 +155,11 @@ public struct RunReport: Sendable {
                 case .pagemap(let ref, let d):
                     obs.append(.object([("kind", .string("pagemap")), ("ref", .string(ref)), ("word", .string(hex18(d.word))),
                                         ("bits", .array(d.bits.map { .string($0) })), ("identity", .string(d.identity))]))
+                case .event(let u, let m):
+                    obs.append(.object([("kind", .string("event")), ("uffd", .string(u)), ("message", .string(m))]))
+                case .scan(let ref, let cats):
+                    obs.append(.object([("kind", .string("pagemap_scan")), ("ref", .string(ref)),
+                                        ("categories", .array(cats.map { .string($0) }))]))
                 }
             }
             fields.append(("observations", .array(obs)))

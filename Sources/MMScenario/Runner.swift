@@ -26,6 +26,16 @@ public struct ScenarioRunner<Backend: ScenarioBackend> {
     var report: RunReport
     /// A runtime error that ends the run (exit status 2).
     var fatal: Diagnostic?
+    /// userfaultfds by name, with the process that created them.
+    var uffds: [String: UffdHandle] = [:]
+    var uffdProcess: [String: String] = [:]
+    var uffdForksEvents: [String: Bool] = [:]
+    /// Children whose FORK event has not been read yet, per parent userfaultfd name.
+    var pendingForkNames: [String: [String]] = [:]
+    /// Threads, in creation order.
+    var threads: [ThreadState] = []
+    /// The thread whose statement runs now (nil: the main flow).
+    var currentThread: String?
 
     public init(scenario: Scenario, backend: Backend) {
         self.scenario = scenario
@@ -35,12 +45,16 @@ public struct ScenarioRunner<Backend: ScenarioBackend> {
         identities.zeroPFN = backend.zeroPFN
     }
 
+    /// "model", or "backend" for any other backend, in messages about errors inside it.
+    var backendKind: String { backend.name == "model" ? "model" : "backend" }
+
     var process: ProcessHandle { processes[current.last ?? "main"] ?? backend.mainProcess }
     var processName: String { current.last ?? "main" }
 
     /// Runs every statement, then ends every process and checks for leaks.
     public mutating func run(wantsConsistencyCheck: Bool = false) -> RunReport {
         runBlock(scenario.statements, depth: 0)
+        report.sleeping = blockedThreads
         let problems = backend.finish()
         if !problems.isEmpty {
             report.problems = problems
@@ -58,15 +72,49 @@ public struct ScenarioRunner<Backend: ScenarioBackend> {
     }
 
     mutating func runStatement(_ s: Statement, depth: Int) {
-        var entry = StatementReport(statement: s, process: processName, depth: depth)
-        if case .inProcess(let name, let body) = s.kind {
+        let entry = StatementReport(statement: s, process: processName, depth: depth)
+        switch s.kind {
+        case .inProcess(let name, let body):
             report.entries.append(entry)
             current.append(name)
             runBlock(body, depth: depth + 1)
             current.removeLast()
             return
+        case .thread(let name, let body):
+            report.entries.append(entry)
+            startThread(name, body: body, depth: depth)
+            return
+        case .join(let name):
+            join(name, entry)
+            return
+        default:
+            break
         }
-        let outcome = execute(s, &entry)
+        var task = StatementTask(statement: s, entry: entry, process: process)
+        while true {
+            switch advance(&task) {
+            case .done(let outcome):
+                complete(&task, outcome)
+                runThreads()
+                return
+            case .blocked(let w, let why):
+                noteBlocked(&task, why)
+                if fatal != nil { return }
+                runThreads()
+                if !backend.isWoken(w) {
+                    fatal = Diagnostic(s.location, "the main flow blocked forever: \(why), and no thread is left that could resolve it (put the statement in a `thread` block)")
+                    return
+                }
+            }
+        }
+    }
+
+    /// Records a finished statement with its outcome and expectation verdicts.
+    mutating func complete(_ task: inout StatementTask, _ outcome: OpOutcome) {
+        let s = task.statement
+        var entry = task.entry
+        entry.observations += Observation.tokens(task.tokensRef, task.tokens)
+        task.tokens = []
         if fatal != nil {
             report.entries.append(entry)
             return
@@ -141,39 +189,10 @@ public struct ScenarioRunner<Backend: ScenarioBackend> {
                 return .ok
             case .failure(let e): return .errno(e)
             }
-        case .read(let ref):
-            guard let sp = mappingSpan(ref) else { return .ok }
-            var tokens: [(Int, UInt64)] = []
-            defer { entry.observations += Observation.tokens(ref.name, tokens) }
-            for page in sp.pages {
-                switch backend.access(process, address: pageAddress(ref.name, page), store: nil) {
-                case .ok(let t): tokens.append((page, t))
-                case .signal(let sig): return .signal(sig, page: "\(ref.name)[\(page)]")
-                case .modelError(let msg): fatal = Diagnostic(s.location, "internal model error: \(msg)"); return .ok
-                }
-            }
-            return .ok
-        case .write(let ref, let value):
-            guard let sp = mappingSpan(ref) else { return .ok }
-            for (i, page) in sp.pages.enumerated() {
-                switch backend.access(process, address: pageAddress(ref.name, page), store: value.token(at: i)) {
-                case .ok: continue
-                case .signal(let sig): return .signal(sig, page: "\(ref.name)[\(page)]")
-                case .modelError(let msg): fatal = Diagnostic(s.location, "internal model error: \(msg)"); return .ok
-                }
-            }
-            return .ok
-        case .munmap(let ref):
-            guard let sp = mappingSpan(ref) else { return .ok }
-            return OpOutcome(backend.munmap(process, address: sp.address, length: UInt64(sp.pages.count) * pageSize))
         case .mprotect(let ref, let prot):
             guard let sp = mappingSpan(ref) else { return .ok }
             return OpOutcome(backend.mprotect(process, address: sp.address, length: UInt64(sp.pages.count) * pageSize,
                                               prot: Prot(rawValue: prot.rawValue) ?? .none))
-        case .madvise(let ref, let adviceName):
-            guard let sp = mappingSpan(ref), let advice = Advice(rawValue: adviceName) else { return .ok }
-            return OpOutcome(backend.madvise(process, address: sp.address, length: UInt64(sp.pages.count) * pageSize,
-                                             advice: advice))
         case .punch(let ref):
             guard let f = files[ref.name] else {
                 fatal = Diagnostic(ref.location, "expected a file, found '\(ref.name)', which was never created")
@@ -181,13 +200,6 @@ public struct ScenarioRunner<Backend: ScenarioBackend> {
             }
             let first = UInt64(ref.first ?? 0), last = UInt64(ref.last ?? max(f.pages - 1, 0))
             return OpOutcome(backend.punchHole(f.handle, offset: first * pageSize, length: (last - first + 1) * pageSize))
-        case .fork(let child):
-            switch backend.fork(process, childName: child) {
-            case .success(let h):
-                processes[child] = h
-                return .ok
-            case .failure(let e): return .errno(e)
-            }
         case .clearRefs(let v):
             return OpOutcome(backend.clearRefs(process, value: v))
         case .pagemap(let ref):
@@ -226,36 +238,10 @@ public struct ScenarioRunner<Backend: ScenarioBackend> {
             }
             entry.expectations.append(ExpectationResult(met: true, message: "ok"))
             return .ok
-        case .expectRead(let ref, let value):
-            guard let sp = mappingSpan(ref) else { return .ok }
-            var tokens: [(Int, UInt64)] = []
-            defer { entry.observations += Observation.tokens(ref.name, tokens) }
-            for (i, page) in sp.pages.enumerated() {
-                switch backend.access(process, address: pageAddress(ref.name, page), store: nil) {
-                case .ok(let t):
-                    tokens.append((page, t))
-                    if t != value.token(at: i) {
-                        entry.expectations.append(ExpectationResult(met: false, message:
-                            "\(ref.name)[\(page)]: expected \(hex(value.token(at: i))), found \(hex(t))"))
-                        return .ok
-                    }
-                case .signal(let sig):
-                    entry.expectations.append(ExpectationResult(met: false, message:
-                        "\(ref.name)[\(page)]: expected \(hex(value.token(at: i))), found \(sig)"))
-                    return .ok
-                case .modelError(let msg):
-                    fatal = Diagnostic(s.location, "internal model error: \(msg)")
-                    return .ok
-                }
-            }
-            entry.expectations.append(ExpectationResult(met: true, message: "ok"))
-            return .ok
         case .inProcess:
             return .ok
         default:
-            // The checker refuses everything else before the run starts.
-            fatal = Diagnostic(s.location, "not implemented yet")
-            return .ok
+            return executeMore(s, &entry)
         }
     }
 

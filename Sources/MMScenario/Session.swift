@@ -28,7 +28,8 @@ public struct RunOutcome: Sendable {
 
 public enum MMLabSession {
     /// Parses and statically checks a scenario: the first error, or what the run needs.
-    static func prepare(_ source: String, file: String) -> Result<(Scenario, CheckedScenario), Diagnostic> {
+    /// Public so that other backends (the live one) run exactly what the model would.
+    public static func prepare(_ source: String, file: String) -> Result<(Scenario, CheckedScenario), Diagnostic> {
         do {
             let scenario = try ScenarioParser.parse(source, file: file)
             let checked = try Checker.check(scenario)

@@ -162,7 +162,8 @@ public indirect enum StatementKind: Hashable, Sendable {
 
     // Observations and expectations
     case pagemap(PageRef)
-    case pagemapScan(PageRef)
+    /// `pagemap_scan REF [wp_matching] [check_wpasync]` (the flags are an extension).
+    case pagemapScan(PageRef, flags: [String])
     case expectPagemapWord(PageRef, UInt64)
     case expectPagemapFields(PageRef, [PagemapField])
     case expectRead(PageRef, TokenValue)

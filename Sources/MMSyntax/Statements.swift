@@ -37,7 +37,15 @@ extension LineParser {
         case "in": return .block(.inProcess, name: try expectName("the name of a process"))
         case "join": return .simple(.join(name: try expectName("the name of a thread")), .refused("join"))
         case "pagemap": return .simple(.pagemap(try expectPageRef()), .refused("pagemap"))
-        case "pagemap_scan": return .simple(.pagemapScan(try expectPageRef()), .refused("pagemap_scan"))
+        case "pagemap_scan":
+            let ref = try expectPageRef()
+            var flags: [String] = []
+            while peek.kind == .word, ["wp_matching", "check_wpasync"].contains(peek.text) {
+                let flag = advance()
+                if flags.contains(flag.text) { throw secondOccurrence(flag, of: "'\(flag.text)'") }
+                flags.append(flag.text)
+            }
+            return .simple(.pagemapScan(ref, flags: flags), .allowed)
         case "expect": return .simple(try parseExpect(), .refused("expect"))
         case "check":
             let check = try expectWord(in: ScenarioVocabulary.checks, "a check")

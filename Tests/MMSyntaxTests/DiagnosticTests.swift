@@ -252,7 +252,6 @@ final class StatementDiagnosticTests: XCTestCase {
         assertError("in P -> EINVAL {\n}", "t.mms:1:6: error: expected end of line, found '->' \(rule), not on 'in')")
         assertError("join T -> EINVAL", "t.mms:1:8: error: expected end of line, found '->' \(rule), not on 'join')")
         assertError("pagemap A -> EINVAL", "t.mms:1:11: error: expected end of line, found '->' \(rule), not on 'pagemap')")
-        assertError("pagemap_scan A -> EINVAL", "t.mms:1:16: error: expected end of line, found '->' \(rule), not on 'pagemap_scan')")
     }
 
     func testUnknownOutcome() {

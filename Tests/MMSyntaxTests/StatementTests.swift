@@ -292,7 +292,9 @@ final class ObservationStatementTests: XCTestCase {
     }
 
     func testPagemapScan() {
-        assertKind("pagemap_scan B", .pagemapScan(ref("B", column: 14)))
+        assertKind("pagemap_scan B", .pagemapScan(ref("B", column: 14), flags: []))
+        assertKind("pagemap_scan B wp_matching check_wpasync",
+                   .pagemapScan(ref("B", column: 14), flags: ["wp_matching", "check_wpasync"]))
     }
 
     func testExpectPagemapWord() {
