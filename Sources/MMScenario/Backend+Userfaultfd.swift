@@ -30,6 +30,8 @@ public protocol BlockingBackendRequirements {
     mutating func uffdWake(_ u: UffdHandle, address: UInt64, length: UInt64) -> Errno?
     /// A non-blocking read(2) of one message.
     mutating func uffdRead(_ u: UffdHandle) -> UffdMessage?
+    /// exit(2) of a process: its address space is torn down.
+    mutating func exitProcess(_ p: ProcessHandle) -> Errno?
     /// PAGEMAP_SCAN over [start, end) of a process.
     mutating func pagemapScan(_ p: ProcessHandle, _ args: PagemapScanArgs) -> Result<[PageRegion], Errno>
 }
@@ -58,6 +60,7 @@ extension ScenarioBackend {
     public mutating func uffdMfill(_ u: UffdHandle, address: UInt64, length: UInt64, mode: MfillMode, wp: Bool, dontwake: Bool) -> Errno? { .ENOSYS }
     public mutating func uffdWake(_ u: UffdHandle, address: UInt64, length: UInt64) -> Errno? { .ENOSYS }
     public mutating func uffdRead(_ u: UffdHandle) -> UffdMessage? { nil }
+    public mutating func exitProcess(_ p: ProcessHandle) -> Errno? { .ENOSYS }
     public mutating func pagemapScan(_ p: ProcessHandle, _ args: PagemapScanArgs) -> Result<[PageRegion], Errno> { .failure(.ENOSYS) }
 }
 
@@ -88,6 +91,10 @@ extension ModelBackend {
         kernel.uffdWake(u, start: address, length: length)
     }
     public mutating func uffdRead(_ u: UffdHandle) -> UffdMessage? { kernel.uffdRead(u) }
+    public mutating func exitProcess(_ p: ProcessHandle) -> Errno? {
+        kernel.exitMM(p)
+        return nil
+    }
     public mutating func pagemapScan(_ p: ProcessHandle, _ args: PagemapScanArgs) -> Result<[PageRegion], Errno> {
         kernel.pagemapScan(p, args)
     }

@@ -169,7 +169,7 @@ struct Checker {
                 throw Diagnostic(s.location, "expected a process, found '\(name)', which is a \(sym.kindName)")
             }
             try block(body)
-        case .clearRefs:
+        case .clearRefs, .exitProcess:
             sawOperation = true
         case .ksmRun, .ksmScan, .expectKSM:
             throw notImplemented(s, "KSM", issue: "issue 6")

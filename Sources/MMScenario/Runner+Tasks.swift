@@ -219,6 +219,8 @@ extension ScenarioRunner {
                 entry.expectations.append(ExpectationResult(met: true, message: "ok"))
             }
             return .ok
+        case .exitProcess:
+            return OpOutcome(backend.exitProcess(process))
         case .pagemapScan(let ref, let flags):
             guard let sp = mappingSpan(ref) else { return .ok }
             var args = PagemapScanArgs(start: sp.address, end: sp.address + UInt64(sp.pages.count) * pageSize)

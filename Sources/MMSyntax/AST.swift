@@ -139,6 +139,8 @@ public indirect enum StatementKind: Hashable, Sendable {
     case madvise(PageRef, advice: String)
     case punch(PageRef)
     case fork(child: String)
+    /// `exit`: the current process exits (extension; `in child { exit }`).
+    case exitProcess
     case inProcess(name: String, body: [Statement])
     case clearRefs(Int)
     case ksmRun

@@ -161,6 +161,7 @@ extension LineParser {
             return .madvise(ref, advice: try expectWord(in: ScenarioVocabulary.madviseAdvice, "an advice"))
         case "punch": return .punch(try expectPageRef())
         case "fork": return .fork(child: try expectName("a name for the child process"))
+        case "exit": return .exitProcess
         case "clear_refs": return .clearRefs(try expectInt("a number"))
         case "ksm":
             if try expectWord(in: ["run", "scan"], "a ksm command") == "run" { return .ksmRun }

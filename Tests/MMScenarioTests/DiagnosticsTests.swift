@@ -53,17 +53,37 @@ final class DiagnosticsTests: XCTestCase {
     }
 
     func testLaterIssuesAreNotImplementedYet() {
-        assertError("memfd F 4p\nmmap B F shared rw\nuffd U features=wp_unpopulated\n",
-                    "t.mms:3:1: error: userfaultfd is not implemented yet (planned: issue 3)")
-        assertError("mmap A anon private rw 4p\nthread T {\n  read A[0]\n}\n",
-                    "t.mms:2:1: error: threads is not implemented yet (planned: issue 5)")
+        assertError("mmap A anon private rw 4p\nfork c\nthread T {\n  in c {\n    read A[0]\n  }\n}\n",
+                    "t.mms:4:3: error: a block inside a thread is not implemented yet (planned: issue 5)")
         assertError("ksm run\n", "t.mms:1:1: error: KSM is not implemented yet (planned: issue 6)")
         assertError("design pagemap.shmem_swap = marker\n",
                     "t.mms:1:1: error: design pagemap.shmem_swap = marker is not implemented yet (planned: the design-variant work for its seed)")
-        assertError("mmap A anon private rw 4p\nmadvise A guard_install\n",
-                    "t.mms:2:1: error: madvise guard_install is not implemented yet (planned: issue 3)")
+        assertError("mmap A anon private rw 4p\nmadvise A mergeable\n",
+                    "t.mms:2:1: error: madvise mergeable is not implemented yet (planned: issue 6)")
         assertError("check no_silent_write\n",
                     "t.mms:1:1: error: check no_silent_write is not implemented yet (planned: issue 5 (mmlab explore))")
+        assertError("guest_memfd G 4p flags=mmap\n", "t.mms:1:1: error: guest_memfd is not implemented yet (planned: issue 6)")
+    }
+
+    func testUffdNamesAreChecked() {
+        assertError("mmap A anon private rw 4p\nuffd U register A missing\n",
+                    "t.mms:2:1: error: expected a userfaultfd, found 'U' (declared: A)")
+        assertError("mmap A anon private rw 4p\nuffd U\nexpect event U pagefault A[0..1]\n",
+                    "t.mms:3:26: error: expected one page (a page fault is reported for one address), found A[0..1]")
+        assertError("mmap A anon private rw 4p\njoin A\n", "t.mms:2:1: error: expected a thread to join, found 'A', which is a mapping")
+    }
+
+    func testMainFlowBlockingForeverIsReported() {
+        let out = run("mmap A anon private rw 4p\nuffd U\nuffd U register A missing\nread A[1]\n")
+        XCTAssertEqual(out.status, 2)
+        XCTAssertTrue(out.output.contains("t.mms:4:1: error: the main flow blocked forever: userfault at A[1], and no thread is left that could resolve it"), out.output)
+    }
+
+    func testJoinOfASleepingThreadFails() {
+        let out = run("mmap A anon private rw 4p\nuffd U\nuffd U register A missing\nthread T {\n  read A[1]\n}\njoin T\n")
+        XCTAssertEqual(out.status, 1)
+        XCTAssertTrue(out.output.contains("thread T cannot finish: it sleeps at line 5 (userfault at A[1]) and nothing left can wake it"), out.output)
+        XCTAssertTrue(out.output.contains("note: thread T still sleeps at line 5: userfault at A[1]"), out.output)
     }
 
     func testDesignAfterAnOperationIsRefused() {

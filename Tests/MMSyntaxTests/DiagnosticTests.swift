@@ -215,7 +215,7 @@ final class StatementDiagnosticTests: XCTestCase {
                     + "soft_dirty, guard or frame) or end of line, found 'dirty'")
         assertError("expect pagemap A present=2", "t.mms:1:26: error: expected 0 or 1, found '2'")
         assertError("expect pagemap A present=1 present=0", "t.mms:1:28: error: expected 'present' at most once, found a second 'present'")
-        assertError("expect pagemap A frame=old", "t.mms:1:24: error: expected a frame (same(REF), new or zero), found 'old'")
+        assertError("expect pagemap A frame=old", "t.mms:1:24: error: expected a frame (same(REF), new, zero or id(N)), found 'old'")
         assertError("expect pagemap A frame=same B", "t.mms:1:29: error: expected '(' after 'same', found 'B'")
         assertError("expect pagemap A = 0x1p", "t.mms:1:20: error: expected a pagemap word (a 64-bit number), found '0x1p'")
         assertError("expect event U pagefault A[0] read",

@@ -292,6 +292,7 @@ final class ObservationStatementTests: XCTestCase {
     }
 
     func testPagemapScan() {
+        assertKind("exit", .exitProcess)
         assertKind("pagemap_scan B", .pagemapScan(ref("B", column: 14), flags: []))
         assertKind("pagemap_scan B wp_matching check_wpasync",
                    .pagemapScan(ref("B", column: 14), flags: ["wp_matching", "check_wpasync"]))
