@@ -21,11 +21,15 @@ let package = Package(
         .target(name: "MMSyntax"),
         // Runs a parsed scenario on a backend and reports observations and expectations.
         .target(name: "MMScenario", dependencies: ["MMLab", "MMSyntax"]),
+        // The live backend's C shim: the worker loop, syscall wrappers, host set-up record.
+        .target(name: "CMMLinux"),
+        // The live backend: scenarios on the running kernel, and the model/kernel diff.
+        .target(name: "MMLive", dependencies: ["CMMLinux", "MMScenario", "MMSyntax", "MMLab"]),
         // The command line.
         .executableTarget(
             name: "mmlab",
             dependencies: [
-                "MMScenario", "MMSyntax", "MMLab",
+                "MMScenario", "MMSyntax", "MMLab", "MMLive",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -33,5 +37,6 @@ let package = Package(
         .testTarget(name: "MMSyntaxTests", dependencies: ["MMSyntax"]),
         .testTarget(name: "MMScenarioTests", dependencies: ["MMScenario", "MMSyntax", "MMLab"]),
         .testTarget(name: "CLITests", dependencies: ["mmlab"]),
+        .testTarget(name: "MMLiveTests", dependencies: ["MMLive", "CMMLinux", "MMScenario", "MMSyntax", "MMLab"]),
     ]
 )

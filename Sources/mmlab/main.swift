@@ -4,6 +4,7 @@
 
 import ArgumentParser
 import Foundation
+import MMLive
 import MMScenario
 
 @main
@@ -70,17 +71,71 @@ struct Replay: NotYetImplemented {
     @Option var schedule: String?
 }
 
-struct Live: NotYetImplemented {
-    static let configuration = CommandConfiguration(abstract: "Run a scenario on the running kernel (not implemented yet).")
-    static let what = "live (issue 4)"
-    @Argument var file: String
+/// Writes lines to standard error.
+func printToStandardError(_ lines: [String]) {
+    for l in lines { FileHandle.standardError.write(Data("\(l)\n".utf8)) }
 }
 
-struct Diff: NotYetImplemented {
-    static let configuration = CommandConfiguration(abstract: "Compare model and kernel on a scenario (not implemented yet).")
-    static let what = "diff (issue 4)"
-    @Argument var file: String?
-    @Flag var all = false
+struct Live: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run a scenario on the running kernel (as root): same report as run; exit 3 when it cannot run here.")
+    @Argument(help: "The .mms scenario file.") var file: String
+    @Flag(help: "Print JSON lines instead of text.") var json = false
+
+    func run() throws {
+        let text = try readScenario(file)
+        let outcome = LiveSession.run(source: text, file: file, options: LiveOptions(json: json))
+        print(outcome.output, terminator: "")
+        printToStandardError(outcome.notes.map { $0.hasPrefix("error: ") ? "mmlab: \($0)" : "note: \($0)" })
+        if outcome.status != 0 { throw ExitCode(outcome.status) }
+    }
+}
+
+struct Diff: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Compare model and kernel statement by statement (exit 1 on a difference docs/deviations.md does not list, 3 when skipped).")
+    @Argument(help: "The .mms scenario file, or with --all a folder to search for *.mms files.") var file: String?
+    @Flag(help: "Compare every *.mms file under the folder and print a table.") var all = false
+    @Option(help: "The list of known deviations (default: docs/deviations.md above the scenario, or in the working directory).")
+    var deviations: String?
+
+    func validate() throws {
+        guard file != nil else { throw ValidationError(all ? "expected a folder after --all" : "expected a scenario file") }
+    }
+
+    func run() throws {
+        guard let file else { throw ExitCode(2) }
+        let listPath = deviations ?? LiveDiff.findDeviationsFile(near: file)
+        var list: [Deviation] = []
+        if let listPath {
+            do {
+                list = try LiveDiff.loadDeviations(listPath)
+            } catch {
+                printToStandardError(["\(listPath): error: \(error)"])
+                throw ExitCode(2)
+            }
+        } else {
+            printToStandardError(["note: no docs/deviations.md found: every difference counts as unlisted"])
+        }
+        if all {
+            var isDir: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: file, isDirectory: &isDir), isDir.boolValue else {
+                printToStandardError(["\(file): error: expected a folder"])
+                throw ExitCode(2)
+            }
+            let r = LiveDiff.diffAll(directory: file, deviations: list, deviationsPath: listPath) { one in
+                printToStandardError(one.notes.map { "note: \(one.file): \($0)" })
+            }
+            print(r.text, terminator: "")
+            if r.status != 0 { throw ExitCode(r.status) }
+        } else {
+            let text = try readScenario(file)
+            let r = LiveDiff.diff(source: text, file: file, deviations: list)
+            printToStandardError(r.notes.map { "note: \($0)" })
+            print(LiveDiff.render(r, deviationsPath: listPath), terminator: "")
+            if r.status != 0 { throw ExitCode(r.status) }
+        }
+    }
 }
 
 struct Compare: NotYetImplemented {

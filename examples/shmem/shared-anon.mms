@@ -11,3 +11,9 @@ in child {
 }
 expect read S[1] == 0x5b
 expect pagemap S[0] present=1 file=1 exclusive=0
+madvise S[0..1] remove                              # punches the hidden shmem file
+expect pagemap S[0..1] = 0x0
+expect read S[0] == 0x0
+in child {
+  expect read S[0] == 0x0
+}

@@ -90,7 +90,7 @@ extension Kernel {
             guard let ino = vma.inode else { return .EINVAL }
             if !(vma.flags.contains(.shared) && vma.flags.contains(.mayWrite)) { return .EACCES }
             let offset = (s - vma.start) + (vma.pgoff << pageShift)
-            return fallocatePunchHole(ino, offset: offset, length: e - s)
+            return shmemFallocatePunch(ino, offset: offset, length: e - s)
         case .guard_install:
             return madviseGuardInstall(m, v, s, e)
         case .guard_remove:

@@ -114,6 +114,12 @@ extension Kernel {
     /// shmem file, run to completion (both steps).
     public mutating func fallocatePunchHole(_ ino: InodeID, offset: UInt64, length: UInt64) -> Errno? {
         guard Int(ino) < inodes.count, inodes[Int(ino)].open else { return .EBADF }
+        return shmemFallocatePunch(ino, offset: offset, length: length)
+    }
+
+    /// Models shmem_fallocate(PUNCH_HOLE) on an inode reached through a file (an fd, or the
+    /// VMA's vm_file for MADV_REMOVE, which works on MAP_SHARED|MAP_ANONYMOUS too).
+    mutating func shmemFallocatePunch(_ ino: InodeID, offset: UInt64, length: UInt64) -> Errno? {
         guard length > 0 else { return .EINVAL }
         // Whole pages of the hole (partial pages would be zeroed in place; scenarios address pages).
         let first = (offset + pageSize - 1) >> pageShift

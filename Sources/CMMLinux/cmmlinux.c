@@ -1,0 +1,934 @@
+// SPDX-License-Identifier: Apache-2.0
+//
+// The C shim of the live backend (see include/cmmlinux.h). The worker half runs in a forked
+// copy of the controller: it uses plain system calls only (no malloc, no stdio, no locks), so
+// that whatever state the Swift runtime's other threads held at fork time never matters.
+
+#if defined(__linux__)
+#define _GNU_SOURCE
+#endif
+
+#include "cmmlinux.h"
+
+#include <errno.h>
+#include <string.h>
+
+#if defined(__linux__)
+
+#include <fcntl.h>
+#include <poll.h>
+#include <sched.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/file.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#ifndef MFD_CLOEXEC
+#define MFD_CLOEXEC 0x0001U
+#endif
+#ifndef FALLOC_FL_KEEP_SIZE
+#define FALLOC_FL_KEEP_SIZE 0x01
+#endif
+#ifndef FALLOC_FL_PUNCH_HOLE
+#define FALLOC_FL_PUNCH_HOLE 0x02
+#endif
+
+/// The 2 MiB grid mappings are placed on (PMD size on x86-64).
+#define MML_PMD (2UL << 20)
+/// A worker with no request for this long exits by itself (a bounded wait on its side).
+#define MML_WORKER_IDLE_MS (300 * 1000)
+
+// ---- small helpers (async-signal-safe) ---------------------------------------------------
+
+static long mml_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+static void mml_sleep_ms(int ms)
+{
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+	while (nanosleep(&ts, &ts) == -1 && errno == EINTR) {
+	}
+}
+
+/// Writes the decimal form of v (may be negative) into buf; returns the length.
+static int mml_itoa(long v, char *buf)
+{
+	char tmp[24];
+	int n = 0, len = 0;
+	unsigned long u = v < 0 ? (unsigned long)(-v) : (unsigned long)v;
+	do {
+		tmp[n++] = (char)('0' + u % 10);
+		u /= 10;
+	} while (u);
+	if (v < 0)
+		buf[len++] = '-';
+	while (n)
+		buf[len++] = tmp[--n];
+	buf[len] = 0;
+	return len;
+}
+
+static void mml_close_from(int lowfd)
+{
+#ifdef SYS_close_range
+	if (syscall(SYS_close_range, (unsigned)lowfd, ~0U, 0) == 0)
+		return;
+#endif
+	for (int fd = lowfd; fd < 4096; fd++)
+		close(fd);
+}
+
+// ---- the worker ---------------------------------------------------------------------------
+
+static sigjmp_buf mml_jb;
+static volatile sig_atomic_t mml_got_sig, mml_got_code;
+static int mml_sock = -1;	// this worker's command socket
+static int mml_pagemap = -1;	// /proc/self/pagemap of this worker
+static long mml_page = 4096;
+static pid_t mml_parent = 0;
+
+static void mml_on_fault(int sig, siginfo_t *si, void *uc)
+{
+	(void)uc;
+	mml_got_sig = sig;
+	mml_got_code = si->si_code;
+	siglongjmp(mml_jb, 1);
+}
+
+/// A load of the first word of the page at `a`: 0, or the signal it raised.
+static int mml_load(uintptr_t a, uint64_t *out)
+{
+	mml_got_sig = 0;
+	mml_got_code = 0;
+	if (sigsetjmp(mml_jb, 1) == 0) {
+		*out = *(volatile uint64_t *)a;
+		return 0;
+	}
+	return mml_got_sig;
+}
+
+/// Fills the page at `a` with `token`: 0, or the signal the first faulting store raised.
+static int mml_store(uintptr_t a, uint64_t token)
+{
+	mml_got_sig = 0;
+	mml_got_code = 0;
+	if (sigsetjmp(mml_jb, 1) == 0) {
+		volatile uint64_t *w = (volatile uint64_t *)a;
+		for (long i = 0; i < mml_page / 8; i++)
+			w[i] = token;
+		return 0;
+	}
+	return mml_got_sig;
+}
+
+static uint64_t mml_pagemap_word(uintptr_t a, int *err)
+{
+	uint64_t w = 0;
+	*err = 0;
+	if (pread(mml_pagemap, &w, 8, (off_t)(a / (uintptr_t)mml_page) * 8) != 8)
+		*err = errno ? errno : EIO;
+	return w;
+}
+
+static int mml_prot(uint64_t p)
+{
+	switch (p) {
+	case MML_PROT_R:
+		return PROT_READ;
+	case MML_PROT_RW:
+		return PROT_READ | PROT_WRITE;
+	default:
+		return PROT_NONE;
+	}
+}
+
+/// Places a mapping as the model does: on a 2 MiB boundary; `align` >= 2 MiB (a power of
+/// two) on a multiple of it; a smaller `align` exactly that many bytes past a 2 MiB
+/// boundary. A PROT_NONE reservation with 2 MiB of slack on both sides is taken first and
+/// its slack given back afterwards, so no two mappings are ever closer than 2 MiB (they
+/// never merge).
+static void mml_do_mmap(const struct mml_request *rq, int fd, struct mml_reply *rp)
+{
+	uint64_t len = rq->arg[0], prot = rq->arg[1], shared = rq->arg[2], off = rq->arg[3], align = rq->arg[4];
+	if (align < (uint64_t)mml_page || align % (uint64_t)mml_page ||
+	    (align >= MML_PMD && (align & (align - 1)))) {
+		rp->ret = -1;
+		rp->err = EINVAL;
+		return;
+	}
+	uint64_t big = align >= MML_PMD ? align : MML_PMD;
+	uint64_t extra = align < MML_PMD ? align : 0;
+	uint64_t plen = (len + (uint64_t)mml_page - 1) & ~((uint64_t)mml_page - 1);
+	uint64_t rlen = plen + big + extra + 2 * MML_PMD;
+	char *r = mmap(NULL, rlen, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (r == MAP_FAILED) {
+		rp->ret = -1;
+		rp->err = errno;
+		return;
+	}
+	uintptr_t a = (((uintptr_t)r + MML_PMD + big - 1) & ~(uintptr_t)(big - 1)) + extra;
+	int flags = (shared ? MAP_SHARED : MAP_PRIVATE) | MAP_FIXED | (fd < 0 ? MAP_ANONYMOUS : 0);
+	void *p = mmap((void *)a, len, mml_prot(prot), flags, fd, fd < 0 ? 0 : (off_t)off);
+	if (p == MAP_FAILED) {
+		rp->ret = -1;
+		rp->err = errno;
+		munmap(r, rlen);
+		return;
+	}
+	if (a > (uintptr_t)r)
+		munmap(r, a - (uintptr_t)r);
+	if ((uintptr_t)r + rlen > a + plen)
+		munmap((void *)(a + plen), (uintptr_t)r + rlen - (a + plen));
+	rp->ret = 0;
+	rp->value = a;
+}
+
+static void mml_do_probe(struct mml_reply *rp)
+{
+	// The zero page: read-fault an untouched private anonymous page.
+	char *z = mmap(NULL, (size_t)mml_page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (z == MAP_FAILED) {
+		rp->ret = -1;
+		rp->err = errno;
+		return;
+	}
+	uint64_t v = 0;
+	int err = 0;
+	if (mml_load((uintptr_t)z, &v)) {
+		rp->ret = -1;
+		rp->err = EFAULT;
+		munmap(z, (size_t)mml_page);
+		return;
+	}
+	rp->value = mml_pagemap_word((uintptr_t)z, &err);
+	// Soft-dirty: a page written in a new VMA reads soft-dirty (VM_SOFTDIRTY) exactly when
+	// the kernel is built with CONFIG_MEM_SOFT_DIRTY.
+	mml_store((uintptr_t)z, 1);
+	int err2 = 0;
+	rp->value2 = mml_pagemap_word((uintptr_t)z, &err2);
+	munmap(z, (size_t)mml_page);
+	rp->ret = (err || err2) ? -1 : 0;
+	rp->err = err ? err : err2;
+}
+
+static void mml_do_clear_refs(uint64_t value, struct mml_reply *rp)
+{
+	char buf[32];
+	int n = mml_itoa((long)value, buf);
+	buf[n++] = '\n';
+	int fd = open("/proc/self/clear_refs", O_WRONLY | O_CLOEXEC);
+	if (fd < 0) {
+		rp->ret = -1;
+		rp->err = errno;
+		return;
+	}
+	ssize_t w = write(fd, buf, (size_t)n);
+	rp->ret = w < 0 ? -1 : 0;
+	rp->err = w < 0 ? errno : 0;
+	close(fd);
+}
+
+/// Sets up a freshly forked worker: only `sock` (as fd 3) and the standard streams stay
+/// open, default signal dispositions (faults caught), dies with its parent.
+static void mml_worker_setup(int sock, int cpu)
+{
+	if (sock != 3) {
+		dup2(sock, 3);
+		close(sock);
+	}
+	mml_close_from(4);
+	mml_sock = 3;
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (getppid() != mml_parent)
+		_exit(7);
+	sigset_t all;
+	sigemptyset(&all);
+	sigprocmask(SIG_SETMASK, &all, NULL);
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = SIG_DFL;
+	sigemptyset(&sa.sa_mask);
+	int dfl[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGABRT, SIGTRAP, SIGILL, SIGFPE, SIGUSR1, SIGUSR2 };
+	for (unsigned i = 0; i < sizeof dfl / sizeof dfl[0]; i++)
+		sigaction(dfl[i], &sa, NULL);
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, NULL);
+	sigaction(SIGCHLD, &sa, NULL);	// child workers are reaped automatically
+	memset(&sa, 0, sizeof sa);
+	sa.sa_sigaction = mml_on_fault;
+	sa.sa_flags = SA_SIGINFO | SA_NODEFER;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGSEGV, &sa, NULL);
+	sigaction(SIGBUS, &sa, NULL);
+	if (cpu >= 0) {
+		cpu_set_t set;
+		CPU_ZERO(&set);
+		CPU_SET(cpu, &set);
+		if (sched_setaffinity(0, sizeof set, &set))
+			_exit(8);
+	}
+	mml_page = sysconf(_SC_PAGESIZE);
+	mml_pagemap = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+}
+
+static int mml_send(int sock, const void *buf, size_t len, int fd)
+{
+	struct iovec iov = { (void *)buf, len };
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} u;
+	struct msghdr m;
+	memset(&m, 0, sizeof m);
+	m.msg_iov = &iov;
+	m.msg_iovlen = 1;
+	if (fd >= 0) {
+		memset(&u, 0, sizeof u);
+		m.msg_control = u.buf;
+		m.msg_controllen = sizeof u.buf;
+		struct cmsghdr *c = CMSG_FIRSTHDR(&m);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(c), &fd, sizeof(int));
+	}
+	ssize_t n;
+	do {
+		n = sendmsg(sock, &m, MSG_NOSIGNAL);
+	} while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return -errno;
+	return n == (ssize_t)len ? 0 : -EPROTO;
+}
+
+/// Receives one message; a passed fd goes to *fd (else -1). Returns the length or -errno.
+static ssize_t mml_recv(int sock, void *buf, size_t len, int *fd)
+{
+	struct iovec iov = { buf, len };
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} u;
+	struct msghdr m;
+	memset(&m, 0, sizeof m);
+	m.msg_iov = &iov;
+	m.msg_iovlen = 1;
+	m.msg_control = u.buf;
+	m.msg_controllen = sizeof u.buf;
+	ssize_t n;
+	do {
+		n = recvmsg(sock, &m, MSG_CMSG_CLOEXEC);
+	} while (n < 0 && errno == EINTR);
+	*fd = -1;
+	if (n < 0)
+		return -errno;
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(&m); c; c = CMSG_NXTHDR(&m, c))
+		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
+			memcpy(fd, CMSG_DATA(c), sizeof(int));
+	return n;
+}
+
+/// The request loop of a worker; never returns.
+static void mml_worker_loop(void)
+{
+	for (;;) {
+		struct pollfd p = { mml_sock, POLLIN, 0 };
+		int r = poll(&p, 1, MML_WORKER_IDLE_MS);
+		if (r == 0)
+			_exit(4);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			_exit(5);
+		}
+		struct mml_request rq;
+		int fd = -1;
+		ssize_t n = mml_recv(mml_sock, &rq, sizeof rq, &fd);
+		if (n == 0)
+			_exit(0);	// the controller is gone
+		if (n != (ssize_t)sizeof rq)
+			_exit(6);
+		struct mml_reply rp;
+		memset(&rp, 0, sizeof rp);
+		int reply_fd = -1, err = 0;
+		switch (rq.op) {
+		case MML_OP_PING:
+			rp.ret = getpid();
+			break;
+		case MML_OP_EXIT:
+			mml_send(mml_sock, &rp, sizeof rp, -1);
+			_exit(0);
+		case MML_OP_MMAP:
+			mml_do_mmap(&rq, fd, &rp);
+			break;
+		case MML_OP_MUNMAP:
+			rp.ret = munmap((void *)(uintptr_t)rq.arg[0], rq.arg[1]);
+			rp.err = rp.ret ? errno : 0;
+			break;
+		case MML_OP_MPROTECT:
+			rp.ret = mprotect((void *)(uintptr_t)rq.arg[0], rq.arg[1], mml_prot(rq.arg[2]));
+			rp.err = rp.ret ? errno : 0;
+			break;
+		case MML_OP_MADVISE:
+			rp.ret = madvise((void *)(uintptr_t)rq.arg[0], rq.arg[1], (int)rq.arg[2]);
+			rp.err = rp.ret ? errno : 0;
+			break;
+		case MML_OP_LOAD:
+			rp.sig = mml_load((uintptr_t)rq.arg[0], &rp.value);
+			rp.code = rp.sig ? mml_got_code : 0;
+			break;
+		case MML_OP_STORE:
+			rp.sig = mml_store((uintptr_t)rq.arg[0], rq.arg[1]);
+			rp.code = rp.sig ? mml_got_code : 0;
+			break;
+		case MML_OP_PAGEMAP:
+			rp.value = mml_pagemap_word((uintptr_t)rq.arg[0], &err);
+			rp.ret = err ? -1 : 0;
+			rp.err = err;
+			break;
+		case MML_OP_CLEAR_REFS:
+			mml_do_clear_refs(rq.arg[0], &rp);
+			break;
+		case MML_OP_PROBE:
+			mml_do_probe(&rp);
+			break;
+		case MML_OP_PUNCH:
+			rp.ret = fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)rq.arg[0], (off_t)rq.arg[1]);
+			rp.err = rp.ret ? errno : 0;
+			break;
+		case MML_OP_FORK: {
+			int sv[2];
+			if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv)) {
+				rp.ret = -1;
+				rp.err = errno;
+				break;
+			}
+			mml_parent = getpid();
+			pid_t pid = fork();
+			if (pid == 0) {
+				// The new worker: its own channel, its own pagemap; pinning is inherited.
+				close(mml_pagemap);
+				close(mml_sock);
+				close(sv[0]);
+				if (fd >= 0)
+					close(fd);
+				mml_worker_setup(sv[1], -1);
+				continue;
+			}
+			close(sv[1]);
+			if (pid < 0) {
+				rp.ret = -1;
+				rp.err = errno;
+				close(sv[0]);
+				break;
+			}
+			rp.ret = pid;
+			reply_fd = sv[0];
+			break;
+		}
+		default:
+			rp.ret = -1;
+			rp.err = ENOSYS;
+		}
+		if (fd >= 0)
+			close(fd);
+		if (mml_send(mml_sock, &rp, sizeof rp, reply_fd))
+			_exit(3);
+		if (reply_fd >= 0)
+			close(reply_fd);
+	}
+}
+
+pid_t mml_spawn_worker(int cpu, int *sock)
+{
+	int sv[2];
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv))
+		return -errno;
+	pid_t parent = getpid();
+	pid_t pid = fork();
+	if (pid < 0) {
+		int e = errno;
+		close(sv[0]);
+		close(sv[1]);
+		return -e;
+	}
+	if (pid == 0) {
+		mml_parent = parent;
+		close(sv[0]);
+		mml_worker_setup(sv[1], cpu);
+		mml_worker_loop();
+		_exit(0);
+	}
+	close(sv[1]);
+	*sock = sv[0];
+	return pid;
+}
+
+int mml_call(int sock, const struct mml_request *rq, int send_fd, struct mml_reply *rp, int *recv_fd,
+	     int timeout_ms)
+{
+	int fd = -1;
+	if (recv_fd)
+		*recv_fd = -1;
+	int r = mml_send(sock, rq, sizeof *rq, send_fd);
+	if (r)
+		return r;
+	long deadline = mml_now_ms() + timeout_ms;
+	for (;;) {
+		long left = deadline - mml_now_ms();
+		if (left <= 0)
+			return -ETIMEDOUT;
+		struct pollfd p = { sock, POLLIN, 0 };
+		int n = poll(&p, 1, (int)left);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			return -ETIMEDOUT;
+		break;
+	}
+	ssize_t n = mml_recv(sock, rp, sizeof *rp, &fd);
+	if (n < 0)
+		return (int)n;
+	if (n == 0)
+		return -ECONNRESET;
+	if (n != (ssize_t)sizeof *rp) {
+		if (fd >= 0)
+			close(fd);
+		return -EPROTO;
+	}
+	if (recv_fd)
+		*recv_fd = fd;
+	else if (fd >= 0)
+		close(fd);
+	return 0;
+}
+
+int mml_wait_gone(pid_t pid, int timeout_ms)
+{
+	for (int round = 0; round < 2; round++) {
+		long deadline = mml_now_ms() + timeout_ms;
+		while (mml_now_ms() < deadline) {
+			int st;
+			pid_t r = waitpid(pid, &st, WNOHANG);
+			if (r == pid)
+				return round;
+			if (r < 0 && errno == ECHILD && kill(pid, 0) < 0 && errno == ESRCH)
+				return round;
+			mml_sleep_ms(2);
+		}
+		kill(pid, SIGKILL);
+	}
+	return -1;
+}
+
+int mml_memfd(const char *name, uint64_t bytes)
+{
+	int fd = (int)syscall(SYS_memfd_create, name, MFD_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (ftruncate(fd, (off_t)bytes)) {
+		int e = errno;
+		close(fd);
+		return -e;
+	}
+	return fd;
+}
+
+void mml_close(int fd)
+{
+	if (fd >= 0)
+		close(fd);
+}
+
+uint32_t mml_geteuid(void)
+{
+	return (uint32_t)geteuid();
+}
+
+int mml_is_linux(void)
+{
+	return 1;
+}
+
+void mml_kernel_release(char *buf, int len)
+{
+	struct utsname u;
+	if (len <= 0)
+		return;
+	buf[0] = 0;
+	if (uname(&u) == 0) {
+		strncpy(buf, u.release, (size_t)len - 1);
+		buf[len - 1] = 0;
+	}
+}
+
+// ---- host set-up and restore ---------------------------------------------------------------
+
+#define MML_MAX_SWAPS 8
+/// The signals that end a run early: interruptions, and crashes of the controller itself
+/// (the host is restored before the process dies of them).
+#define MML_HOST_SIGNALS 10
+static const int mml_host_signals[MML_HOST_SIGNALS] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGABRT,
+							 SIGSEGV, SIGBUS, SIGILL, SIGTRAP, SIGFPE };
+#define MML_MAX_WORKERS 256
+
+/// Every change to the host, in one place. Read by the signal handler, so it is plain data.
+static struct {
+	volatile pid_t owner;
+	volatile int page_cluster_changed;
+	char old_page_cluster[32];
+	volatile int nswaps;
+	char swap_path[MML_MAX_SWAPS][256];
+	volatile int swap_state[MML_MAX_SWAPS];	 // 0 none, 1 file created, 2 swapped on
+	volatile pid_t workers[MML_MAX_WORKERS];
+	volatile pid_t killed[MML_MAX_WORKERS];
+	volatile int handlers;
+	struct sigaction old[MML_HOST_SIGNALS];
+	volatile int lock_fd;	// the flock'ed lock file + 1 (0: none)
+} H;
+
+
+static int mml_write_file(const char *path, const char *s)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	ssize_t n = write(fd, s, strlen(s));
+	int e = n < 0 ? errno : 0;
+	close(fd);
+	return n < 0 ? -e : 0;
+}
+
+static void mml_host_uninstall(void)
+{
+	if (!H.handlers)
+		return;
+	H.handlers = 0;
+	for (int i = 0; i < MML_HOST_SIGNALS; i++)
+		sigaction(mml_host_signals[i], &H.old[i], NULL);
+}
+
+int mml_host_restore(void)
+{
+	int failed = 0;
+	if (H.owner != getpid())
+		return 0;
+	for (int i = 0; i < MML_MAX_WORKERS; i++) {
+		pid_t p = H.workers[i];
+		H.killed[i] = 0;
+		if (p > 0) {
+			kill(p, SIGKILL);
+			H.killed[i] = p;
+			H.workers[i] = 0;
+		}
+	}
+	// Reap what was killed (bounded): the controller is their parent or, for orphaned
+	// child workers, their subreaper; nothing is left as a zombie when it dies next.
+	// Only the pids killed here are waited for: other children of the host program (a test
+	// runner's) are not ours to reap.
+	long deadline = mml_now_ms() + 2000;
+	for (;;) {
+		int alive = 0;
+		for (int i = 0; i < MML_MAX_WORKERS; i++) {
+			pid_t p = H.killed[i];
+			if (p <= 0)
+				continue;
+			int st;
+			pid_t r = waitpid(p, &st, WNOHANG);
+			if (r == p || (r < 0 && errno == ECHILD && kill(p, 0) < 0 && errno == ESRCH))
+				H.killed[i] = 0;
+			else
+				alive = 1;
+		}
+		if (!alive || mml_now_ms() >= deadline)
+			break;
+		mml_sleep_ms(2);
+	}
+	for (int i = H.nswaps - 1; i >= 0; i--) {
+		if (H.swap_state[i] == 2) {
+			if (syscall(SYS_swapoff, H.swap_path[i]) != 0)
+				failed++;
+			H.swap_state[i] = 1;
+		}
+		if (H.swap_state[i] == 1) {
+			if (unlink(H.swap_path[i]) != 0 && errno != ENOENT)
+				failed++;
+			H.swap_state[i] = 0;
+		}
+	}
+	H.nswaps = 0;
+	if (H.page_cluster_changed) {
+		if (mml_write_file("/proc/sys/vm/page-cluster", H.old_page_cluster))
+			failed++;
+		H.page_cluster_changed = 0;
+	}
+	mml_host_uninstall();
+	prctl(PR_SET_CHILD_SUBREAPER, 0);
+	if (H.lock_fd > 0) {
+		close(H.lock_fd - 1);	// releases the flock
+		H.lock_fd = 0;
+	}
+	return failed;
+}
+
+int mml_host_lock(const char *path, int timeout_ms)
+{
+	if (H.lock_fd > 0)
+		return 0;
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	long deadline = mml_now_ms() + timeout_ms;
+	while (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+		int e = errno;
+		if ((e != EWOULDBLOCK && e != EINTR) || mml_now_ms() >= deadline) {
+			close(fd);
+			return -(e == EINTR ? EWOULDBLOCK : e);
+		}
+		mml_sleep_ms(20);
+	}
+	H.lock_fd = fd + 1;
+	return 0;
+}
+
+static void mml_on_host_signal(int sig)
+{
+	mml_host_restore();
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = SIG_DFL;
+	sigemptyset(&sa.sa_mask);
+	sigaction(sig, &sa, NULL);
+	sigset_t s;
+	sigemptyset(&s);
+	sigaddset(&s, sig);
+	sigprocmask(SIG_UNBLOCK, &s, NULL);
+	raise(sig);
+}
+
+void mml_host_begin(void)
+{
+	H.owner = getpid();
+	prctl(PR_SET_CHILD_SUBREAPER, 1);
+	if (H.handlers)
+		return;
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = mml_on_host_signal;
+	sa.sa_flags = SA_NODEFER;
+	sigemptyset(&sa.sa_mask);
+	for (int i = 0; i < MML_HOST_SIGNALS; i++)
+		sigaction(mml_host_signals[i], &sa, &H.old[i]);
+	H.handlers = 1;
+}
+
+void mml_host_note_worker(pid_t pid)
+{
+	for (int i = 0; i < MML_MAX_WORKERS; i++)
+		if (H.workers[i] == 0) {
+			H.workers[i] = pid;
+			return;
+		}
+}
+
+void mml_host_forget_worker(pid_t pid)
+{
+	for (int i = 0; i < MML_MAX_WORKERS; i++)
+		if (H.workers[i] == pid)
+			H.workers[i] = 0;
+}
+
+int mml_host_set_page_cluster(int value)
+{
+	if (!H.page_cluster_changed) {
+		int fd = open("/proc/sys/vm/page-cluster", O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			return -errno;
+		ssize_t n = read(fd, H.old_page_cluster, sizeof H.old_page_cluster - 1);
+		int e = errno;
+		close(fd);
+		if (n <= 0)
+			return n < 0 ? -e : -EIO;
+		H.old_page_cluster[n] = 0;
+	}
+	char buf[24];
+	int len = mml_itoa(value, buf);
+	buf[len++] = '\n';
+	buf[len] = 0;
+	H.page_cluster_changed = 1;	// from here on, restore writes the old value back
+	return mml_write_file("/proc/sys/vm/page-cluster", buf);
+}
+
+/// The version-1 swap header (include/linux/swap.h, union swap_header.info), at byte 1024.
+struct mml_swap_info {
+	uint32_t version;
+	uint32_t last_page;
+	uint32_t nr_badpages;
+	unsigned char sws_uuid[16];
+	unsigned char sws_volume[16];
+	uint32_t padding[117];
+	uint32_t badpages[1];
+};
+
+int mml_host_add_swapfile(const char *path, uint64_t bytes)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	uint64_t pages = bytes / (uint64_t)page;
+	if (pages < 10 || strlen(path) >= sizeof H.swap_path[0])
+		return -EINVAL;
+	if (H.nswaps >= MML_MAX_SWAPS)
+		return -ENOSPC;
+	int fd = open(path, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	int i = H.nswaps;
+	strcpy(H.swap_path[i], path);
+	H.swap_state[i] = 1;
+	H.nswaps = i + 1;
+	static char zeros[1 << 16];
+	int e = 0;
+	for (uint64_t done = 0; done < pages * (uint64_t)page && !e;) {
+		uint64_t chunk = pages * (uint64_t)page - done;
+		if (chunk > sizeof zeros)
+			chunk = sizeof zeros;
+		ssize_t n = write(fd, zeros, (size_t)chunk);
+		if (n <= 0)
+			e = n < 0 ? errno : EIO;
+		else
+			done += (uint64_t)n;
+	}
+	if (!e) {
+		char head[8192];
+		memset(head, 0, sizeof head);
+		struct mml_swap_info info;
+		memset(&info, 0, sizeof info);
+		info.version = 1;
+		info.last_page = (uint32_t)(pages - 1);
+		uint64_t id = ((uint64_t)getpid() << 32) ^ (uint64_t)mml_now_ms();
+		memcpy(info.sws_uuid, &id, sizeof id);
+		memcpy(head + 1024, &info, sizeof info);
+		memcpy(head + page - 10, "SWAPSPACE2", 10);
+		if (pwrite(fd, head, (size_t)page, 0) != page)
+			e = errno ? errno : EIO;
+	}
+	if (!e && fsync(fd))
+		e = errno;
+	close(fd);
+	if (!e && syscall(SYS_swapon, path, 0) != 0)
+		e = errno;
+	if (e) {
+		unlink(path);
+		H.swap_state[i] = 0;
+		H.nswaps = i;
+		return -e;
+	}
+	H.swap_state[i] = 2;
+	return 0;
+}
+
+int mml_active_swaps(void)
+{
+	int fd = open("/proc/swaps", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	char buf[4096];
+	int lines = 0;
+	ssize_t n;
+	while ((n = read(fd, buf, sizeof buf)) > 0)
+		for (ssize_t i = 0; i < n; i++)
+			lines += buf[i] == '\n';
+	close(fd);
+	return lines > 0 ? lines - 1 : 0;
+}
+
+#else // not Linux: the package still builds; the live backend refuses to run.
+
+pid_t mml_spawn_worker(int cpu, int *sock)
+{
+	(void)cpu;
+	(void)sock;
+	return -ENOSYS;
+}
+int mml_call(int sock, const struct mml_request *rq, int send_fd, struct mml_reply *rp, int *recv_fd,
+	     int timeout_ms)
+{
+	(void)sock, (void)rq, (void)send_fd, (void)rp, (void)recv_fd, (void)timeout_ms;
+	return -ENOSYS;
+}
+int mml_wait_gone(pid_t pid, int timeout_ms)
+{
+	(void)pid, (void)timeout_ms;
+	return 0;
+}
+int mml_memfd(const char *name, uint64_t bytes)
+{
+	(void)name, (void)bytes;
+	return -ENOSYS;
+}
+void mml_close(int fd)
+{
+	(void)fd;
+}
+uint32_t mml_geteuid(void)
+{
+	return 0xffffffffu;
+}
+int mml_is_linux(void)
+{
+	return 0;
+}
+void mml_kernel_release(char *buf, int len)
+{
+	if (len > 0)
+		buf[0] = 0;
+}
+void mml_host_begin(void)
+{
+}
+int mml_host_lock(const char *path, int timeout_ms)
+{
+	(void)path, (void)timeout_ms;
+	return -ENOSYS;
+}
+int mml_host_restore(void)
+{
+	return 0;
+}
+void mml_host_note_worker(pid_t pid)
+{
+	(void)pid;
+}
+void mml_host_forget_worker(pid_t pid)
+{
+	(void)pid;
+}
+int mml_host_set_page_cluster(int value)
+{
+	(void)value;
+	return -ENOSYS;
+}
+int mml_host_add_swapfile(const char *path, uint64_t bytes)
+{
+	(void)path, (void)bytes;
+	return -ENOSYS;
+}
+int mml_active_swaps(void)
+{
+	return -ENOSYS;
+}
+
+#endif

@@ -1,0 +1,138 @@
+// SPDX-License-Identifier: Apache-2.0
+//
+// CMMLinux: the C shim of the live backend. It holds everything that must run without the
+// Swift runtime or that needs raw system calls:
+//
+//  * the worker: a forked process that performs a scenario's system calls and memory
+//    accesses on its own address space, driven over a SOCK_SEQPACKET socket by a fixed-size
+//    request/response protocol (mml_request / mml_reply), with file descriptors passed as
+//    SCM_RIGHTS. Workers fork further workers for the scenario's `fork`.
+//  * the controller's side of that protocol (mml_call), with a bounded wait.
+//  * host set-up and its restore record (vm.page-cluster, swap files, worker pids), kept in
+//    one place in C so that a signal handler can restore the host with async-signal-safe
+//    calls only.
+//
+// Later statements (userfaultfd ioctls, KVM guest_memfd, KSM knobs, threads) add an opcode
+// each; the request carries up to six 64-bit arguments and one file descriptor, the reply a
+// return value, an errno, a signal with its si_code and two 64-bit values.
+
+#ifndef CMMLINUX_H
+#define CMMLINUX_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/// Operations a worker performs on its own process.
+enum mml_op {
+	MML_OP_PING = 1,	 ///< no-op; replies with the worker's pid
+	MML_OP_EXIT = 2,	 ///< replies, then _exit(0)
+	MML_OP_MMAP = 3,	 ///< arg: length, prot, shared, offset, align; fd (or -1 for anon)
+	MML_OP_MUNMAP = 4,	 ///< arg: address, length
+	MML_OP_MPROTECT = 5,	 ///< arg: address, length, prot
+	MML_OP_MADVISE = 6,	 ///< arg: address, length, advice
+	MML_OP_LOAD = 7,	 ///< arg: address; value = first 64-bit word of the page
+	MML_OP_STORE = 8,	 ///< arg: address, token; fills the page with the token
+	MML_OP_PAGEMAP = 9,	 ///< arg: address; value = the /proc/self/pagemap word
+	MML_OP_CLEAR_REFS = 10,	 ///< arg: value written to /proc/self/clear_refs
+	MML_OP_FORK = 11,	 ///< ret = child pid; the child's socket comes back as SCM_RIGHTS
+	MML_OP_PROBE = 12,	 ///< value = zero-page PFN word, value2 = soft-dirty word (see .c)
+	MML_OP_PUNCH = 13,	 ///< arg: offset, length; fd: fallocate(PUNCH_HOLE|KEEP_SIZE)
+};
+
+/// PROT_* as the protocol sends them (independent of the host headers).
+enum mml_prot { MML_PROT_NONE = 0, MML_PROT_R = 1, MML_PROT_RW = 3 };
+
+/// A request from the controller to a worker.
+struct mml_request {
+	uint32_t op;
+	uint32_t reserved;
+	uint64_t arg[6];
+};
+
+/// A worker's reply. `ret` is the call's return value (-1 on failure, with `err`); `sig`
+/// and `code` are the signal and si_code an access raised (0 when none).
+struct mml_reply {
+	int64_t ret;
+	int32_t err;
+	int32_t sig;
+	int32_t code;
+	int32_t reserved;
+	uint64_t value;
+	uint64_t value2;
+};
+
+/// Forks a worker pinned to `cpu` (-1: not pinned). On success returns its pid and stores
+/// the controller's end of its socket in *sock; on failure returns -errno.
+pid_t mml_spawn_worker(int cpu, int *sock);
+
+/// Sends a request (with `send_fd` as SCM_RIGHTS when >= 0) and waits at most `timeout_ms`
+/// for the reply; a file descriptor in the reply is stored in *recv_fd (else -1).
+/// Returns 0, or -errno: -ETIMEDOUT when the worker did not answer in time, -EPIPE or
+/// -ECONNRESET when it is gone.
+int mml_call(int sock, const struct mml_request *rq, int send_fd, struct mml_reply *rp, int *recv_fd,
+	     int timeout_ms);
+
+/// Waits at most `timeout_ms` for process `pid` to end (reaping it if it is, or became,
+/// a child of the caller); sends SIGKILL when the time is up and waits again as long.
+/// Returns 0 when it ended by itself, 1 when it had to be killed, -1 when it survived.
+int mml_wait_gone(pid_t pid, int timeout_ms);
+
+/// memfd_create(name, MFD_CLOEXEC) + ftruncate(bytes): an fd, or -errno.
+int mml_memfd(const char *name, uint64_t bytes);
+
+/// close(fd).
+void mml_close(int fd);
+
+/// The effective user id.
+uint32_t mml_geteuid(void);
+
+/// Whether this is Linux (the live backend runs nowhere else).
+int mml_is_linux(void);
+
+/// uname(2) release string into buf.
+void mml_kernel_release(char *buf, int len);
+
+// ---- host set-up and restore ------------------------------------------------------------
+
+/// Makes the caller a child subreaper (orphaned workers are reparented to it) and installs
+/// handlers for SIGINT, SIGTERM, SIGHUP, SIGQUIT and the crash signals (SIGABRT, SIGSEGV,
+/// SIGBUS, SIGILL, SIGTRAP, SIGFPE) that restore the host (mml_host_restore) and then die
+/// of the signal. The previous handlers come back at mml_host_restore. Records the caller as the owner of the host record.
+void mml_host_begin(void);
+
+/// Takes the host-wide lock of live runs (flock on `path`), waiting at most `timeout_ms`:
+/// two live runs at once would record each other's vm.page-cluster and swap as the host's.
+/// Returns 0, -EWOULDBLOCK when another run held it all that time, or another -errno. The
+/// lock is released by mml_host_restore, or by the kernel when the process dies.
+int mml_host_lock(const char *path, int timeout_ms);
+
+/// Kills every recorded worker, turns off and deletes every swap file it created, writes
+/// back every sysctl it changed, removes the signal handlers, releases the lock. Safe to
+/// call more than once.
+/// Returns the number of steps that failed.
+int mml_host_restore(void);
+
+/// Records a worker pid so that an interrupted run kills it.
+void mml_host_note_worker(pid_t pid);
+/// Forgets a worker pid (it ended).
+void mml_host_forget_worker(pid_t pid);
+
+/// Sets /proc/sys/vm/page-cluster, remembering the old value the first time. 0 or -errno.
+int mml_host_set_page_cluster(int value);
+
+/// Creates a swap file of `bytes` at `path` (zero-filled, a version-1 swap header), records
+/// it, and swapon(2)s it. 0 or -errno (the file is removed again on failure).
+int mml_host_add_swapfile(const char *path, uint64_t bytes);
+
+/// The number of active swap devices (lines of /proc/swaps after the header), or -errno.
+int mml_active_swaps(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,199 @@
+// SPDX-License-Identifier: Apache-2.0
+//
+// `mmlab live`: parse and check a scenario exactly as `mmlab run` does, refuse honestly what
+// the host cannot run (exit status 3), set the host up, run the scenario on the kernel
+// through the same ScenarioRunner as the model, restore the host on every path.
+
+import CMMLinux
+import MMLab
+import MMScenario
+import MMSyntax
+
+/// Options of `mmlab live`.
+public struct LiveOptions: Sendable {
+    public var json = false
+    public init(json: Bool = false) { self.json = json }
+}
+
+/// The outcome of a live run: what to print, where, and the exit status.
+public struct LiveOutcome: Sendable {
+    /// The report (standard output), in `mmlab run`'s format.
+    public var output: String
+    /// Notes about the host for people (standard error).
+    public var notes: [String] = []
+    /// 0 all met, 1 an expectation failed, 2 an error, 3 skipped.
+    public var status: Int32
+    public var report: RunReport?
+    /// Why the scenario was not run, when it was not.
+    public var skipped: String?
+    /// The parse or check error, when there was one.
+    public var error: Diagnostic?
+}
+
+/// Exit status of a scenario the host cannot run.
+public let skippedStatus: Int32 = 3
+
+public enum LiveSession {
+    /// Why this host cannot run anything live (not Linux, not root), or nil.
+    public static func hostRefusal() -> String? {
+        if mml_is_linux() == 0 { return "not Linux: the live backend runs scenarios on a Linux kernel" }
+        if mml_geteuid() != 0 {
+            return "not root: the live backend needs root (PFNs in /proc/self/pagemap, swapon, vm.page-cluster)"
+        }
+        return nil
+    }
+
+    /// Why this scenario cannot run on the kernel as it is, before anything starts: a
+    /// design switch that is not Linux 6.18's.
+    static func designRefusal(_ scenario: Scenario, _ checked: CheckedScenario) -> String? {
+        guard !checked.design.isLinux618 else { return nil }
+        for s in allStatements(scenario.statements) {
+            if case .design(let key, let value) = s.kind,
+               let sw = Design.switches.first(where: { $0.key == key }), sw.values.first != value {
+                return "design \(key) = \(value) (line \(s.location.line)) is not Linux 6.18's "
+                    + "(\(sw.values.first ?? "?")); the live backend runs only the kernel's own design"
+            }
+        }
+        return "the scenario's design is not Linux 6.18's; the live backend runs only the kernel's own design"
+    }
+
+    /// Why the live backend cannot run a statement the checker accepted: what later issues
+    /// add (userfaultfd, threads, PAGEMAP_SCAN, KSM, poison, guest_memfd, dax) is refused
+    /// here until the shim has an opcode for it, rather than run and reported as ENOSYS.
+    static func statementRefusal(_ scenario: Scenario) -> String? {
+        for s in allStatements(scenario.statements) {
+            switch s.kind {
+            case .scenarioTitle, .design, .kconfig, .swap, .memfd, .mmap, .read, .write, .munmap, .mprotect,
+                 .madvise, .punch, .fork, .inProcess, .clearRefs, .pagemap, .expectPagemapWord,
+                 .expectPagemapFields, .expectRead:
+                continue
+            case .check(let name) where name == "consistent":
+                continue   // the model's own invariants: nothing to check on the kernel
+            default:
+                let word = s.text.split(separator: " ").first.map(String.init) ?? s.text
+                return "'\(word)' (line \(s.location.line)) is not implemented in the live backend yet"
+            }
+        }
+        return nil
+    }
+
+    /// Why the kernel found at start-up cannot run the scenario: a kconfig it does not match.
+    static func kernelRefusal(_ scenario: Scenario, _ checked: CheckedScenario, softDirty: Bool) -> String? {
+        if checked.config.memSoftDirty != softDirty {
+            let line = allStatements(scenario.statements).first {
+                if case .kconfig(let key, _) = $0.kind { return key == "MEM_SOFT_DIRTY" }
+                return false
+            }.map { " (line \($0.location.line))" } ?? ""
+            return checked.config.memSoftDirty
+                ? "kconfig MEM_SOFT_DIRTY = y\(line), but this kernel is built without CONFIG_MEM_SOFT_DIRTY "
+                    + "(a page written in a new mapping does not read soft-dirty)"
+                : "this kernel is built with CONFIG_MEM_SOFT_DIRTY but the scenario assumes it is not\(line) "
+                    + "(add kconfig MEM_SOFT_DIRTY = y)"
+        }
+        return nil
+    }
+
+    /// Why the host's swap state cannot run the scenario: swap is active, the scenario has
+    /// none and pages anonymous memory out (which would then swap).
+    static func swapRefusal(_ scenario: Scenario, activeSwaps: Int) -> String? {
+        guard activeSwaps > 0 else { return nil }
+        let all = allStatements(scenario.statements)
+        let wantsSwap = all.contains { if case .swap = $0.kind { return true } else { return false } }
+        let pagesOut = all.first { if case .madvise(_, "pageout") = $0.kind { return true } else { return false } }
+        if !wantsSwap, let s = pagesOut {
+            return "the host has \(activeSwaps) active swap device(s) but the scenario runs without swap and pages out "
+                + "(line \(s.location.line)); swapoff first to run it live"
+        }
+        return nil
+    }
+
+    static func allStatements(_ list: [Statement]) -> [Statement] {
+        list.flatMap { s -> [Statement] in
+            if case .inProcess(_, let body) = s.kind { return [s] + allStatements(body) }
+            return [s]
+        }
+    }
+
+    static func skippedOutcome(_ file: String, _ why: String, json: Bool, notes: [String] = []) -> LiveOutcome {
+        let out = json
+            ? JSON.object([("summary", .bool(true)), ("file", .string(file)), ("backend", .string("linux")),
+                           ("skipped", .string(why)), ("exit", .int(Int(skippedStatus)))]).rendered + "\n"
+            : "\(file): skipped: \(why)\n"
+        return LiveOutcome(output: out, notes: notes, status: skippedStatus, report: nil, skipped: why)
+    }
+
+    /// Runs a scenario's text on the running kernel.
+    public static func run(source: String, file: String, options: LiveOptions = LiveOptions()) -> LiveOutcome {
+        let scenario: Scenario, checked: CheckedScenario
+        switch MMLabSession.prepare(source, file: file) {
+        case .failure(let d):
+            let out = options.json
+                ? JSON.object([("summary", .bool(true)), ("file", .string(file)), ("error", .string(d.description)),
+                               ("exit", .int(2))]).rendered + "\n"
+                : d.description + "\n"
+            return LiveOutcome(output: out, status: 2, report: nil, error: d)
+        case .success(let (s, c)):
+            scenario = s
+            checked = c
+        }
+        if let why = hostRefusal() ?? designRefusal(scenario, checked) ?? statementRefusal(scenario) {
+            return skippedOutcome(file, why, json: options.json)
+        }
+
+        let host: HostSetup
+        do {
+            host = try HostSetup()
+        } catch {
+            return skippedOutcome(file, error.message, json: options.json)
+        }
+        var notes = host.notes
+        func finishHost(_ outcome: inout LiveOutcome) {
+            let problems = host.restore()
+            if !problems.isEmpty {
+                outcome.report?.problems += problems
+                outcome.notes += problems.map { "error: \($0)" }
+                outcome.status = max(outcome.status, 2)
+            }
+            outcome.notes = notes + host.notes.filter { !notes.contains($0) } + outcome.notes
+        }
+        if let why = swapRefusal(scenario, activeSwaps: host.swapsAtStart) {
+            var o = skippedOutcome(file, why, json: options.json)
+            finishHost(&o)
+            return o
+        }
+        let backend: LiveBackend
+        do {
+            backend = try LiveBackend(host: host)
+        } catch {
+            var o = LiveOutcome(output: "\(file): error: \(error.message)\n", status: 2, report: nil)
+            finishHost(&o)
+            return o
+        }
+        if let why = kernelRefusal(scenario, checked, softDirty: backend.softDirty) {
+            var o = skippedOutcome(file, why, json: options.json)
+            let problems = backend.finish()
+            notes += problems.map { "error: \($0)" }
+            finishHost(&o)
+            return o
+        }
+        if backend.zeroPFN == nil {
+            notes.append("the zero page's PFN could not be read; frame=zero cannot match")
+        }
+        do {
+            try host.setPageClusterZero()
+        } catch {
+            _ = backend.finish()
+            var o = LiveOutcome(output: "\(file): error: \(error.message)\n", status: 2, report: nil)
+            finishHost(&o)
+            return o
+        }
+        var runner = ScenarioRunner(scenario: scenario, backend: backend)
+        let report = runner.run(wantsConsistencyCheck: false)
+        var outcome = LiveOutcome(output: "", status: report.exitStatus, report: report)
+        finishHost(&outcome)
+        let final = outcome.report ?? report
+        outcome.output = options.json ? final.jsonLines() : final.text()
+        outcome.status = max(outcome.status, final.exitStatus)
+        return outcome
+    }
+}
