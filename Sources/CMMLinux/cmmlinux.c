@@ -16,12 +16,16 @@
 #if defined(__linux__)
 
 #include <fcntl.h>
+#include <linux/futex.h>
 #include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <sched.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/file.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -92,8 +96,9 @@ static void mml_close_from(int lowfd)
 
 // ---- the worker ---------------------------------------------------------------------------
 
-static sigjmp_buf mml_jb;
-static volatile sig_atomic_t mml_got_sig, mml_got_code;
+// Per thread: a scenario's access may run on a job thread (see "jobs" below).
+static __thread sigjmp_buf mml_jb;
+static __thread volatile sig_atomic_t mml_got_sig, mml_got_code;
 static int mml_sock = -1;	// this worker's command socket
 static int mml_pagemap = -1;	// /proc/self/pagemap of this worker
 static long mml_page = 4096;
@@ -283,17 +288,17 @@ static void mml_worker_setup(int sock, int cpu)
 	mml_pagemap = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
 }
 
-static int mml_send(int sock, const void *buf, size_t len, int fd)
+static int mml_send_data(int sock, const void *buf, size_t len, const void *data, size_t dlen, int fd)
 {
-	struct iovec iov = { (void *)buf, len };
+	struct iovec iov[2] = { { (void *)buf, len }, { (void *)data, dlen } };
 	union {
 		char buf[CMSG_SPACE(sizeof(int))];
 		struct cmsghdr align;
 	} u;
 	struct msghdr m;
 	memset(&m, 0, sizeof m);
-	m.msg_iov = &iov;
-	m.msg_iovlen = 1;
+	m.msg_iov = iov;
+	m.msg_iovlen = dlen ? 2 : 1;
 	if (fd >= 0) {
 		memset(&u, 0, sizeof u);
 		m.msg_control = u.buf;
@@ -310,21 +315,26 @@ static int mml_send(int sock, const void *buf, size_t len, int fd)
 	} while (n < 0 && errno == EINTR);
 	if (n < 0)
 		return -errno;
-	return n == (ssize_t)len ? 0 : -EPROTO;
+	return n == (ssize_t)(len + dlen) ? 0 : -EPROTO;
+}
+
+static int mml_send(int sock, const void *buf, size_t len, int fd)
+{
+	return mml_send_data(sock, buf, len, NULL, 0, fd);
 }
 
 /// Receives one message; a passed fd goes to *fd (else -1). Returns the length or -errno.
-static ssize_t mml_recv(int sock, void *buf, size_t len, int *fd)
+static ssize_t mml_recv_data(int sock, void *buf, size_t len, void *data, size_t dlen, int *fd)
 {
-	struct iovec iov = { buf, len };
+	struct iovec iov[2] = { { buf, len }, { data, dlen } };
 	union {
 		char buf[CMSG_SPACE(sizeof(int))];
 		struct cmsghdr align;
 	} u;
 	struct msghdr m;
 	memset(&m, 0, sizeof m);
-	m.msg_iov = &iov;
-	m.msg_iovlen = 1;
+	m.msg_iov = iov;
+	m.msg_iovlen = data && dlen ? 2 : 1;
 	m.msg_control = u.buf;
 	m.msg_controllen = sizeof u.buf;
 	ssize_t n;
@@ -338,6 +348,11 @@ static ssize_t mml_recv(int sock, void *buf, size_t len, int *fd)
 		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
 			memcpy(fd, CMSG_DATA(c), sizeof(int));
 	return n;
+}
+
+static ssize_t mml_recv(int sock, void *buf, size_t len, int *fd)
+{
+	return mml_recv_data(sock, buf, len, NULL, 0, fd);
 }
 
 /// The request loop of a worker; never returns.

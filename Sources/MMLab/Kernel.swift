@@ -38,6 +38,8 @@ public struct Inode: Sendable {
     public internal(set) var pages: [PageCacheEntry]
     /// Whether the file is still open (the scenario holds its fd).
     public internal(set) var open = true
+    /// inode->i_private's struct shmem_falloc: the pages of a hole being punched.
+    public internal(set) var falloc: ClosedRange<UInt64>? = nil
 
     public var sizeInPages: UInt64 { (size + pageSize - 1) >> pageShift }
 }
@@ -84,6 +86,10 @@ public struct Kernel: Sendable {
     public internal(set) var costs = Costs()
     /// Check the model's invariants after every operation (tests and `explore` turn it on).
     public var internalChecks = false
+    /// The write checks of `explore` (nil: off).
+    public internal(set) var writeChecks: WriteChecks? = nil
+    /// When non-nil, the kernel functions a step ran, for traces.
+    public var trace: [String]? = nil
     /// Invariant violations found by `check()` (empty in a correct model).
     public internal(set) var invariantViolations: [String] = []
     /// Where the next mapping goes (a bump allocator on 2 MiB boundaries).
@@ -92,6 +98,11 @@ public struct Kernel: Sendable {
     public init(design: Design = Design(), config: KernelConfig = KernelConfig()) {
         self.design = design
         self.config = config
+    }
+
+    /// Notes a kernel function a step ran (only when tracing).
+    mutating func note(_ s: @autoclosure () -> String) {
+        if trace != nil { trace!.append(s()) }
     }
 
     /// Creates the first process (init's child running the scenario).

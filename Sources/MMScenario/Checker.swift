@@ -21,6 +21,8 @@ public struct CheckedScenario: Sendable {
     public var design = Design()
     public var config = KernelConfig()
     public var wantsConsistencyCheck = false
+    /// The `check` statements, in order (no_silent_write, no_lost_write, consistent).
+    public var checks: [String] = []
 }
 
 /// Validates a scenario without running it.
@@ -226,11 +228,8 @@ struct Checker {
             _ = try resolve(r, wantFile: false)
             for f in fields { if case .frameSame(let other) = f { _ = try resolve(other, wantFile: false) } }
         case .check(let name):
-            if name == "consistent" {
-                result.wantsConsistencyCheck = true
-            } else {
-                throw notImplemented(s, "check \(name)", issue: "issue 5 (mmlab explore)")
-            }
+            if name == "consistent" { result.wantsConsistencyCheck = true }
+            if !result.checks.contains(name) { result.checks.append(name) }
         }
     }
 }

@@ -42,6 +42,13 @@ public enum Observation: Hashable, Sendable {
     }
 }
 
+/// A `check` evaluated on one execution.
+public struct CheckReport: Hashable, Sendable {
+    public var name: String
+    /// nil when the check holds.
+    public var problem: String?
+}
+
 /// Whether one expectation held.
 public struct ExpectationResult: Hashable, Sendable {
     public var met: Bool
@@ -72,12 +79,14 @@ public struct RunReport: Sendable {
     public var problems: [String] = []
     /// Threads still asleep at the end (reported, not an error).
     public var sleeping: [String] = []
+    /// `check` statements evaluated on this execution.
+    public var checks: [CheckReport] = []
     public var costs: Costs?
     /// A runtime error that stopped the run.
     public var fatal: Diagnostic?
 
-    public var met: Int { entries.reduce(0) { $0 + $1.expectations.filter(\.met).count } }
-    public var failed: Int { entries.reduce(0) { $0 + $1.expectations.filter { !$0.met }.count } }
+    public var met: Int { entries.reduce(0) { $0 + $1.expectations.filter(\.met).count } + checks.filter { $0.problem == nil }.count }
+    public var failed: Int { entries.reduce(0) { $0 + $1.expectations.filter { !$0.met }.count } + checks.filter { $0.problem != nil }.count }
 
     /// 0 all expectations met, 1 an expectation failed, 2 an error stopped the run or the
     /// model found a problem in itself.
@@ -122,6 +131,9 @@ public struct RunReport: Sendable {
             }
         }
         for t in sleeping { out += "note: \(t)\n" }
+        for c in checks {
+            out += "check \(c.name) (this execution only; `mmlab explore` tries them all): " + (c.problem.map { "FAILS: \($0)" } ?? "holds") + "\n"
+        }
         if let fatal { out += "\(fatal)\n" }
         // Problems come from the backend's own checks: the model's invariants, or for another
         // backend (the live one) what went wrong with the host.

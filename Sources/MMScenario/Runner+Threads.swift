@@ -18,6 +18,8 @@ struct ThreadState {
     var task: StatementTask?
     var waiting: WaitID?
     var blockedOn = ""
+    /// A kernel operation split into steps (explore): the hole punch in progress.
+    var kernelTask: KernelTask?
 
     var finished: Bool { pc >= statements.count && task == nil }
 }

@@ -52,9 +52,21 @@ public struct ScenarioRunner<Backend: ScenarioBackend> {
     var processName: String { current.last ?? "main" }
 
     /// Runs every statement, then ends every process and checks for leaks.
-    public mutating func run(wantsConsistencyCheck: Bool = false) -> RunReport {
+    public mutating func run(wantsConsistencyCheck: Bool = false, checks: [String] = []) -> RunReport {
         runBlock(scenario.statements, depth: 0)
         report.sleeping = blockedThreads
+        if !checks.isEmpty, let model = backend as? ModelBackend {
+            // The checks of `explore`, on the one execution of the default schedule.
+            for c in checks {
+                let problem: String?
+                switch c {
+                case "no_silent_write": problem = model.kernel.silentWrites.first
+                case "no_lost_write": problem = model.kernel.lostWrites().first
+                default: problem = model.kernel.invariantViolations.first ?? model.kernel.verifyInvariants().first
+                }
+                report.checks.append(CheckReport(name: c, problem: problem))
+            }
+        }
         let problems = backend.finish()
         if !problems.isEmpty {
             report.problems = problems

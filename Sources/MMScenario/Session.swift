@@ -29,7 +29,7 @@ public struct RunOutcome: Sendable {
 public enum MMLabSession {
     /// Parses and statically checks a scenario: the first error, or what the run needs.
     /// Public so that other backends (the live one) run exactly what the model would.
-    public static func prepare(_ source: String, file: String) -> Result<(Scenario, CheckedScenario), Diagnostic> {
+    public static func prepare(_ source: String, file: String, forExplore: Bool = false) -> Result<(Scenario, CheckedScenario), Diagnostic> {
         do {
             let scenario = try ScenarioParser.parse(source, file: file)
             let checked = try Checker.check(scenario)
@@ -49,10 +49,11 @@ public enum MMLabSession {
                 : d.description + "\n"
             return RunOutcome(output: out, status: 2, report: nil)
         case .success(let (scenario, checked)):
-            let backend = ModelBackend(design: checked.design, config: checked.config,
+            var backend = ModelBackend(design: checked.design, config: checked.config,
                                        internalChecks: options.internalChecks || checked.wantsConsistencyCheck)
+            if !checked.checks.isEmpty { backend.kernel.enableWriteChecks() }
             var runner = ScenarioRunner(scenario: scenario, backend: backend)
-            let report = runner.run()
+            let report = runner.run(checks: checked.checks)
             let out = options.json ? report.jsonLines() : report.text(stats: options.stats)
             return RunOutcome(output: out, status: report.exitStatus, report: report)
         }

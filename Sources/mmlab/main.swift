@@ -58,17 +58,41 @@ extension NotYetImplemented {
     }
 }
 
-struct Explore: NotYetImplemented {
-    static let configuration = CommandConfiguration(abstract: "Explore every interleaving of a scenario's threads (not implemented yet).")
-    static let what = "explore (issue 5)"
-    @Argument var file: String
+struct Explore: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Explore every interleaving of a scenario's threads; verdict per check, shortest failing schedule and replay token.")
+    @Argument(help: "The .mms scenario file.") var file: String
+    @Flag(name: .customLong("no-reduction"), help: "Enumerate every interleaving (no partial-order reduction).") var noReduction = false
+    @Option(name: .customLong("preemptions"), help: "At most this many preemptions per execution.") var preemptions: Int?
+    @Option(name: .customLong("random"), help: "Sample this many random executions instead of enumerating.") var random: Int?
+    @Option(help: "The seed of random sampling.") var seed: UInt64 = 1
+    @Option(name: .customLong("max-executions"), help: "Stop after this many executions.") var maxExecutions: Int = 2_000_000
+
+    func run() throws {
+        let text = try readScenario(file)
+        var o = ExploreOptions()
+        o.reduction = !noReduction
+        o.preemptionBound = preemptions
+        o.randomExecutions = random
+        o.seed = seed
+        o.maxExecutions = max(1, maxExecutions)
+        let (out, status, _) = MMLabSession.explore(source: text, file: file, options: o)
+        print(out, terminator: "")
+        if status != 0 { throw ExitCode(status) }
+    }
 }
 
-struct Replay: NotYetImplemented {
-    static let configuration = CommandConfiguration(abstract: "Re-run one interleaving step by step (not implemented yet).")
-    static let what = "replay (issue 5)"
-    @Argument var file: String
-    @Option var schedule: String?
+struct Replay: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Re-run one interleaving step by step, with the PTEs each step changed.")
+    @Argument(help: "The .mms scenario file.") var file: String
+    @Option(help: "The replay token printed by explore.") var schedule: String
+
+    func run() throws {
+        let text = try readScenario(file)
+        let (out, status) = MMLabSession.replay(source: text, file: file, token: schedule)
+        print(out, terminator: "")
+        if status != 0 { throw ExitCode(status) }
+    }
 }
 
 /// Writes lines to standard error.

@@ -41,7 +41,57 @@ enum mml_op {
 	MML_OP_FORK = 11,	 ///< ret = child pid; the child's socket comes back as SCM_RIGHTS
 	MML_OP_PROBE = 12,	 ///< value = zero-page PFN word, value2 = soft-dirty word (see .c)
 	MML_OP_PUNCH = 13,	 ///< arg: offset, length; fd: fallocate(PUNCH_HOLE|KEEP_SIZE)
+	/// Starts a job (enum mml_job_kind in arg[0], its arguments in arg[1..]) on one of the
+	/// worker's job threads, and waits (bounded) until it finished or sleeps in
+	/// userfaultfd: `state` MML_JOB_DONE with the job's result (as the plain opcode would
+	/// reply; a fork passes the child's socket), or MML_JOB_ASLEEP with the job id in value2.
+	MML_OP_JOB_START = 14,
+	/// arg: job id, wait in ms; the same reply as MML_OP_JOB_START. A finished job is freed.
+	MML_OP_JOB_POLL = 15,
+	/// arg: features. userfaultfd(O_NONBLOCK|O_CLOEXEC) (via /dev/userfaultfd or syscall
+	/// 323) + UFFDIO_API; ret = the fd in this worker.
+	MML_OP_UFFD_CREATE = 16,
+	/// arg: fd, enum mml_uffd_ioctl, start, length, flags (MML_UFFD_F_* or, for REGISTER,
+	/// the UFFDIO_REGISTER_MODE_* bits), token (COPY).
+	MML_OP_UFFD_IOCTL = 17,
+	/// arg: fd. A non-blocking read(2) of one struct uffd_msg (32 bytes, in the payload);
+	/// ret -1 with EAGAIN when none.
+	MML_OP_UFFD_READ = 18,
+	/// arg: start, end, flags (PM_SCAN_*), the four category masks (9 bits each, at bits
+	/// 0, 16, 32, 48: inverted, mask, anyof, return), max_pages. PAGEMAP_SCAN on this
+	/// worker's /proc/self/pagemap; ret = regions, payload = struct page_region[] (24 bytes each).
+	MML_OP_PAGEMAP_SCAN = 19,
 };
+
+/// What a job does (MML_OP_JOB_START arg[0]); arg[1..] as for the plain opcode.
+enum mml_job_kind {
+	MML_JOB_LOAD = 1,	///< address
+	MML_JOB_STORE = 2,	///< address, token
+	MML_JOB_MADVISE = 3,	///< address, length, advice
+	MML_JOB_MUNMAP = 4,	///< address, length
+	MML_JOB_FORK = 5,	///< (none); the child runs the worker loop on the forking thread
+};
+
+/// mml_reply.state of a job.
+enum mml_job_state { MML_JOB_DONE = 0, MML_JOB_ASLEEP = 1 };
+
+/// The userfaultfd ioctls (MML_OP_UFFD_IOCTL arg[1]).
+enum mml_uffd_ioctl {
+	MML_UFFD_REGISTER = 1,
+	MML_UFFD_UNREGISTER = 2,
+	MML_UFFD_WRITEPROTECT = 3,	///< flags: MML_UFFD_F_WP protects, else unprotects
+	MML_UFFD_COPY = 4,		///< token, MML_UFFD_F_SEQ: page i holds token + i
+	MML_UFFD_ZEROPAGE = 5,
+	MML_UFFD_CONTINUE = 6,
+	MML_UFFD_POISON = 7,
+	MML_UFFD_WAKE = 8,
+};
+
+/// Flags of MML_OP_UFFD_IOCTL (translated to each ioctl's own mode bits by the worker).
+enum mml_uffd_flags { MML_UFFD_F_WP = 1, MML_UFFD_F_DONTWAKE = 2, MML_UFFD_F_SEQ = 4 };
+
+/// The most page regions one MML_OP_PAGEMAP_SCAN reply carries.
+#define MML_SCAN_MAX_REGIONS 512
 
 /// PROT_* as the protocol sends them (independent of the host headers).
 enum mml_prot { MML_PROT_NONE = 0, MML_PROT_R = 1, MML_PROT_RW = 3 };
@@ -60,7 +110,7 @@ struct mml_reply {
 	int32_t err;
 	int32_t sig;
 	int32_t code;
-	int32_t reserved;
+	int32_t state;	///< jobs: enum mml_job_state
 	uint64_t value;
 	uint64_t value2;
 };
@@ -75,6 +125,11 @@ pid_t mml_spawn_worker(int cpu, int *sock);
 /// -ECONNRESET when it is gone.
 int mml_call(int sock, const struct mml_request *rq, int send_fd, struct mml_reply *rp, int *recv_fd,
 	     int timeout_ms);
+
+/// mml_call for replies that carry a payload after the mml_reply (up to `data_len` bytes
+/// into `data`; the length received goes to *data_got).
+int mml_call_data(int sock, const struct mml_request *rq, int send_fd, struct mml_reply *rp, int *recv_fd,
+		  void *data, int data_len, int *data_got, int timeout_ms);
 
 /// Waits at most `timeout_ms` for process `pid` to end (reaping it if it is, or became,
 /// a child of the caller); sends SIGKILL when the time is up and waits again as long.

@@ -64,9 +64,11 @@ extension Kernel {
                 hw |= PTE.dirty
             }
             if pte.raw & hw != hw { mms[m].pageTables.set(address, pte.with(hw)) }
+            if let t = store { noteStoreCompleted(m, address, t) }
             return .completed(.ok(frames[pfn].token))
         }
         costs.faults += 1
+        note("handle_mm_fault(\(store == nil ? "read" : "write"))")
         switch handleMMFault(m, address, write: store != nil) {
         case .done: return .faulted
         case .sigsegv(let s): return .completed(.signal(s))
@@ -78,6 +80,8 @@ extension Kernel {
 
     /// Models handle_userfault() as a fault outcome.
     mutating func userfault(_ m: Int, _ v: Int, _ address: UInt64, write: Bool, reason: VMFlags) -> VMFault {
+        note("handle_userfault(\(reason == .uffdWP ? "WP" : reason == .uffdMinor ? "MINOR" : "MISSING"))")
+        if reason == .uffdWP { noteWPFaultDelivered(m, address) }
         switch handleUserfault(mms[m].vmas[v], address: address, write: write, reason: reason) {
         case .sigbus: return .sigbus
         case .blocked(let w): return .userfault(w)
@@ -151,7 +155,6 @@ extension Kernel {
 
     /// Models do_fault(): read, COW or shared fault on a file (shmem) VMA.
     mutating func doFault(_ m: Int, _ v: Int, _ address: UInt64, write: Bool, orig: PTE) -> VMFault {
-        if let trapped = shmemFaultUserfault(m, v, address, write: write) { return trapped }
         if !write { return doReadFault(m, v, address, orig: orig) }
         if !mms[m].vmas[v].flags.contains(.shared) { return doCOWFault(m, v, address, orig: orig) }
         return doSharedFault(m, v, address, orig: orig)
@@ -163,7 +166,14 @@ extension Kernel {
     /// checks cannot fire for pages it maps (MISSING-only VMAs map only cached pages).
     mutating func shmemFaultUserfault(_ m: Int, _ v: Int, _ address: UInt64, write: Bool) -> VMFault? {
         let vma = mms[m].vmas[v]
+        // shmem_fault(): a fault in a hole being punched sleeps until the punch is done
+        // (shmem_falloc_wait()), then retries.
+        if let ino = vma.inode, let range = inodes[Int(ino)].falloc, range.contains(vma.pgoff(of: address)) {
+            note("shmem_fault → shmem_falloc_wait: sleeps until the hole punch finishes")
+            return .userfault(addWaiter(.fallocPunch(inode: ino)))
+        }
         guard vma.flags.contains(.uffdMinor) || vma.flags.contains(.uffdMissing), let ino = vma.inode else { return nil }
+        note("shmem_get_folio_gfp: userfaultfd check")
         let index = vma.pgoff(of: address)
         guard index < inodes[Int(ino)].sizeInPages, Int(index) < inodes[Int(ino)].pages.count else { return nil }
         let cached = !inodes[Int(ino)].pages[Int(index)].isEmpty
@@ -188,10 +198,12 @@ extension Kernel {
 
     /// Models do_read_fault(): fault-around first, then __do_fault() + finish_fault().
     mutating func doReadFault(_ m: Int, _ v: Int, _ address: UInt64, orig: PTE) -> VMFault {
+        note("do_read_fault")
         if shouldFaultAround(mms[m].vmas[v]) && orig.isNone {
             if doFaultAround(m, v, address) { return .done }
         }
         guard let ino = mms[m].vmas[v].inode else { return .sigbus }
+        if let trapped = shmemFaultUserfault(m, v, address, write: false) { return trapped }
         guard case .folio(let pfn) = shmemGetFolio(ino, mms[m].vmas[v].pgoff(of: address)) else { return .sigbus }
         return finishFault(m, v, address, page: pfn, write: false, cow: false, orig: orig)
     }
@@ -220,6 +232,8 @@ extension Kernel {
         let end = min(to, size - 1)
         guard from <= end else { return false }
         var mapped = false
+        var count = 0
+        defer { note("do_fault_around → filemap_map_pages mapped \(count) page(s)") }
         for index in from...end {
             costs.pageCacheLookups += 1
             guard let pfn = inodes[Int(ino)].pages[Int(index)].folio,
@@ -228,6 +242,7 @@ extension Kernel {
             costs.pteReads += 1
             guard mms[m].pageTables.pte(a).isNone else { continue }
             setPTERange(m, v, a, page: pfn, write: false, cow: false, orig: .none)
+            count += 1
             if a == faultAddress { mapped = true }
         }
         return mapped
@@ -235,6 +250,7 @@ extension Kernel {
 
     /// Models do_cow_fault(): copy the page-cache page into a new anon page.
     mutating func doCOWFault(_ m: Int, _ v: Int, _ address: UInt64, orig: PTE) -> VMFault {
+        if let trapped = shmemFaultUserfault(m, v, address, write: true) { return trapped }
         anonVMAPrepare(m, v)
         guard let ino = mms[m].vmas[v].inode,
               case .folio(let src) = shmemGetFolio(ino, mms[m].vmas[v].pgoff(of: address)) else { return .sigbus }
@@ -247,6 +263,8 @@ extension Kernel {
 
     /// Models do_shared_fault(): map the page-cache page writable and dirty it.
     mutating func doSharedFault(_ m: Int, _ v: Int, _ address: UInt64, orig: PTE) -> VMFault {
+        if let trapped = shmemFaultUserfault(m, v, address, write: true) { return trapped }
+        note("do_shared_fault → finish_fault")
         guard let ino = mms[m].vmas[v].inode,
               case .folio(let pfn) = shmemGetFolio(ino, mms[m].vmas[v].pgoff(of: address)) else { return .sigbus }
         let r = finishFault(m, v, address, page: pfn, write: true, cow: false, orig: orig)
@@ -294,11 +312,13 @@ extension Kernel {
             // userfaultfd_pte_wp(): report the write, or with WP_ASYNC just drop the bit.
             if !uffdWPAsync(vma) { return userfault(m, v, address, write: true, reason: .uffdWP) }
             orig = orig.without(PTE.uffdWP)
+            noteWPFaultDelivered(m, address)   // WP_ASYNC: the cleared bit is the report
             mms[m].pageTables.set(address, orig)
             costs.pteWrites += 1
         }
         let page = normalPage(orig)
         if !vma.flags.intersection([.shared, .mayShare]).isEmpty {
+            note("do_wp_page → wp_page_shared: PTE made writable")
             // wp_page_shared() → wp_page_reuse() + fault_dirty_shared_page().
             wpPageReuse(m, v, address, orig)
             if let page { frames[page].flags.insert(.dirty) }

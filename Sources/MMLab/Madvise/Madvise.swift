@@ -78,6 +78,7 @@ extension Kernel {
         case .dontneed:
             // madvise_dontneed_free_valid_vma(): not on locked, PFN-mapped or hugetlb VMAs.
             if !vma.flags.intersection([.locked, .pfnmap, .hugetlb]).isEmpty { return .EINVAL }
+            if vma.isAnonymous || !vma.flags.contains(.shared) { noteDiscard(m, s, e) }
             zapPTERange(m, vma: vma, s, e, details: ZapDetails(evenCOWs: true, dropMarkers: false))
             return nil
         case .cold, .pageout:

@@ -84,10 +84,13 @@ extension Kernel {
     /// uffd-wp file PTE is replaced by a uffd-wp marker, so the protection survives.
     mutating func zapInstallUffdWPIfNeeded(_ m: Int, vma: VMA, _ a: UInt64, _ old: PTE, _ details: ZapDetails) {
         guard !vma.isAnonymous, !details.dropMarkers, vma.flags.contains(.uffdWP) else { return }
-        // Design switch uffd_wp.file_zap: before 5.19 the protection was simply lost.
-        guard design.uffdWPFileZap == .marker else { return }
         let wp = (old.isPresent && old.uffdWP) || (old.isSwapPTE && old.swpUffdWP)
             || (old.marker?.contains(.uffdWP) ?? false)
+        // Design switch uffd_wp.file_zap: before 5.19 the protection was simply lost.
+        guard design.uffdWPFileZap == .marker else {
+            if wp { note("the uffd-wp bit is dropped, no marker (design uffd_wp.file_zap=drop)") }
+            return
+        }
         if wp {
             mms[m].pageTables.set(a, PTEMarker.uffdWP.pte)
             costs.pteWrites += 1

@@ -131,5 +131,6 @@ extension Kernel {
         else { new = PTEMarker.uffdWP.pte }
         mms[m].pageTables.set(a, new)
         costs.pteWrites += 1
+        noteWriteProtect(m, a, a + pageSize, protect: true)
     }
 }

@@ -8,19 +8,32 @@
 public enum Resource: Hashable, Sendable, CustomStringConvertible {
     /// The PTE table (and its split PTE lock) covering one 2 MiB range of one mm.
     case pageTable(mm: MMID, pmd: UInt64)
+    /// One PTE (mm, virtual page number): what the step reads or changes under the PTE lock.
+    case pte(mm: MMID, page: UInt64)
+    /// The content of one frame (a store writes it).
+    case frame(PFN)
     /// One slot of a file's page cache (the folio lock / xarray slot).
     case pageCache(inode: InodeID, index: UInt64)
     /// The VMA tree of an mm (mmap_lock).
     case vmas(mm: MMID)
     /// The i_mmap tree of a file (i_mmap_rwsem).
     case iMmap(inode: InodeID)
+    /// Anonymous folios shared copy-on-write between processes (their mapcounts decide
+    /// reuse or copy), taken coarsely as one resource.
+    case anonMemory
+    /// Everything: a step that declares this conflicts with every other step.
+    case global
 
     public var description: String {
         switch self {
         case .pageTable(let m, let pmd): "ptl(mm\(m), 0x\(String(pmd << 21, radix: 16)))"
+        case .pte(let m, let p): "pte(mm\(m), 0x\(String(p << 12, radix: 16)))"
+        case .frame(let f): "frame \(f)"
         case .pageCache(let i, let x): "pagecache(\(i)[\(x)])"
         case .vmas(let m): "mmap_lock(mm\(m))"
         case .iMmap(let i): "i_mmap(\(i))"
+        case .anonMemory: "anon folios"
+        case .global: "everything"
         }
     }
 }
@@ -35,6 +48,7 @@ public struct Footprint: Hashable, Sendable {
     }
     /// Whether two steps conflict (one writes what the other touches): their order matters.
     public func conflicts(with o: Footprint) -> Bool {
+        if writes.contains(.global) || o.writes.contains(.global) { return true }
         for w in writes where o.reads.contains(w) || o.writes.contains(w) { return true }
         for w in o.writes where reads.contains(w) { return true }
         return false
@@ -73,6 +87,7 @@ extension Kernel {
                 return .running
             }
             shmemTruncateRange(ino, first: first, last: last)
+            shmemFallocDone(ino)
             check()
             return .finished
         }
@@ -81,30 +96,50 @@ extension Kernel {
     /// What the next step of `task` reads and writes.
     public func footprint(of task: KernelTask) -> Footprint {
         switch task {
-        case .access(let mm, let address, _):
-            // The MMU attempt reads the PTE; a fault writes it and, for fault-around, the
-            // other PTEs of the same table, and reads the page-cache slots of the window.
-            var f = Footprint(reads: [.vmas(mm: mm)], writes: [.pageTable(mm: mm, pmd: address >> 21)])
-            if let v = mms[Int(mm)].vmaIndex(containing: address), let ino = mms[Int(mm)].vmas[v].inode {
-                let vma = mms[Int(mm)].vmas[v]
-                let idx = vma.pgoff(of: address)
-                let lo = idx >= 16 ? idx - 16 : 0
-                for i in lo...(idx + 16) { f.writes.append(.pageCache(inode: ino, index: i)) }
+        case .access(let mm, let address, let store):
+            // Decided on the current state: an access the PTE permits is an MMU attempt that
+            // reads that PTE (and, for a store, writes the frame); otherwise the step is a
+            // fault, which writes the PTEs it may fill (the fault-around window for a read on
+            // a file VMA) and the page-cache slots behind them.
+            let m = Int(mm)
+            let page = address >> pageShift
+            let pte = mms[m].pageTables.pte(address & ~(pageSize - 1))
+            if pte.isPresent && !pte.isProtNone && (store == nil || pte.isWritable) {
+                var f = Footprint(reads: [.pte(mm: mm, page: page)])
+                if store != nil { f.writes.append(.frame(pte.pfn)) } else { f.reads.append(.frame(pte.pfn)) }
+                return f
             }
+            var f = Footprint(reads: [.vmas(mm: mm)], writes: [])
+            guard let v = mms[m].vmaIndex(containing: address) else { return f }
+            let vma = mms[m].vmas[v]
+            let window: ClosedRange<UInt64>
+            if store == nil && vma.inode != nil {
+                let nr = UInt64(max(config.faultAroundPages, 1))
+                let lo = max(vma.start >> pageShift, page >= nr ? page - nr : 0)
+                let hi = min((vma.end >> pageShift) - 1, page + nr)
+                window = lo...hi
+            } else {
+                window = page...page
+            }
+            for p in window {
+                f.writes.append(.pte(mm: mm, page: p))
+                if let ino = vma.inode { f.writes.append(.pageCache(inode: ino, index: vma.pgoff(of: p << pageShift))) }
+            }
+            if vma.inode == nil || !vma.flags.contains(.shared) { f.writes.append(.anonMemory) }
+            if pte.isPresent { f.writes.append(.frame(pte.pfn)) }
             return f
         case .punchHole(let ino, let first, let last, let phase):
+            // Step 1 zaps every PTE that maps a page of the range; step 2 drops the page-cache
+            // slots and may zap PTEs that were filled again meanwhile.
             var f = Footprint(reads: [.iMmap(inode: ino)])
-            if phase == 0 {
-                for (m, mm) in mms.enumerated() where mm.alive {
-                    for vma in mm.vmas where vma.inode == ino {
-                        var pmd = vma.start >> 21
-                        while pmd <= (vma.end - 1) >> 21 {
-                            f.writes.append(.pageTable(mm: MMID(m), pmd: pmd))
-                            pmd += 1
-                        }
+            for (m, mm) in mms.enumerated() where mm.alive {
+                for vma in mm.vmas where vma.inode == ino {
+                    for index in first...last {
+                        if let a = vma.address(ofPgoff: index) { f.writes.append(.pte(mm: MMID(m), page: a >> pageShift)) }
                     }
                 }
-            } else {
+            }
+            if phase == 1 {
                 for i in first...last { f.writes.append(.pageCache(inode: ino, index: i)) }
             }
             return f

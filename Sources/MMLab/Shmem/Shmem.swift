@@ -89,6 +89,9 @@ extension Kernel {
     /// Step 1 of shmem_fallocate(FALLOC_FL_PUNCH_HOLE): unmap_mapping_range(…, even_cows=0)
     /// in every process; COWed anon pages of private mappings stay, uffd-wp PTEs leave markers.
     mutating func shmemPunchUnmap(_ ino: InodeID, first: UInt64, last: UInt64) {
+        note("shmem_fallocate → publish shmem_falloc; unmap_mapping_range(pages \(first)..\(last), even_cows=0)")
+        inodes[Int(ino)].falloc = first...last
+        noteFileDiscard(ino, first: first, last: last)
         unmapMappingRange(ino, first: first, last: last, evenCOWs: false)
     }
 
@@ -98,6 +101,8 @@ extension Kernel {
     mutating func shmemTruncateRange(_ ino: InodeID, first: UInt64, last: UInt64) {
         let n = UInt64(inodes[Int(ino)].pages.count)
         guard n > 0, first < n else { return }
+        note("shmem_truncate_range(pages \(first)..\(last))")
+        noteFileDiscard(ino, first: first, last: last)
         for index in first...min(last, n - 1) {
             let entry = inodes[Int(ino)].pages[Int(index)]
             if let pfn = entry.folio {
@@ -127,8 +132,18 @@ extension Kernel {
         guard end > first else { return nil }
         shmemPunchUnmap(ino, first: first, last: end - 1)
         shmemTruncateRange(ino, first: first, last: end - 1)
+        shmemFallocDone(ino)
         check()
         return nil
+    }
+
+    /// The end of shmem_fallocate(PUNCH_HOLE): clear i_private and wake the faults that
+    /// waited on the hole (they retry).
+    mutating func shmemFallocDone(_ ino: InodeID) {
+        inodes[Int(ino)].falloc = nil
+        for i in waiters.indices where !waiters[i].woken {
+            if case .fallocPunch(let wi) = waiters[i].reason, wi == ino { waiters[i].woken = true }
+        }
     }
 
     /// Models the final fput() of a memfd: shmem_evict_inode() truncates everything. The

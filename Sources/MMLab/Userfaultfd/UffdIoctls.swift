@@ -68,6 +68,7 @@ extension Kernel {
         for v in r where mms[m].vmas[v].uffd == u {
             let vma = mms[m].vmas[v]
             if vma.flags.contains(.uffdWP) { uffdWPRange(m, v, vma.start, vma.end, enable: false) }
+            noteWriteProtect(m, vma.start, vma.end, protect: false)
             wakeUserfault(u, vma.start, vma.end)
             mms[m].vmas[v].flags.subtract(VMFlags.uffdFlags)
             mms[m].vmas[v].uffd = nil
@@ -104,6 +105,7 @@ extension Kernel {
             guard vma.end > start && vma.start < end else { continue }
             uffdWPRange(m, v, max(start, vma.start), min(end, vma.end), enable: protect)
         }
+        noteWriteProtect(m, start, end, protect: protect)
         if !protect && !dontwake { wakeUserfault(u, start, end) }
         check()
         return nil

@@ -97,6 +97,8 @@ public enum WaitReason: Hashable, Sendable {
     case fault(uffd: UffdID, address: UInt64)
     /// A synchronous non-cooperative event not yet read (event_wqh).
     case event(uffd: UffdID)
+    /// A shmem fault in a hole being punched (shmem_falloc_waitq).
+    case fallocPunch(inode: InodeID)
 }
 
 /// One sleeping task.

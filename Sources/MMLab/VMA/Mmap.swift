@@ -179,6 +179,7 @@ extension Kernel {
         for v in r {
             let vma = mms[m].vmas[v]
             zapPTERange(m, vma: vma, vma.start, vma.end, details: ZapDetails(evenCOWs: true, dropMarkers: true))
+            noteDiscard(m, vma.start, vma.end)
             if let ino = vma.inode, !files.contains(ino) { files.append(ino) }
         }
         mms[m].vmas.removeSubrange(r)

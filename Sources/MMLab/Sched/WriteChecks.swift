@@ -1,0 +1,122 @@
+// SPDX-License-Identifier: Apache-2.0
+//
+// What `explore` checks about stores (the checks `no_silent_write` and `no_lost_write`):
+// which pages a process write-protected with userfaultfd, whether a wp fault reached the
+// handler since, and the last token stored in each page, with the operations that may
+// legitimately discard it.
+
+/// The bookkeeping behind the write checks; a key is (mm, virtual page).
+public struct WriteChecks: Hashable, Sendable {
+    /// Pages write-protected with UFFDIO_WRITEPROTECT and not unprotected since.
+    var protected: Set<UInt64> = []
+    /// Protected pages for which a wp fault was delivered (or resolved by WP_ASYNC).
+    var delivered: Set<UInt64> = []
+    /// The last token stored in each page.
+    var stores: [UInt64: UInt64] = [:]
+    /// Stores that completed on a protected page without a wp fault first.
+    public internal(set) var silentWrites: [String] = []
+
+    public init() {}
+
+    static func key(_ mm: MMID, _ address: UInt64) -> UInt64 { UInt64(mm) << 40 | address >> 12 }
+}
+
+extension Kernel {
+    /// Turns the write checks on (they cost a set lookup per store).
+    public mutating func enableWriteChecks() { writeChecks = WriteChecks() }
+
+    mutating func noteWriteProtect(_ mm: Int, _ start: UInt64, _ end: UInt64, protect: Bool) {
+        guard writeChecks != nil else { return }
+        var a = start
+        while a < end {
+            let k = WriteChecks.key(MMID(mm), a)
+            if protect {
+                writeChecks!.protected.insert(k)
+                writeChecks!.delivered.remove(k)
+            } else {
+                writeChecks!.protected.remove(k)
+                writeChecks!.delivered.remove(k)
+            }
+            a += pageSize
+        }
+    }
+
+    mutating func noteWPFaultDelivered(_ mm: Int, _ address: UInt64) {
+        guard writeChecks != nil else { return }
+        writeChecks!.delivered.insert(WriteChecks.key(MMID(mm), address))
+    }
+
+    mutating func noteStoreCompleted(_ mm: Int, _ address: UInt64, _ token: UInt64) {
+        guard writeChecks != nil else { return }
+        let k = WriteChecks.key(MMID(mm), address & ~(pageSize - 1))
+        if writeChecks!.protected.contains(k) && !writeChecks!.delivered.contains(k) {
+            writeChecks!.silentWrites.append("\(mms[mm].name): store of 0x\(String(token, radix: 16)) at 0x\(String(address, radix: 16)) completed on a uffd-wp protected page without a wp fault")
+        }
+        writeChecks!.stores[k] = token
+    }
+
+    /// A store that may be dropped: the page was discarded (dontneed of anon memory, punch
+    /// or remove of the file behind a shared mapping, munmap).
+    mutating func noteDiscard(_ mm: Int, _ start: UInt64, _ end: UInt64) {
+        guard writeChecks != nil else { return }
+        var a = start & ~(pageSize - 1)
+        while a < end {
+            writeChecks!.stores.removeValue(forKey: WriteChecks.key(MMID(mm), a))
+            a += pageSize
+        }
+    }
+
+    /// Discards every shared mapping of file pages [first, last] (punch, remove).
+    mutating func noteFileDiscard(_ ino: InodeID, first: UInt64, last: UInt64) {
+        guard writeChecks != nil else { return }
+        for m in mms.indices where mms[m].alive {
+            for vma in mms[m].vmas where vma.inode == ino && vma.flags.contains(.shared) {
+                let lo = max(first, vma.pgoff), hi = min(last, vma.pgoff + UInt64(vma.pages) - 1)
+                guard lo <= hi else { continue }
+                noteDiscard(m, vma.start + (lo - vma.pgoff) << pageShift, vma.start + (hi - vma.pgoff + 1) << pageShift)
+            }
+        }
+    }
+
+    /// The token a load would see now, without faulting anything in (for the final check).
+    public func peekToken(_ mm: MMID, _ address: UInt64) -> UInt64? {
+        let m = Int(mm)
+        guard mms[m].alive, let v = mms[m].vmaIndex(containing: address) else { return nil }
+        let vma = mms[m].vmas[v]
+        let pte = mms[m].pageTables.pte(address & ~(pageSize - 1))
+        if pte.isPresent { return frames[pte.pfn].token }
+        if pte.isSwapPTE {
+            let e = pte.swapEntry
+            guard e.isRealSwap else { return vma.inode == nil ? 0 : fileToken(vma, address) }
+            if let pfn = swapCacheLookup(e) { return frames[pfn].token }
+            return swapDevices[Int(e.type)].stored[Int(e.offset)]
+        }
+        return vma.inode == nil ? 0 : fileToken(vma, address)
+    }
+
+    func fileToken(_ vma: VMA, _ address: UInt64) -> UInt64? {
+        guard let ino = vma.inode else { return 0 }
+        let index = vma.pgoff(of: address)
+        guard Int(index) < inodes[Int(ino)].pages.count else { return nil }
+        let e = inodes[Int(ino)].pages[Int(index)]
+        if let pfn = e.folio { return frames[pfn].token }
+        if let se = e.swapEntry { return swapCacheLookup(se).map { frames[$0].token } ?? swapDevices[Int(se.type)].stored[Int(se.offset)] }
+        return 0
+    }
+
+    /// Stores whose token can no longer be read back (`no_lost_write`), in a stable order.
+    public func lostWrites() -> [String] {
+        guard let wc = writeChecks else { return [] }
+        var out: [String] = []
+        for (k, token) in wc.stores.sorted(by: { $0.key < $1.key }) {
+            let mm = MMID(k >> 40), address = (k & ((1 << 40) - 1)) << 12
+            let now = peekToken(mm, address)
+            if now != token {
+                out.append("\(mms[Int(mm)].name): 0x\(String(token, radix: 16)) stored at 0x\(String(address, radix: 16)) reads back as \(now.map { "0x" + String($0, radix: 16) } ?? "nothing")")
+            }
+        }
+        return out
+    }
+
+    public var silentWrites: [String] { writeChecks?.silentWrites ?? [] }
+}
