@@ -1,3 +1,4 @@
+# explore: holds
 # Seed 001 under Linux 6.18: the zap of a uffd-wp shmem PTE leaves a uffd-wp marker, and
 # fault-around is off for uffd-wp VMAs; the write always reaches the handler first (it
 # sleeps on the wp fault: the threads that sleep at the end are reported, not errors).

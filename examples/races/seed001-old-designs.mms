@@ -1,3 +1,4 @@
+# explore: fails
 # Seed 001 under the designs before Linux 5.19 and the 2020 patch: a shmem hole punch unmaps
 # first (unmap_mapping_range) and truncates later (shmem_truncate_range); the zap drops the
 # uffd-wp protection (no marker), so between the two steps a fault maps page 9 again and the

@@ -1,3 +1,4 @@
+# explore: fails
 # The 2020 patch alone (fault-around skipped for every uffd-armed VMA) with the old zap that
 # drops the uffd-wp bit: fault-around no longer maps page 9, but the writer's own fault
 # still maps it writable once the punch's first step dropped the protection. The patch does

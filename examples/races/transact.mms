@@ -1,3 +1,4 @@
+# explore: holds
 # The intent of tools/testing/selftests/mm/pagemap_ioctl.c transact_test, in small: writers
 # race a PAGEMAP_SCAN that reports written pages and write-protects them again (WP_MATCHING
 # with WP_ASYNC). No update may be lost: a store after a reset must clear the protection

@@ -1,3 +1,4 @@
+# explore: holds
 # The intent of tools/testing/selftests/mm/uffd-stress.c, in small: threads fault on missing
 # pages while a resolver fills them with UFFDIO_COPY. In every interleaving each fault is
 # resolved (no thread is left asleep), a second copy of the same page fails with EEXIST,
