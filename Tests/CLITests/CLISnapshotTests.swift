@@ -79,7 +79,19 @@ final class CLISnapshotTests: XCTestCase {
         try assertSnapshot("run-missing-file", ["run", "Tests/CLITests/Fixtures/does-not-exist.mms"], status: 2)
     }
 
-    func testExploreSaysNotImplementedYet() throws {
-        try assertSnapshot("explore-not-implemented", ["explore", "examples/swap/anon-pageout.mms"], status: 2)
+    func testExploreSeed001OldDesigns() throws {
+        try assertSnapshot("explore-seed001-old", ["explore", "examples/races/seed001-old-designs.mms"], status: 1)
+    }
+
+    func testExploreSeed001Linux618() throws {
+        try assertSnapshot("explore-seed001-618", ["explore", "examples/races/seed001-618.mms"], status: 0)
+    }
+
+    func testReplay() throws {
+        try assertSnapshot("replay-seed001-old", ["replay", "examples/races/seed001-old-designs.mms", "--schedule", "v1.10022"], status: 1)
+    }
+
+    func testCompareSaysNotImplementedYet() throws {
+        try assertSnapshot("compare-not-implemented", ["compare", "examples/swap/anon-pageout.mms"], status: 2)
     }
 }

@@ -13,7 +13,8 @@ final class ShmemTests: XCTestCase {
         t.write(c, page: 9, 0xc9)
         var task = KernelTask.punchHole(inode: f, first: 8, last: 15, phase: 0)
         let fp0 = t.k.footprint(of: task)
-        XCTAssertTrue(fp0.writes.contains(.pageTable(mm: t.mm, pmd: b >> 21)), "step 1 writes the mappers' PTE tables")
+        XCTAssertTrue(fp0.writes.contains(.pte(mm: t.mm, page: (b >> 12) + 8)), "step 1 writes the mappers' PTEs of the hole")
+        XCTAssertFalse(fp0.writes.contains(.pte(mm: t.mm, page: (b >> 12) + 7)), "and not the others")
         XCTAssertEqual(t.k.step(&task), .running)
         // Between the steps: PTEs gone, page cache still full.
         XCTAssertEqual(t.pagemap(b, page: 8), 0)

@@ -60,8 +60,6 @@ final class DiagnosticsTests: XCTestCase {
                     "t.mms:1:1: error: design pagemap.shmem_swap = marker is not implemented yet (planned: the design-variant work for its seed)")
         assertError("mmap A anon private rw 4p\nmadvise A mergeable\n",
                     "t.mms:2:1: error: madvise mergeable is not implemented yet (planned: issue 6)")
-        assertError("check no_silent_write\n",
-                    "t.mms:1:1: error: check no_silent_write is not implemented yet (planned: issue 5 (mmlab explore))")
         assertError("guest_memfd G 4p flags=mmap\n", "t.mms:1:1: error: guest_memfd is not implemented yet (planned: issue 6)")
     }
 
