@@ -355,10 +355,472 @@ static ssize_t mml_recv(int sock, void *buf, size_t len, int *fd)
 	return mml_recv_data(sock, buf, len, NULL, 0, fd);
 }
 
+
+// ---- jobs: scenario statements that may sleep in the kernel --------------------------------
+//
+// A statement that can sleep in userfaultfd (an access that traps, madvise/munmap/fork that
+// wait for their non-cooperative event to be read) runs on a job thread of the worker, so that
+// the worker's own loop keeps answering. The loop starts the job and waits (bounded) until it
+// finished or sleeps in userfaultfd, which it sees in /proc/self/task/TID (state S or D, wchan
+// handle_userfault or userfaultfd_event_wait_completion). A sleeping job is polled later: a
+// thread woken by an ioctl or by the read of its event is runnable at once, so a poll that
+// finds it still asleep in userfaultfd can answer "asleep" without waiting.
+//
+// The job threads run on stacks of one region mapped when the worker starts, before the
+// scenario maps anything, so that their stacks never land in a hole the scenario left. A child
+// forked by a job runs its loop on the forking thread's stack and makes its own job threads on
+// the region's other stacks (the region has one stack more than there are job threads).
+
+#define MML_JOB_SLOTS 16
+#define MML_STACKS (MML_JOB_SLOTS + 1)
+#define MML_STACK_SIZE (512UL << 10)
+/// A thread asleep outside userfaultfd this long also counts as asleep (when wchan is not
+/// readable); a job neither finished nor asleep after MML_JOB_START_MS is reported asleep.
+#define MML_JOB_ASLEEP_ELSEWHERE_MS 200
+#define MML_JOB_START_MS 3000
+/// The copy source buffer (UFFDIO_COPY) mapped at start-up; larger copies map one for the call.
+#define MML_COPY_BUF (1UL << 20)
+
+enum { MML_PHASE_IDLE = 0, MML_PHASE_GIVEN = 1, MML_PHASE_RUNNING = 2, MML_PHASE_DONE = 3 };
+/// mml_reply.state when the worker could not start or find the job (not the job's result).
+#define MML_JOB_REFUSED 2
+
+struct mml_job {
+	pthread_t thread;
+	int exists;
+	_Atomic int tid;
+	_Atomic uint32_t phase;
+	uint32_t gen;
+	struct mml_request rq;
+	struct mml_reply rp;
+	int reply_fd;
+};
+
+static struct mml_job mml_jobs[MML_JOB_SLOTS];
+static char *mml_stack_base;	// MML_STACKS stacks, each with a guard page at its bottom
+static char *mml_copy_buf;
+static int mml_pool_ready;
+static void mml_worker_loop(void);
+static void mml_worker_setup(int sock, int cpu);
+
+static void mml_futex_wait(_Atomic uint32_t *w, uint32_t val, int ms)
+{
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+	syscall(SYS_futex, (uint32_t *)w, FUTEX_WAIT_PRIVATE, val, ms >= 0 ? &ts : NULL, NULL, 0);
+}
+
+static void mml_futex_wake(_Atomic uint32_t *w)
+{
+	syscall(SYS_futex, (uint32_t *)w, FUTEX_WAKE_PRIVATE, 0x7fffffff, NULL, NULL, 0);
+}
+
+/// Maps the job stacks and the copy buffer (once, in a worker the controller spawned; forked
+/// children inherit both).
+static void mml_regions_init(void)
+{
+	size_t len = MML_STACKS * MML_STACK_SIZE;
+	char *r = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
+	if (r != MAP_FAILED) {
+		for (int i = 0; i < MML_STACKS; i++)
+			mprotect(r + i * MML_STACK_SIZE, (size_t)mml_page, PROT_NONE);
+		mml_stack_base = r;
+	}
+	char *c = mmap(NULL, MML_COPY_BUF, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (c != MAP_FAILED)
+		mml_copy_buf = c;
+}
+
+static void mml_run_job(struct mml_job *j)
+{
+	const uint64_t *a = j->rq.arg;
+	struct mml_reply *rp = &j->rp;
+	switch (a[0]) {
+	case MML_JOB_LOAD:
+		rp->sig = mml_load((uintptr_t)a[1], &rp->value);
+		rp->code = rp->sig ? mml_got_code : 0;
+		break;
+	case MML_JOB_STORE:
+		rp->sig = mml_store((uintptr_t)a[1], a[2]);
+		rp->code = rp->sig ? mml_got_code : 0;
+		break;
+	case MML_JOB_MADVISE:
+		rp->ret = madvise((void *)(uintptr_t)a[1], a[2], (int)a[3]);
+		rp->err = rp->ret ? errno : 0;
+		break;
+	case MML_JOB_MUNMAP:
+		rp->ret = munmap((void *)(uintptr_t)a[1], a[2]);
+		rp->err = rp->ret ? errno : 0;
+		break;
+	case MML_JOB_FORK: {
+		int sv[2];
+		if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv)) {
+			rp->ret = -1;
+			rp->err = errno;
+			break;
+		}
+		mml_parent = getpid();
+		pid_t pid = fork();
+		if (pid == 0) {
+			// The new worker is this thread alone: its loop runs here, on this job stack;
+			// the parent's job threads do not exist in it.
+			close(mml_pagemap);
+			close(mml_sock);
+			close(sv[0]);
+			memset(mml_jobs, 0, sizeof mml_jobs);
+			int wanted = mml_pool_ready;
+			mml_pool_ready = 0;
+			mml_worker_setup(sv[1], -1);
+			if (wanted)
+				mml_pool_ready = -1;	// started by the loop before its first request
+			mml_worker_loop();
+			_exit(0);
+		}
+		close(sv[1]);
+		if (pid < 0) {
+			rp->ret = -1;
+			rp->err = errno;
+			close(sv[0]);
+			break;
+		}
+		rp->ret = pid;
+		j->reply_fd = sv[0];
+		break;
+	}
+	default:
+		rp->ret = -1;
+		rp->err = ENOSYS;
+	}
+}
+
+static void *mml_job_main(void *arg)
+{
+	struct mml_job *j = arg;
+	atomic_store(&j->tid, (int)syscall(SYS_gettid));
+	mml_futex_wake((_Atomic uint32_t *)&j->tid);
+	for (;;) {
+		uint32_t ph = atomic_load(&j->phase);
+		if (ph != MML_PHASE_GIVEN) {
+			mml_futex_wait(&j->phase, ph, -1);
+			continue;
+		}
+		memset(&j->rp, 0, sizeof j->rp);
+		j->reply_fd = -1;
+		atomic_store(&j->phase, MML_PHASE_RUNNING);
+		mml_run_job(j);
+		atomic_store(&j->phase, MML_PHASE_DONE);
+		mml_futex_wake(&j->phase);
+	}
+	return NULL;
+}
+
+/// Starts the job threads (once per worker). 0 or -errno.
+static int mml_pool_start(void)
+{
+	if (mml_pool_ready == 1)
+		return 0;
+	if (!mml_stack_base)
+		return -ENOMEM;
+	// The stack this thread runs on, when it is one of the region's (a forked child's loop).
+	char here;
+	uintptr_t h = (uintptr_t)&here, b = (uintptr_t)mml_stack_base;
+	long mine = h >= b && h < b + MML_STACKS * MML_STACK_SIZE ? (long)((h - b) / MML_STACK_SIZE) : -1;
+	long st = 0;
+	for (int i = 0; i < MML_JOB_SLOTS; i++, st++) {
+		if (st == mine)
+			st++;
+		struct mml_job *j = &mml_jobs[i];
+		memset(j, 0, sizeof *j);
+		j->reply_fd = -1;
+		pthread_attr_t attr;
+		pthread_attr_init(&attr);
+		pthread_attr_setstack(&attr, mml_stack_base + st * MML_STACK_SIZE + mml_page,
+				      MML_STACK_SIZE - (size_t)mml_page);
+		int e = pthread_create(&j->thread, &attr, mml_job_main, j);
+		pthread_attr_destroy(&attr);
+		if (e)
+			return -e;
+		j->exists = 1;
+	}
+	// Each thread knows its tid before it gets a job.
+	for (int i = 0; i < MML_JOB_SLOTS; i++) {
+		long deadline = mml_now_ms() + 2000;
+		while (atomic_load(&mml_jobs[i].tid) == 0 && mml_now_ms() < deadline)
+			mml_futex_wait((_Atomic uint32_t *)&mml_jobs[i].tid, 0, 10);
+	}
+	mml_pool_ready = 1;
+	return 0;
+}
+
+/// Reads a small /proc file into buf (NUL-terminated); its length or -1.
+static int mml_read_small(const char *path, char *buf, int len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	ssize_t n = read(fd, buf, (size_t)len - 1);
+	close(fd);
+	if (n < 0)
+		return -1;
+	buf[n] = 0;
+	return (int)n;
+}
+
+/// 2: the thread sleeps in userfaultfd; 1: it sleeps elsewhere (or wchan cannot tell); 0: it runs.
+static int mml_thread_sleep(int tid)
+{
+	char path[64], buf[512];
+	int n = 0;
+	const char *pre = "/proc/self/task/";
+	while (*pre)
+		path[n++] = *pre++;
+	n += mml_itoa(tid, path + n);
+	int base = n;
+	const char *stat = "/stat";
+	for (const char *p = stat; *p;)
+		path[n++] = *p++;
+	path[n] = 0;
+	if (mml_read_small(path, buf, sizeof buf) <= 0)
+		return 0;
+	char *rp = strrchr(buf, ')');
+	if (!rp || !rp[1] || !rp[2])
+		return 0;
+	char state = rp[2];
+	if (state != 'S' && state != 'D')
+		return 0;
+	n = base;
+	for (const char *p = "/wchan"; *p;)
+		path[n++] = *p++;
+	path[n] = 0;
+	if (mml_read_small(path, buf, sizeof buf) > 0 && strstr(buf, "userfault"))
+		return 2;
+	return 1;
+}
+
+/// Waits at most `wait_ms` for job `slot` to finish or to sleep in userfaultfd; fills the reply.
+static void mml_job_wait(int slot, int wait_ms, struct mml_reply *rp, int *reply_fd)
+{
+	struct mml_job *j = &mml_jobs[slot];
+	long deadline = mml_now_ms() + wait_ms, elsewhere_since = -1;
+	for (;;) {
+		uint32_t ph = atomic_load(&j->phase);
+		if (ph == MML_PHASE_DONE) {
+			*rp = j->rp;
+			rp->state = MML_JOB_DONE;
+			*reply_fd = j->reply_fd;
+			j->reply_fd = -1;
+			atomic_store(&j->phase, MML_PHASE_IDLE);
+			return;
+		}
+		long now = mml_now_ms();
+		if (ph == MML_PHASE_RUNNING) {
+			int sl = mml_thread_sleep(atomic_load(&j->tid));
+			if (sl == 1 && elsewhere_since < 0)
+				elsewhere_since = now;
+			if (sl != 1)
+				elsewhere_since = -1;
+			if (sl == 2 || (sl == 1 && now - elsewhere_since >= MML_JOB_ASLEEP_ELSEWHERE_MS))
+				break;
+		}
+		if (now >= deadline)
+			break;
+		mml_futex_wait(&j->phase, ph, 1);
+	}
+	memset(rp, 0, sizeof *rp);
+	rp->state = MML_JOB_ASLEEP;
+	rp->value2 = ((uint64_t)j->gen << 8) | (uint64_t)slot;
+}
+
+static void mml_job_start(const struct mml_request *rq, struct mml_reply *rp, int *reply_fd)
+{
+	int e = mml_pool_start();
+	if (e) {
+		rp->state = MML_JOB_REFUSED;
+		rp->ret = -1;
+		rp->err = -e;
+		return;
+	}
+	for (int i = 0; i < MML_JOB_SLOTS; i++) {
+		struct mml_job *j = &mml_jobs[i];
+		if (!j->exists || atomic_load(&j->phase) != MML_PHASE_IDLE)
+			continue;
+		j->rq = *rq;
+		j->gen++;
+		atomic_store(&j->phase, MML_PHASE_GIVEN);
+		mml_futex_wake(&j->phase);
+		mml_job_wait(i, MML_JOB_START_MS, rp, reply_fd);
+		return;
+	}
+	rp->state = MML_JOB_REFUSED;
+	rp->ret = -1;
+	rp->err = EBUSY;	// every job thread is busy
+}
+
+static void mml_job_poll(uint64_t id, int wait_ms, struct mml_reply *rp, int *reply_fd)
+{
+	int slot = (int)(id & 0xff);
+	if (slot >= MML_JOB_SLOTS || !mml_jobs[slot].exists || mml_jobs[slot].gen != (uint32_t)(id >> 8) ||
+	    atomic_load(&mml_jobs[slot].phase) == MML_PHASE_IDLE) {
+		rp->state = MML_JOB_REFUSED;
+		rp->ret = -1;
+		rp->err = ESRCH;
+		return;
+	}
+	mml_job_wait(slot, wait_ms, rp, reply_fd);
+}
+
+// ---- userfaultfd and PAGEMAP_SCAN (include/uapi/linux/userfaultfd.h, fs.h) --------------------
+
+#define MML_USERFAULTFD_IOC_NEW 0xAA00UL
+#define MML_UFFDIO_API 0xC018AA3FUL
+#define MML_UFFDIO_REGISTER 0xC020AA00UL
+#define MML_UFFDIO_UNREGISTER 0x8010AA01UL
+#define MML_UFFDIO_WAKE 0x8010AA02UL
+#define MML_UFFDIO_COPY 0xC028AA03UL
+#define MML_UFFDIO_ZEROPAGE 0xC020AA04UL
+#define MML_UFFDIO_WRITEPROTECT 0xC018AA06UL
+#define MML_UFFDIO_CONTINUE 0xC020AA07UL
+#define MML_UFFDIO_POISON 0xC020AA08UL
+#define MML_PAGEMAP_SCAN 0xC0606610UL
+#define MML_SYS_userfaultfd 323
+
+static void mml_fail(struct mml_reply *rp, int e)
+{
+	rp->ret = -1;
+	rp->err = e;
+}
+
+static void mml_do_uffd_create(uint64_t features, struct mml_reply *rp)
+{
+	// The job threads exist before anything can sleep in this userfaultfd.
+	int e = mml_pool_start();
+	if (e)
+		return mml_fail(rp, -e);
+	int fd = -1;
+	int dev = open("/dev/userfaultfd", O_RDWR | O_CLOEXEC);
+	if (dev >= 0) {
+		fd = ioctl(dev, MML_USERFAULTFD_IOC_NEW, O_CLOEXEC | O_NONBLOCK);
+		close(dev);
+	}
+	if (fd < 0)
+		fd = (int)syscall(MML_SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0)
+		return mml_fail(rp, errno);
+	struct {
+		uint64_t api, features, ioctls;
+	} api = { 0xAA, features, 0 };
+	if (ioctl(fd, MML_UFFDIO_API, &api)) {
+		e = errno;
+		close(fd);
+		return mml_fail(rp, e);
+	}
+	rp->ret = fd;
+	rp->value = api.features;
+}
+
+static void mml_do_uffd_ioctl(const uint64_t *a, struct mml_reply *rp)
+{
+	int fd = (int)a[0];
+	uint64_t start = a[2], len = a[3], fl = a[4], token = a[5];
+	uint64_t dontwake = fl & MML_UFFD_F_DONTWAKE ? 1 : 0, wp = fl & MML_UFFD_F_WP ? 1 : 0;
+	long r;
+	switch (a[1]) {
+	case MML_UFFD_REGISTER: {
+		struct { uint64_t start, len, mode, ioctls; } x = { start, len, fl, 0 };
+		r = ioctl(fd, MML_UFFDIO_REGISTER, &x);
+		rp->value = x.ioctls;
+		break;
+	}
+	case MML_UFFD_UNREGISTER: {
+		struct { uint64_t start, len; } x = { start, len };
+		r = ioctl(fd, MML_UFFDIO_UNREGISTER, &x);
+		break;
+	}
+	case MML_UFFD_WAKE: {
+		struct { uint64_t start, len; } x = { start, len };
+		r = ioctl(fd, MML_UFFDIO_WAKE, &x);
+		break;
+	}
+	case MML_UFFD_WRITEPROTECT: {
+		struct { uint64_t start, len, mode; } x = { start, len, wp | dontwake << 1 };
+		r = ioctl(fd, MML_UFFDIO_WRITEPROTECT, &x);
+		break;
+	}
+	case MML_UFFD_COPY: {
+		char *src = mml_copy_buf;
+		int mapped = 0;
+		if (len > MML_COPY_BUF || !src) {
+			src = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+			if (src == MAP_FAILED)
+				return mml_fail(rp, errno);
+			mapped = 1;
+		}
+		for (uint64_t off = 0, i = 0; off < len; off += (uint64_t)mml_page, i++) {
+			uint64_t t = fl & MML_UFFD_F_SEQ ? token + i : token;
+			uint64_t *w = (uint64_t *)(src + off);
+			for (uint64_t k = 0; k < (uint64_t)mml_page / 8 && off + k * 8 < len; k++)
+				w[k] = t;
+		}
+		struct { uint64_t dst, src, len, mode; int64_t copy; } x = { start, (uint64_t)(uintptr_t)src, len,
+									     dontwake | wp << 1, 0 };
+		r = ioctl(fd, MML_UFFDIO_COPY, &x);
+		int e = errno;
+		rp->value = (uint64_t)x.copy;
+		if (mapped)
+			munmap(src, len);
+		errno = e;
+		break;
+	}
+	case MML_UFFD_ZEROPAGE: {
+		struct { uint64_t start, len, mode; int64_t done; } x = { start, len, dontwake, 0 };
+		r = ioctl(fd, MML_UFFDIO_ZEROPAGE, &x);
+		rp->value = (uint64_t)x.done;
+		break;
+	}
+	case MML_UFFD_CONTINUE: {
+		struct { uint64_t start, len, mode; int64_t done; } x = { start, len, dontwake | wp << 1, 0 };
+		r = ioctl(fd, MML_UFFDIO_CONTINUE, &x);
+		rp->value = (uint64_t)x.done;
+		break;
+	}
+	case MML_UFFD_POISON: {
+		struct { uint64_t start, len, mode; int64_t done; } x = { start, len, dontwake, 0 };
+		r = ioctl(fd, MML_UFFDIO_POISON, &x);
+		rp->value = (uint64_t)x.done;
+		break;
+	}
+	default:
+		return mml_fail(rp, ENOSYS);
+	}
+	rp->ret = r < 0 ? -1 : 0;
+	rp->err = r < 0 ? errno : 0;
+}
+
+struct mml_page_region {
+	uint64_t start, end, categories;
+};
+static struct mml_page_region mml_regions[MML_SCAN_MAX_REGIONS];
+
+/// PAGEMAP_SCAN into mml_regions; the number of regions in rp->ret.
+static void mml_do_pagemap_scan(const uint64_t *a, struct mml_reply *rp)
+{
+	struct {
+		uint64_t size, flags, start, end, walk_end, vec, vec_len, max_pages, category_inverted, category_mask,
+			category_anyof_mask, return_mask;
+	} x = { 96, a[2], a[0], a[1], 0, (uint64_t)(uintptr_t)mml_regions, MML_SCAN_MAX_REGIONS, a[4],
+		a[3] & 0xffff, (a[3] >> 16) & 0xffff, (a[3] >> 32) & 0xffff, (a[3] >> 48) & 0xffff };
+	long n = ioctl(mml_pagemap, MML_PAGEMAP_SCAN, &x);
+	if (n < 0)
+		return mml_fail(rp, errno);
+	rp->ret = n;
+	rp->value = x.walk_end;
+}
+
 /// The request loop of a worker; never returns.
 static void mml_worker_loop(void)
 {
 	for (;;) {
+		if (mml_pool_ready == -1)
+			mml_pool_start();
 		struct pollfd p = { mml_sock, POLLIN, 0 };
 		int r = poll(&p, 1, MML_WORKER_IDLE_MS);
 		if (r == 0)
@@ -378,6 +840,9 @@ static void mml_worker_loop(void)
 		struct mml_reply rp;
 		memset(&rp, 0, sizeof rp);
 		int reply_fd = -1, err = 0;
+		const void *payload = NULL;
+		size_t payload_len = 0;
+		uint8_t msg[32];
 		switch (rq.op) {
 		case MML_OP_PING:
 			rp.ret = getpid();
@@ -439,7 +904,12 @@ static void mml_worker_loop(void)
 				close(sv[0]);
 				if (fd >= 0)
 					close(fd);
+				int wanted = mml_pool_ready;
+				memset(mml_jobs, 0, sizeof mml_jobs);
+				mml_pool_ready = 0;
 				mml_worker_setup(sv[1], -1);
+				if (wanted)
+					mml_pool_ready = -1;
 				continue;
 			}
 			close(sv[1]);
@@ -453,13 +923,42 @@ static void mml_worker_loop(void)
 			reply_fd = sv[0];
 			break;
 		}
+		case MML_OP_JOB_START:
+			mml_job_start(&rq, &rp, &reply_fd);
+			break;
+		case MML_OP_JOB_POLL:
+			mml_job_poll(rq.arg[0], (int)rq.arg[1], &rp, &reply_fd);
+			break;
+		case MML_OP_UFFD_CREATE:
+			mml_do_uffd_create(rq.arg[0], &rp);
+			break;
+		case MML_OP_UFFD_IOCTL:
+			mml_do_uffd_ioctl(rq.arg, &rp);
+			break;
+		case MML_OP_UFFD_READ: {
+			ssize_t got = read((int)rq.arg[0], msg, sizeof msg);
+			if (got == (ssize_t)sizeof msg) {
+				payload = msg;
+				payload_len = sizeof msg;
+			} else {
+				mml_fail(&rp, got < 0 ? errno : EIO);
+			}
+			break;
+		}
+		case MML_OP_PAGEMAP_SCAN:
+			mml_do_pagemap_scan(rq.arg, &rp);
+			if (rp.ret > 0) {
+				payload = mml_regions;
+				payload_len = (size_t)rp.ret * sizeof mml_regions[0];
+			}
+			break;
 		default:
 			rp.ret = -1;
 			rp.err = ENOSYS;
 		}
 		if (fd >= 0)
 			close(fd);
-		if (mml_send(mml_sock, &rp, sizeof rp, reply_fd))
+		if (mml_send_data(mml_sock, &rp, sizeof rp, payload, payload_len, reply_fd))
 			_exit(3);
 		if (reply_fd >= 0)
 			close(reply_fd);
@@ -483,6 +982,7 @@ pid_t mml_spawn_worker(int cpu, int *sock)
 		mml_parent = parent;
 		close(sv[0]);
 		mml_worker_setup(sv[1], cpu);
+		mml_regions_init();
 		mml_worker_loop();
 		_exit(0);
 	}
@@ -494,7 +994,15 @@ pid_t mml_spawn_worker(int cpu, int *sock)
 int mml_call(int sock, const struct mml_request *rq, int send_fd, struct mml_reply *rp, int *recv_fd,
 	     int timeout_ms)
 {
+	return mml_call_data(sock, rq, send_fd, rp, recv_fd, NULL, 0, NULL, timeout_ms);
+}
+
+int mml_call_data(int sock, const struct mml_request *rq, int send_fd, struct mml_reply *rp, int *recv_fd,
+		  void *data, int data_len, int *data_got, int timeout_ms)
+{
 	int fd = -1;
+	if (data_got)
+		*data_got = 0;
 	if (recv_fd)
 		*recv_fd = -1;
 	int r = mml_send(sock, rq, sizeof *rq, send_fd);
@@ -515,12 +1023,14 @@ int mml_call(int sock, const struct mml_request *rq, int send_fd, struct mml_rep
 			return -ETIMEDOUT;
 		break;
 	}
-	ssize_t n = mml_recv(sock, rp, sizeof *rp, &fd);
+	ssize_t n = mml_recv_data(sock, rp, sizeof *rp, data, data && data_len > 0 ? (size_t)data_len : 0, &fd);
 	if (n < 0)
 		return (int)n;
 	if (n == 0)
 		return -ECONNRESET;
-	if (n != (ssize_t)sizeof *rp) {
+	if (n > (ssize_t)sizeof *rp && data_got)
+		*data_got = (int)(n - (ssize_t)sizeof *rp);
+	else if (n != (ssize_t)sizeof *rp) {
 		if (fd >= 0)
 			close(fd);
 		return -EPROTO;
@@ -882,6 +1392,13 @@ int mml_call(int sock, const struct mml_request *rq, int send_fd, struct mml_rep
 	     int timeout_ms)
 {
 	(void)sock, (void)rq, (void)send_fd, (void)rp, (void)recv_fd, (void)timeout_ms;
+	return -ENOSYS;
+}
+int mml_call_data(int sock, const struct mml_request *rq, int send_fd, struct mml_reply *rp, int *recv_fd,
+		  void *data, int data_len, int *data_got, int timeout_ms)
+{
+	(void)sock, (void)rq, (void)send_fd, (void)rp, (void)recv_fd, (void)data, (void)data_len, (void)data_got,
+		(void)timeout_ms;
 	return -ENOSYS;
 }
 int mml_wait_gone(pid_t pid, int timeout_ms)

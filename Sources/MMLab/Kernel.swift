@@ -123,6 +123,9 @@ public struct Kernel: Sendable {
 public struct KernelConfig: Hashable, Sendable {
     /// CONFIG_MEM_SOFT_DIRTY. Off by default: the reference machine is built without it.
     public var memSoftDirty = false
+    /// CONFIG_MEMORY_FAILURE: a poisoned page raises SIGBUS with BUS_MCEERR_AR (with it) or
+    /// BUS_ADRERR (without it, as on the reference machine).
+    public var memoryFailure = false
     /// /sys/kernel/debug/fault_around_bytes in pages (default 65536 bytes).
     public var faultAroundPages = 16
     public init() {}

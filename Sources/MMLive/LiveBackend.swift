@@ -28,8 +28,19 @@ public final class LiveBackend: ScenarioBackend {
     var files: [Int32] = []
     let host: HostSetup?
     /// What went wrong with the workers or the host (not with the scenario).
-    public private(set) var problems: [String] = []
+    public internal(set) var problems: [String] = []
     private var finished = false
+
+    /// Once a userfaultfd exists, accesses and the system calls that may wait for a
+    /// userfaultfd reader run as jobs on the workers' job threads (they may sleep).
+    var jobs = false
+    /// userfaultfds by handle: the worker (process handle) whose fd table holds it, and the fd.
+    var uffdTable: [(worker: ProcessHandle, fd: Int32)] = []
+    /// Jobs asleep in the kernel, by the WaitID the runner holds.
+    var waits: [WaitID: LiveWait] = [:]
+    var nextWait: WaitID = 1
+    /// Accesses that slept and then finished, for the runner's retry of the same access.
+    var finishedAccesses: [LiveAccessKey: [AccessResult]] = [:]
 
     /// The CPU every worker runs on: MADV_PAGEOUT skips folios still in another CPU's LRU
     /// batch, so all faults and all madvise calls happen on one CPU.
@@ -172,7 +183,14 @@ public final class LiveBackend: ScenarioBackend {
     }
 
     public func access(_ p: ProcessHandle, address: UInt64, store: UInt64?) -> AccessResult {
+        let key = LiveAccessKey(process: p, address: address, store: store)
+        if let r = finishedAccesses[key]?.first {
+            finishedAccesses[key]?.removeFirst()
+            if finishedAccesses[key]?.isEmpty == true { finishedAccesses[key] = nil }
+            return r
+        }
         guard let w = worker(p) else { return .modelError("no process \(p)") }
+        if jobs { return accessJob(w, p, key) }
         do throws(LiveError) {
             let r: LiveAccess
             if let store { r = try w.store(address, token: store) } else { r = try w.load(address) }

@@ -5,6 +5,7 @@
 // through the same ScenarioRunner as the model, restore the host on every path.
 
 import CMMLinux
+import Foundation
 import MMLab
 import MMScenario
 import MMSyntax
@@ -57,15 +58,19 @@ public enum LiveSession {
         return "the scenario's design is not Linux 6.18's; the live backend runs only the kernel's own design"
     }
 
-    /// Why the live backend cannot run a statement the checker accepted: what later issues
-    /// add (userfaultfd, threads, PAGEMAP_SCAN, KSM, poison, guest_memfd, dax) is refused
-    /// here until the shim has an opcode for it, rather than run and reported as ENOSYS.
+    /// Why the live backend cannot run a statement the checker accepted: what it has no
+    /// opcode for yet (KSM, poison, guest_memfd, dax, checks other than `consistent`) is
+    /// refused here, rather than run and reported as ENOSYS.
     static func statementRefusal(_ scenario: Scenario) -> String? {
         for s in allStatements(scenario.statements) {
             switch s.kind {
             case .scenarioTitle, .design, .kconfig, .swap, .memfd, .mmap, .read, .write, .munmap, .mprotect,
                  .madvise, .punch, .fork, .inProcess, .clearRefs, .pagemap, .expectPagemapWord,
-                 .expectPagemapFields, .expectRead:
+                 .expectPagemapFields, .expectRead,
+                 .exitProcess, .thread, .join,
+                 .uffdCreate, .uffdRegister, .uffdUnregister, .uffdWriteProtect, .uffdCopy, .uffdZeropage,
+                 .uffdContinue, .uffdPoison, .uffdWake, .expectEvent, .expectNoEvent,
+                 .pagemapScan, .expectPagemapScan:
                 continue
             case .check(let name) where name == "consistent":
                 continue   // the model's own invariants: nothing to check on the kernel
@@ -90,7 +95,18 @@ public enum LiveSession {
                 : "this kernel is built with CONFIG_MEM_SOFT_DIRTY but the scenario assumes it is not\(line) "
                     + "(add kconfig MEM_SOFT_DIRTY = y)"
         }
+        if checked.config.memoryFailure != kernelHasMemoryFailure() {
+            return checked.config.memoryFailure
+                ? "kconfig MEMORY_FAILURE = y, but this kernel is built without CONFIG_MEMORY_FAILURE"
+                : "this kernel is built with CONFIG_MEMORY_FAILURE but the scenario assumes it is not (add kconfig MEMORY_FAILURE = y)"
+        }
         return nil
+    }
+
+    /// Whether the running kernel has CONFIG_MEMORY_FAILURE: /sys/kernel/mm/... has no switch
+    /// for it, but memory_failure() exposes vm.memory_failure_early_kill only when built in.
+    static func kernelHasMemoryFailure() -> Bool {
+        FileManager.default.fileExists(atPath: "/proc/sys/vm/memory_failure_early_kill")
     }
 
     /// Why the host's swap state cannot run the scenario: swap is active, the scenario has
@@ -110,6 +126,7 @@ public enum LiveSession {
     static func allStatements(_ list: [Statement]) -> [Statement] {
         list.flatMap { s -> [Statement] in
             if case .inProcess(_, let body) = s.kind { return [s] + allStatements(body) }
+            if case .thread(_, let body) = s.kind { return [s] + allStatements(body) }
             return [s]
         }
     }

@@ -26,6 +26,13 @@ public enum LiveAccess: Hashable, Sendable {
     case signal(Int32, code: Int32)
 }
 
+/// A job's state: finished (with the reply the plain opcode would give, and the child's
+/// channel for a fork), or asleep in the kernel with its id.
+public enum LiveJob {
+    case done(mml_reply, fd: Int32)
+    case asleep(UInt64)
+}
+
 /// PROT_* as the protocol sends them.
 public enum LiveProt: UInt64, Sendable {
     case none = 0, r = 1, rw = 3
@@ -71,6 +78,13 @@ public final class LiveWorker {
 
     /// One request and its reply; a file descriptor to pass and one passed back.
     func call(_ op: mml_op, _ args: [UInt64] = [], fd: Int32 = -1) throws(LiveError) -> (reply: mml_reply, fd: Int32) {
+        let r = try callData(op, args, fd: fd, capacity: 0)
+        return (r.reply, r.fd)
+    }
+
+    /// A request whose reply may carry a payload of up to `capacity` bytes after the reply.
+    func callData(_ op: mml_op, _ args: [UInt64] = [], fd: Int32 = -1, capacity: Int)
+        throws(LiveError) -> (reply: mml_reply, fd: Int32, data: [UInt8]) {
         guard alive else { throw LiveError("the worker for \(name) (pid \(pid)) has ended") }
         var rq = mml_request()
         rq.op = op.rawValue
@@ -80,14 +94,19 @@ public final class LiveWorker {
         }
         var rp = mml_reply()
         var received: Int32 = -1
-        let r = mml_call(socket, &rq, fd, &rp, &received, LiveWorker.timeoutMilliseconds)
+        var data = [UInt8](repeating: 0, count: max(capacity, 1))
+        var got: Int32 = 0
+        let r = data.withUnsafeMutableBytes { buf in
+            mml_call_data(socket, &rq, fd, &rp, &received, capacity > 0 ? buf.baseAddress : nil, Int32(capacity),
+                          &got, LiveWorker.timeoutMilliseconds)
+        }
         if r != 0 {
             alive = false
             let why = r == -ETIMEDOUT_ ? "did not answer within \(LiveWorker.timeoutMilliseconds / 1000) s"
                 : "is gone (\(errnoName(-r)))"
             throw LiveError("the worker for \(name) (pid \(pid)) \(why) during request \(op.rawValue)")
         }
-        return (rp, received)
+        return (rp, received, Array(data.prefix(Int(got))))
     }
 
     func check(_ rp: mml_reply) -> Result<Void, SyscallError> {
@@ -156,6 +175,74 @@ public final class LiveWorker {
             throw LiveError("the worker for \(name) forked pid \(r.reply.ret) but passed no channel for it")
         }
         return .success(LiveWorker(pid: Int32(r.reply.ret), name: childName, socket: r.fd, isDirectChild: false))
+    }
+
+    // MARK: jobs, userfaultfd, PAGEMAP_SCAN
+
+    /// Starts a job on one of the worker's job threads (see the jobs section of cmmlinux.c).
+    public func startJob(_ kind: mml_job_kind, _ args: [UInt64] = []) throws(LiveError) -> LiveJob {
+        try job(call(MML_OP_JOB_START, [UInt64(kind.rawValue)] + args), what: "start a job")
+    }
+
+    /// Looks at a sleeping job again, waiting at most `waitMilliseconds` for it to finish
+    /// (less when it is found asleep in userfaultfd).
+    public func pollJob(_ id: UInt64, waitMilliseconds: Int) throws(LiveError) -> LiveJob {
+        try job(call(MML_OP_JOB_POLL, [id, UInt64(waitMilliseconds)]), what: "poll job \(id)")
+    }
+
+    func job(_ r: (reply: mml_reply, fd: Int32), what: String) throws(LiveError) -> LiveJob {
+        switch r.reply.state {
+        case Int32(MML_JOB_DONE.rawValue): return .done(r.reply, fd: r.fd)
+        case Int32(MML_JOB_ASLEEP.rawValue): return .asleep(r.reply.value2)
+        default:
+            if r.fd >= 0 { mml_close(r.fd) }
+            throw LiveError("the worker for \(name) (pid \(pid)) could not \(what): \(errnoName(r.reply.err))")
+        }
+    }
+
+    /// userfaultfd() + UFFDIO_API in this worker: the fd (in this worker).
+    public func uffdCreate(features: UInt64) throws(LiveError) -> Result<Int32, SyscallError> {
+        let r = try call(MML_OP_UFFD_CREATE, [features]).reply
+        return check(r).map { Int32(r.ret) }
+    }
+
+    /// One userfaultfd ioctl on `fd` (a userfaultfd in this worker).
+    public func uffdIoctl(fd: Int32, _ kind: mml_uffd_ioctl, start: UInt64, length: UInt64, flags: UInt64 = 0,
+                          token: UInt64 = 0) throws(LiveError) -> Result<Void, SyscallError> {
+        try check(call(MML_OP_UFFD_IOCTL, [UInt64(UInt32(bitPattern: fd)), UInt64(kind.rawValue), start, length, flags, token]).reply)
+    }
+
+    /// A non-blocking read(2) of one struct uffd_msg: its 32 bytes, or the errno (EAGAIN: none).
+    public func uffdRead(fd: Int32) throws(LiveError) -> Result<[UInt8], SyscallError> {
+        let r = try callData(MML_OP_UFFD_READ, [UInt64(UInt32(bitPattern: fd))], capacity: 32)
+        if r.reply.ret < 0 { return .failure(SyscallError(errno: r.reply.err)) }
+        guard r.data.count == 32 else { throw LiveError("the worker for \(name) sent a userfaultfd message of \(r.data.count) bytes") }
+        return .success(r.data)
+    }
+
+    /// PAGEMAP_SCAN on the worker's own pagemap: the page regions (start, end, categories).
+    public func pagemapScan(start: UInt64, end: UInt64, flags: UInt64, inverted: UInt64, mask: UInt64, anyof: UInt64,
+                            returnMask: UInt64, maxPages: UInt64) throws(LiveError) -> Result<[(UInt64, UInt64, UInt64)], SyscallError> {
+        let masks = (inverted & 0xffff) | (mask & 0xffff) << 16 | (anyof & 0xffff) << 32 | (returnMask & 0xffff) << 48
+        let r = try callData(MML_OP_PAGEMAP_SCAN, [start, end, flags, masks, maxPages], capacity: Int(MML_SCAN_MAX_REGIONS) * 24)
+        if r.reply.ret < 0 { return .failure(SyscallError(errno: r.reply.err)) }
+        let n = Int(r.reply.ret)
+        guard r.data.count == n * 24 else { throw LiveError("the worker for \(name) sent \(r.data.count) bytes for \(n) page regions") }
+        var out: [(UInt64, UInt64, UInt64)] = []
+        for i in 0..<n {
+            func word(_ k: Int) -> UInt64 {
+                var v: UInt64 = 0
+                for b in 0..<8 { v |= UInt64(r.data[i * 24 + k * 8 + b]) << (8 * UInt64(b)) }
+                return v
+            }
+            out.append((word(0), word(1), word(2)))
+        }
+        return .success(out)
+    }
+
+    /// A worker forked by a fork job of this one, from its pid and channel.
+    func adoptChild(pid: Int32, socket: Int32, name childName: String) -> LiveWorker {
+        LiveWorker(pid: pid, name: childName, socket: socket, isDirectChild: false)
     }
 
     /// Ends the worker: asks it to exit, waits (bounded), kills it if it has to. Returns a

@@ -111,6 +111,7 @@ struct Checker {
         case .kconfig(let key, let enabled):
             if sawOperation { throw Diagnostic(s.location, "expected kconfig before the first operation, found it after") }
             if key == "MEM_SOFT_DIRTY" { result.config.memSoftDirty = enabled }
+            if key == "MEMORY_FAILURE" { result.config.memoryFailure = enabled }
         case .swap:
             sawOperation = true
         case .memfd(let name, let bytes):

@@ -35,7 +35,7 @@ public enum ScenarioVocabulary {
     ]
 
     /// The kernel configuration options `kconfig` knows (extension).
-    public static let kconfigOptions: [String] = ["MEM_SOFT_DIRTY"]
+    public static let kconfigOptions: [String] = ["MEM_SOFT_DIRTY", "MEMORY_FAILURE"]
 
     /// The advice words of `madvise` (the kernel's `MADV_*` in lower case).
     public static let madviseAdvice: [String] = [

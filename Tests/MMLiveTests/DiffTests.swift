@@ -182,6 +182,12 @@ final class LiveDifferentialTests: XCTestCase {
         }
         XCTAssertGreaterThan(r.results.filter { $0.skipped == nil && $0.error == nil }.count, 0,
                              "at least one scenario ran on the kernel")
+        // userfaultfd, threads, exit and PAGEMAP_SCAN run on the kernel too.
+        for folder in ["userfaultfd", "markers", "pagemap_scan", "selftests"] {
+            let here = r.results.filter { $0.file.contains("/examples/\(folder)/") }
+            XCTAssertFalse(here.isEmpty, "examples/\(folder) holds scenarios")
+            for one in here { XCTAssertNil(one.skipped, "\(one.file) runs on the kernel: \(one.skipped ?? "")") }
+        }
         XCTAssertEqual(readPageCluster(), pageCluster, "vm.page-cluster is restored")
         XCTAssertEqual(mml_active_swaps(), swaps, "swap devices are restored")
         XCTAssertTrue(try FileManager.default.contentsOfDirectory(atPath: HostSetup.swapDirectory)

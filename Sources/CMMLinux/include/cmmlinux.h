@@ -12,9 +12,10 @@
 //    one place in C so that a signal handler can restore the host with async-signal-safe
 //    calls only.
 //
-// Later statements (userfaultfd ioctls, KVM guest_memfd, KSM knobs, threads) add an opcode
-// each; the request carries up to six 64-bit arguments and one file descriptor, the reply a
-// return value, an errno, a signal with its si_code and two 64-bit values.
+// Each feature adds an opcode (userfaultfd, jobs on the worker's threads and PAGEMAP_SCAN so
+// far; KVM guest_memfd and KSM knobs later); the request carries up to six 64-bit arguments
+// and one file descriptor, the reply a return value, an errno, a signal with its si_code, a
+// job state and two 64-bit values, optionally followed by a payload (a uffd_msg, page regions).
 
 #ifndef CMMLINUX_H
 #define CMMLINUX_H

@@ -73,7 +73,9 @@ extension Kernel {
         case .done: return .faulted
         case .sigsegv(let s): return .completed(.signal(s))
         case .sigbus: return .completed(.signal(.busAdrErr))
-        case .hwpoison: return .completed(.signal(.busMceErrAR))
+        case .hwpoison:
+            // x86 do_sigbus(): BUS_MCEERR_AR only under CONFIG_MEMORY_FAILURE.
+            return .completed(.signal(config.memoryFailure ? .busMceErrAR : .busAdrErr))
         case .userfault(let w): return .completed(.blocked(w))
         }
     }

@@ -92,8 +92,9 @@ extension Kernel {
         guard uffds[Int(u)].initialized else { return .EINVAL }
         guard start & (pageSize - 1) == 0, length > 0, length & (pageSize - 1) == 0 else { return .EINVAL }
         if protect && dontwake { return .EINVAL }   // MODE_WP and MODE_DONTWAKE together
-        if uffds[Int(u)].mmapChanging > 0 { return .EAGAIN }
         let m = Int(uffds[Int(u)].mm)
+        guard mms[m].alive else { return .ESRCH }
+        if uffds[Int(u)].mmapChanging > 0 { return .EAGAIN }
         let end = start + length
         // Every VMA in the range must be uffd-wp registered, and the range fully mapped.
         guard rangeIsFullyMapped(m, start, end) else { return .ENOENT }
@@ -157,9 +158,10 @@ extension Kernel {
                                    dontwake: Bool) -> Errno? {
         guard let features = uffds[Int(u)].features else { return .EINVAL }
         guard start & (pageSize - 1) == 0, length > 0, length & (pageSize - 1) == 0 else { return .EINVAL }
-        if mode == .poison && !features.contains(.poison) { return .EINVAL }
-        if uffds[Int(u)].mmapChanging > 0 { return .EAGAIN }
+        _ = features   // UFFD_FEATURE_POISON only advertises UFFDIO_POISON; the ioctl does not check it
         let m = Int(uffds[Int(u)].mm)
+        guard mms[m].alive else { return .ESRCH }   // mmget_not_zero() failed
+        if uffds[Int(u)].mmapChanging > 0 { return .EAGAIN }
         let end = start + length
         // The destination must lie inside one registered VMA.
         guard let v = mms[m].vmaIndex(containing: start), mms[m].vmas[v].end >= end,
@@ -212,7 +214,9 @@ extension Kernel {
                 installMfillPTE(m, v, a, pfn, writable: vma.flags.contains(.write), wp: wp, anon: true)
             }
         case .zeropage:
-            guard pte.isNone else { return .EEXIST }
+            // Shared shmem goes through shmem_mfill_atomic_pte() → mfill_atomic_install_pte(),
+            // which may replace a marker; mfill_atomic_pte_zeropage() (private) needs pte_none().
+            guard shared && vma.inode != nil ? noneMostly : pte.isNone else { return .EEXIST }
             if shared, let ino = vma.inode {
                 let index = vma.pgoff(of: a)
                 guard index < inodes[Int(ino)].sizeInPages else { return .EFAULT }

@@ -195,11 +195,18 @@ extension Kernel {
     public func isWoken(_ w: WaitID) -> Bool { Int(w) < waiters.count && waiters[Int(w)].woken }
 
     /// Models wake_userfault() / __wake_userfault(): wake fault waiters of `u` in [start, end).
+    /// The message lives in the waiter (uwq->msg): a woken fault that nobody read yet
+    /// disappears from the queue, and its retry queues a fresh one.
     mutating func wakeUserfault(_ u: UffdID, _ start: UInt64, _ end: UInt64) {
+        var woken: [WaitID] = []
         for i in waiters.indices where !waiters[i].woken {
             if case .fault(let wu, let a) = waiters[i].reason, wu == u, a >= start, a < end {
                 waiters[i].woken = true
+                woken.append(waiters[i].id)
             }
+        }
+        if !woken.isEmpty {
+            uffds[Int(u)].faultQueue.removeAll { m in m.waiter.map { woken.contains($0) } ?? false }
         }
     }
 
