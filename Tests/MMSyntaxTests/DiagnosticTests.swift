@@ -141,7 +141,7 @@ final class StatementDiagnosticTests: XCTestCase {
     }
 
     func testKconfig() {
-        assertError("kconfig SOFT_DIRTY = y", "t.mms:1:9: error: expected a kconfig option (MEM_SOFT_DIRTY), found 'SOFT_DIRTY'")
+        assertError("kconfig SOFT_DIRTY = y", "t.mms:1:9: error: expected a kconfig option (MEM_SOFT_DIRTY or MEMORY_FAILURE), found 'SOFT_DIRTY'")
         assertError("kconfig MEM_SOFT_DIRTY = m", "t.mms:1:26: error: expected a kconfig value (y or n), found 'm'")
     }
 
