@@ -86,6 +86,8 @@ public struct Kernel: Sendable {
     public internal(set) var costs = Costs()
     /// Check the model's invariants after every operation (tests and `explore` turn it on).
     public var internalChecks = false
+    /// Kernel samepage merging (mm/ksm.c).
+    public internal(set) var ksm = KSMState()
     /// The write checks of `explore` (nil: off).
     public internal(set) var writeChecks: WriteChecks? = nil
     /// When non-nil, the kernel functions a step ran, for traces.

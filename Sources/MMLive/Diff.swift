@@ -78,6 +78,8 @@ public enum LiveDiff {
                 lines.append("event \(u): \(m)")
             case .scan(let ref, let cats):
                 lines.append("pagemap_scan \(ref) \(cats.joined(separator: " "))")
+            case .ksm(let values):
+                lines.append("ksm \(values.joined(separator: " "))")
             }
         }
         for x in e.expectations {

@@ -30,6 +30,12 @@ public protocol BlockingBackendRequirements {
     mutating func uffdWake(_ u: UffdHandle, address: UInt64, length: UInt64) -> Errno?
     /// A non-blocking read(2) of one message.
     mutating func uffdRead(_ u: UffdHandle) -> UffdMessage?
+    /// Writes /sys/kernel/mm/ksm/run.
+    mutating func ksmRun() -> Errno?
+    /// Waits for `n` more full scans of ksmd.
+    mutating func ksmScan(_ n: Int) -> Errno?
+    /// The /sys/kernel/mm/ksm counters by name.
+    mutating func ksmCounters() -> [(String, Int64)]
     /// exit(2) of a process: its address space is torn down.
     mutating func exitProcess(_ p: ProcessHandle) -> Errno?
     /// PAGEMAP_SCAN over [start, end) of a process.
@@ -61,6 +67,9 @@ extension ScenarioBackend {
     public mutating func uffdWake(_ u: UffdHandle, address: UInt64, length: UInt64) -> Errno? { .ENOSYS }
     public mutating func uffdRead(_ u: UffdHandle) -> UffdMessage? { nil }
     public mutating func exitProcess(_ p: ProcessHandle) -> Errno? { .ENOSYS }
+    public mutating func ksmRun() -> Errno? { .ENOSYS }
+    public mutating func ksmScan(_ n: Int) -> Errno? { .ENOSYS }
+    public mutating func ksmCounters() -> [(String, Int64)] { [] }
     public mutating func pagemapScan(_ p: ProcessHandle, _ args: PagemapScanArgs) -> Result<[PageRegion], Errno> { .failure(.ENOSYS) }
 }
 
@@ -95,6 +104,15 @@ extension ModelBackend {
         kernel.exitMM(p)
         return nil
     }
+    public mutating func ksmRun() -> Errno? {
+        kernel.ksmSetRun(true)
+        return nil
+    }
+    public mutating func ksmScan(_ n: Int) -> Errno? {
+        kernel.ksmScan(n)
+        return nil
+    }
+    public mutating func ksmCounters() -> [(String, Int64)] { kernel.ksmCounters }
     public mutating func pagemapScan(_ p: ProcessHandle, _ args: PagemapScanArgs) -> Result<[PageRegion], Errno> {
         kernel.pagemapScan(p, args)
     }

@@ -16,6 +16,8 @@ public enum Observation: Hashable, Sendable {
     case event(uffd: String, String)
     /// A PAGEMAP_SCAN region and its categories.
     case scan(ref: String, categories: [String])
+    /// KSM counters read from /sys/kernel/mm/ksm.
+    case ksm([String])
 
     /// Compresses per-page tokens into runs of equal or consecutive values.
     static func tokens(_ name: String, _ list: [(Int, UInt64)]) -> [Observation] {
@@ -124,6 +126,8 @@ public struct RunReport: Sendable {
                     out += "        \(indent)\(u): \(m)\n"
                 case .scan(let ref, let cats):
                     out += "        \(indent)\(padRight(ref, 12)) \(cats.isEmpty ? "(no category)" : cats.joined(separator: " "))\n"
+                case .ksm(let values):
+                    out += "        \(indent)ksm: \(values.joined(separator: " "))\n"
                 }
             }
             for x in e.expectations where !x.met {
@@ -172,6 +176,8 @@ public struct RunReport: Sendable {
                 case .scan(let ref, let cats):
                     obs.append(.object([("kind", .string("pagemap_scan")), ("ref", .string(ref)),
                                         ("categories", .array(cats.map { .string($0) }))]))
+                case .ksm(let values):
+                    obs.append(.object([("kind", .string("ksm")), ("counters", .array(values.map { .string($0) }))]))
                 }
             }
             fields.append(("observations", .array(obs)))

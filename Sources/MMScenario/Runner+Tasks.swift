@@ -221,6 +221,23 @@ extension ScenarioRunner {
             return .ok
         case .exitProcess:
             return OpOutcome(backend.exitProcess(process))
+        case .ksmRun:
+            return OpOutcome(backend.ksmRun())
+        case .ksmScan(let n):
+            return OpOutcome(backend.ksmScan(n))
+        case .expectKSM(let wanted):
+            let counters = backend.ksmCounters()
+            var problems: [String] = []
+            for w in wanted {
+                guard let have = counters.first(where: { $0.0 == w.name })?.1 else {
+                    problems.append("\(w.name): not reported by this backend")
+                    continue
+                }
+                if have != Int64(bitPattern: w.value) { problems.append("\(w.name)=\(w.value) expected, found \(have)") }
+            }
+            entry.observations.append(.ksm(counters.filter { c in wanted.contains { $0.name == c.0 } }.map { "\($0.0)=\($0.1)" }))
+            entry.expectations.append(ExpectationResult(met: problems.isEmpty, message: problems.isEmpty ? "ok" : problems.joined(separator: "; ")))
+            return .ok
         case .pagemapScan(let ref, let flags):
             guard let sp = mappingSpan(ref) else { return .ok }
             var args = PagemapScanArgs(start: sp.address, end: sp.address + UInt64(sp.pages.count) * pageSize)

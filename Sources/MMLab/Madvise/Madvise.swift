@@ -32,8 +32,9 @@ public enum Advice: String, CaseIterable, Sendable {
     public var isImplemented: Bool {
         switch self {
         case .dontneed, .pageout, .cold, .remove, .populate_read, .populate_write,
-             .wipeonfork, .keeponfork, .dontfork, .dofork, .guard_install, .guard_remove: true
-        case .mergeable, .unmergeable, .free: false
+             .wipeonfork, .keeponfork, .dontfork, .dofork, .guard_install, .guard_remove,
+             .mergeable, .unmergeable: true
+        case .free: false
         }
     }
 }
@@ -92,6 +93,10 @@ extension Kernel {
             if !(vma.flags.contains(.shared) && vma.flags.contains(.mayWrite)) { return .EACCES }
             let offset = (s - vma.start) + (vma.pgoff << pageShift)
             return shmemFallocatePunch(ino, offset: offset, length: e - s)
+        case .mergeable:
+            return madviseMergeable(m, v)
+        case .unmergeable:
+            return madviseUnmergeable(m, v, s, e)
         case .guard_install:
             return madviseGuardInstall(m, v, s, e)
         case .guard_remove:

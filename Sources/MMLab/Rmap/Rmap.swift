@@ -54,6 +54,20 @@ extension Kernel {
     func rmapWalk(_ pfn: PFN) -> [RmapHit] {
         let f = frames[pfn]
         var hits: [RmapHit] = []
+        if f.flags.contains(.ksm) {
+            // rmap_walk_ksm(): every rmap item of the stable node; the model looks at every PTE.
+            for m in mms.indices where mms[m].alive {
+                for v in mms[m].vmas.indices where mms[m].vmas[v].flags.contains(.mergeable) {
+                    var a = mms[m].vmas[v].start
+                    while a < mms[m].vmas[v].end {
+                        let pte = mms[m].pageTables.pte(a)
+                        if pte.isPresent && pte.pfn == pfn { hits.append(RmapHit(mm: m, vma: v, address: a)) }
+                        a += pageSize
+                    }
+                }
+            }
+            return hits
+        }
         let isAnon = f.flags.contains(.anon)
         let mapping = f.mappingID
         for m in mms.indices where mms[m].alive {

@@ -1,0 +1,259 @@
+// SPDX-License-Identifier: Apache-2.0
+//
+// Kernel samepage merging (mm/ksm.c): MADV_MERGEABLE/UNMERGEABLE, full scans of the
+// mergeable VMAs with a checksum that must be stable for one scan, the unstable tree rebuilt
+// every scan, the stable tree of KSM pages, merging by write-protecting and replacing PTEs,
+// COW on write (do_wp_page never reuses a KSM folio), and the sysfs counters.
+
+/// One scanned page (struct ksm_rmap_item): where it is and what the scanner knows of it.
+struct KSMRmapItem: Hashable, Sendable {
+    var mm: MMID
+    var address: UInt64
+    /// The checksum seen by the previous scan (rmap_item->oldchecksum).
+    var oldChecksum: UInt64?
+    /// In the unstable tree of the current scan.
+    var unstable = false
+    /// Mapped to a KSM page in the stable tree (rmap_item->head).
+    var stable: PFN?
+}
+
+/// The KSM daemon's state (/sys/kernel/mm/ksm).
+public struct KSMState: Hashable, Sendable {
+    /// /sys/kernel/mm/ksm/run.
+    public internal(set) var run = false
+    /// /sys/kernel/mm/ksm/full_scans.
+    public internal(set) var fullScans = 0
+    /// /sys/kernel/mm/ksm/use_zero_pages.
+    public var useZeroPages = false
+    /// ksm_zero_pages: PTEs KSM pointed at the zero page (and marked dirty).
+    public internal(set) var zeroPages = 0
+    /// rmap items by (mm, address), kept in scan order.
+    var items: [KSMRmapItem] = []
+    /// The stable tree: content → KSM page.
+    var stable: [UInt64: PFN] = [:]
+
+    public init() {}
+}
+
+/// sizeof(struct ksm_rmap_item) on x86-64, for general_profit.
+let ksmRmapItemSize = 64
+
+extension Kernel {
+    /// Models ksm_madvise(MADV_MERGEABLE): set VM_MERGEABLE on compatible VMAs; others are
+    /// silently ignored (shared, special, hugetlb).
+    mutating func madviseMergeable(_ m: Int, _ v: Int) -> Errno? {
+        let vma = mms[m].vmas[v]
+        if !vma.flags.intersection(VMFlags([.shared, .mayShare]).union(VMFlags.special).union(.hugetlb)).isEmpty { return nil }
+        mms[m].vmas[v].flags.insert(.mergeable)
+        return nil
+    }
+
+    /// Models ksm_madvise(MADV_UNMERGEABLE) → unmerge_ksm_pages(): break every KSM page in the
+    /// range (an unsharing fault copies it), then clear VM_MERGEABLE.
+    mutating func madviseUnmergeable(_ m: Int, _ v: Int, _ s: UInt64, _ e: UInt64) -> Errno? {
+        guard mms[m].vmas[v].flags.contains(.mergeable) else { return nil }
+        var a = s
+        while a < e {
+            let pte = mms[m].pageTables.pte(a)
+            if let pfn = normalPage(pte), frames[pfn].flags.contains(.ksm) {
+                breakKSM(m, v, a, pte)
+            } else if pte.isPresent && pte.pfn == FrameTable.zeroPFN && pte.isDirty && ksm.zeroPages > 0 {
+                // A KSM zero page: unsharing maps a fresh zeroed page.
+                breakKSM(m, v, a, pte)
+            }
+            a += pageSize
+        }
+        let mmID = MMID(m)
+        ksm.items.removeAll { $0.mm == mmID && $0.address >= s && $0.address < e }
+        mms[m].vmas[v].flags.remove(.mergeable)
+        return nil
+    }
+
+    /// Models break_ksm(): FAULT_FLAG_UNSHARE → wp_page_copy(): a private copy, still
+    /// read-only, keeping soft-dirty and uffd-wp.
+    mutating func breakKSM(_ m: Int, _ v: Int, _ a: UInt64, _ orig: PTE) {
+        anonVMAPrepare(m, v)
+        let old = normalPage(orig)
+        let pfn = frames.alloc(token: old.map { frames[$0].token } ?? 0)
+        costs.pageCopies += 1
+        var entry = PTE.make(pfn: pfn, prot: pageProt(mms[m].vmas[v]))
+        if orig.softDirty { entry = entry.with(PTE.softDirty) }
+        if orig.uffdWP { entry = entry.mkUffdWP() }
+        addNewAnonRmap(pfn, vma: mms[m].vmas[v], address: a)
+        mms[m].rssAnon += 1
+        mms[m].pageTables.set(a, entry)
+        if let old {
+            mms[m].rssAnon -= 1
+            removeRmapAndPut(old)
+        } else if ksm.zeroPages > 0 {
+            ksm.zeroPages -= 1
+        }
+    }
+
+    /// Writes /sys/kernel/mm/ksm/run (1: start ksmd, 0: stop).
+    public mutating func ksmSetRun(_ on: Bool) { ksm.run = on }
+
+    /// Models `n` full scans of ksmd (ksm_do_scan() until ksm_scan.seqnr advances n times).
+    /// Nothing happens while run is 0.
+    public mutating func ksmScan(_ n: Int) {
+        guard ksm.run else { return }
+        for _ in 0..<max(0, n) { ksmFullScan() }
+        check()
+    }
+
+    /// One full scan: every present anon page of every mergeable VMA with an anon_vma, in
+    /// mm order then address order, through cmp_and_merge_page(); then the unstable tree is
+    /// dropped (it is rebuilt from scratch every scan).
+    mutating func ksmFullScan() {
+        var unstableTree: [UInt64: Int] = [:]   // content → index of the item in ksm.items
+        var seen: [Int] = []
+        for m in mms.indices where mms[m].alive {
+            for v in mms[m].vmas.indices {
+                let vma = mms[m].vmas[v]
+                guard vma.flags.contains(.mergeable), vma.anonVMA != nil else { continue }
+                var a = vma.start
+                while a < vma.end {
+                    if !mms[m].pageTables.hasTable(a) { a = min(vma.end, (a | (pmdSize - 1)) + 1); continue }
+                    defer { a += pageSize }
+                    let pte = mms[m].pageTables.pte(a)
+                    guard let pfn = normalPage(pte), frames[pfn].flags.contains(.anon) else { continue }
+                    let i = ksmRmapItem(MMID(m), a)
+                    seen.append(i)
+                    cmpAndMergePage(m, v, a, pfn, item: i, unstableTree: &unstableTree)
+                }
+            }
+        }
+        // Items whose page went away (unmapped, swapped, copied) leave the trees.
+        for i in ksm.items.indices where !seen.contains(i) {
+            ksm.items[i].stable = nil
+            ksm.items[i].unstable = false
+        }
+        ksm.items = ksm.items.enumerated().filter { seen.contains($0.offset) }.map(\.element)
+        // The unstable tree does not survive the scan; items that stayed there are "unshared".
+        pruneStableTree()
+        ksm.fullScans += 1
+    }
+
+    /// The index of the rmap item for (mm, address), created on first sight.
+    mutating func ksmRmapItem(_ mm: MMID, _ a: UInt64) -> Int {
+        if let i = ksm.items.firstIndex(where: { $0.mm == mm && $0.address == a }) {
+            ksm.items[i].unstable = false
+            return i
+        }
+        ksm.items.append(KSMRmapItem(mm: mm, address: a))
+        return ksm.items.count - 1
+    }
+
+    /// Models cmp_and_merge_page().
+    mutating func cmpAndMergePage(_ m: Int, _ v: Int, _ a: UInt64, _ pfn: PFN, item i: Int,
+                                  unstableTree: inout [UInt64: Int]) {
+        // Already a KSM page linked to its stable node: nothing to do.
+        if frames[pfn].flags.contains(.ksm) {
+            ksm.items[i].stable = pfn
+            return
+        }
+        ksm.items[i].stable = nil
+        let checksum = frames[pfn].token   // calc_checksum(): the content decides
+        guard ksm.items[i].oldChecksum == checksum else {
+            ksm.items[i].oldChecksum = checksum   // changed since the last scan: not yet
+            return
+        }
+        if ksm.useZeroPages && checksum == 0 {
+            if ksmReplaceWithZeroPage(m, v, a, pfn) { return }
+        }
+        // stable_tree_search()
+        if let kpage = ksm.stable[checksum], frames.isAllocated(kpage), frames[kpage].flags.contains(.ksm) {
+            if ksmMergeInto(m, v, a, pfn, kpage) { ksm.items[i].stable = kpage }
+            return
+        }
+        // unstable_tree_search_insert()
+        if let j = unstableTree[checksum], j != i {
+            let other = ksm.items[j]
+            let om = Int(other.mm)
+            let opte = mms[om].pageTables.pte(other.address)
+            guard let opfn = normalPage(opte), frames[opfn].token == checksum, opfn != pfn,
+                  let ov = mms[om].vmaIndex(containing: other.address) else { return }
+            // try_to_merge_two_pages(): this page becomes the KSM page, the tree's page maps it.
+            guard ksmWriteProtectPage(m, a, pfn) else { return }
+            frames[pfn].flags.insert(.ksm)
+            ksm.stable[checksum] = pfn
+            ksm.items[i].stable = pfn
+            unstableTree.removeValue(forKey: checksum)
+            if ksmMergeInto(om, ov, other.address, opfn, pfn) {
+                ksm.items[j].stable = pfn
+                ksm.items[j].unstable = false
+            }
+            return
+        }
+        unstableTree[checksum] = i
+        ksm.items[i].unstable = true
+    }
+
+    /// Models write_protect_page(): refuse pages with extra references; make the PTE
+    /// read-only and clean (moving dirty into the folio); the page is no longer exclusive.
+    mutating func ksmWriteProtectPage(_ m: Int, _ a: UInt64, _ pfn: PFN) -> Bool {
+        let swapcache: UInt16 = frames[pfn].flags.contains(.swapcache) ? 1 : 0
+        guard frames[pfn].refcount == frames[pfn].mapcount + swapcache else { return false }
+        let pte = mms[m].pageTables.pte(a)
+        if pte.isDirty { frames[pfn].flags.insert(.dirty) }
+        if pte.isWritable || pte.isDirty {
+            mms[m].pageTables.set(a, pte.without(PTE.rw | PTE.dirty))
+            costs.pteWrites += 1
+            costs.tlbFlushes += 1
+        }
+        frames[pfn].flags.remove(.anonExclusive)
+        return true
+    }
+
+    /// Models try_to_merge_one_page() with a KSM page: write-protect `pfn`, then
+    /// replace_page(): a fresh read-only, clean PTE (no soft-dirty) for `kpage`.
+    mutating func ksmMergeInto(_ m: Int, _ v: Int, _ a: UInt64, _ pfn: PFN, _ kpage: PFN) -> Bool {
+        guard pfn != kpage, ksmWriteProtectPage(m, a, pfn) else { return false }
+        let old = mms[m].pageTables.pte(a)
+        var entry = PTE.make(pfn: kpage, prot: pageProt(mms[m].vmas[v]))
+        if old.uffdWP { entry = entry.mkUffdWP() }
+        addRmap(kpage)
+        mms[m].pageTables.set(a, entry)
+        costs.pteWrites += 1
+        costs.tlbFlushes += 1
+        removeRmapAndPut(pfn)
+        return true
+    }
+
+    /// Models the use_zero_pages branch: the PTE points at the zero page, special and dirty.
+    mutating func ksmReplaceWithZeroPage(_ m: Int, _ v: Int, _ a: UInt64, _ pfn: PFN) -> Bool {
+        guard ksmWriteProtectPage(m, a, pfn) else { return false }
+        let entry = PTE.make(pfn: FrameTable.zeroPFN, prot: pageProt(mms[m].vmas[v])).with(PTE.special)
+            .mkdirty(softDirtyConfigured: config.memSoftDirty)
+        mms[m].pageTables.set(a, entry)
+        costs.pteWrites += 1
+        mms[m].rssAnon -= 1
+        removeRmapAndPut(pfn)
+        ksm.zeroPages += 1
+        return true
+    }
+
+    /// Drops stable-tree entries whose KSM page is gone.
+    mutating func pruneStableTree() {
+        for (content, kpage) in ksm.stable.sorted(by: { $0.key < $1.key }) {
+            if !frames.isAllocated(kpage) || !frames[kpage].flags.contains(.ksm) || frames[kpage].token != content {
+                ksm.stable.removeValue(forKey: content)
+            }
+        }
+    }
+
+    /// The /sys/kernel/mm/ksm counters, as the kernel derives them from its rmap items.
+    public var ksmCounters: [(String, Int64)] {
+        let stableItems = ksm.items.filter { $0.stable != nil }
+        var kpages: [PFN] = []
+        for it in stableItems where !kpages.contains(it.stable!) { kpages.append(it.stable!) }
+        let shared = kpages.count
+        let sharing = stableItems.count - shared
+        let unshared = ksm.items.filter { $0.unstable }.count
+        let volatile = ksm.items.count - shared - sharing - unshared
+        let profit = Int64(sharing + ksm.zeroPages) * Int64(pageSize) - Int64(ksm.items.count * ksmRmapItemSize)
+        return [("pages_shared", Int64(shared)), ("pages_sharing", Int64(sharing)), ("pages_unshared", Int64(unshared)),
+                ("pages_volatile", Int64(volatile)), ("full_scans", Int64(ksm.fullScans)),
+                ("ksm_zero_pages", Int64(ksm.zeroPages)), ("general_profit", profit)]
+    }
+}
