@@ -21,12 +21,23 @@ public struct PageTables: Sendable {
     var freeTables: [Int32] = []
     /// Number of PTE tables in use (for accounting and the pagemap walk).
     public private(set) var tableCount = 0
+    /// A one-entry cache of `tableOf`, set by the last mutation that found or made a table:
+    /// its PMD number (`.max`: none; no address has that PMD number) and slot.
+    var cachedPMD: UInt64 = .max
+    var cachedTable: Int32 = 0
 
     public init() {}
 
     /// Models pte_offset_map(): the slot of the PTE for `address`, if its table exists.
     func slot(_ address: UInt64) -> Int? {
-        guard let t = tableOf[address >> 21] else { return nil }
+        let pmd = address >> 21
+        let t: Int32
+        if pmd == cachedPMD {
+            t = cachedTable
+        } else {
+            guard let u = tableOf[pmd] else { return nil }
+            t = u
+        }
         return Int(t) &* ptrsPerPTE &+ Int((address >> 12) & 511)
     }
 
@@ -41,7 +52,12 @@ public struct PageTables: Sendable {
 
     /// Models __pte_alloc(): the slot for `address`, allocating its table if needed.
     mutating func allocSlot(_ address: UInt64) -> Int {
-        if let s = slot(address) { return s }
+        let pmd = address >> 21
+        if pmd != cachedPMD, let u = tableOf[pmd] {
+            cachedPMD = pmd
+            cachedTable = u
+        }
+        if pmd == cachedPMD { return Int(cachedTable) &* ptrsPerPTE &+ Int((address >> 12) & 511) }
         let t: Int32
         if let f = freeTables.popLast() {
             t = f
@@ -52,7 +68,9 @@ public struct PageTables: Sendable {
             }
             entries.append(contentsOf: repeatElement(0, count: ptrsPerPTE))
         }
-        tableOf[address >> 21] = t
+        tableOf[pmd] = t
+        cachedPMD = pmd
+        cachedTable = t
         tableCount += 1
         return Int(t) &* ptrsPerPTE &+ Int((address >> 12) & 511)
     }
@@ -69,6 +87,7 @@ public struct PageTables: Sendable {
     /// Models free_pte_range() for the table covering PMD number `pmd`, which must be empty.
     mutating func freeTable(pmd: UInt64) {
         guard let t = tableOf.removeValue(forKey: pmd) else { return }
+        if pmd == cachedPMD { cachedPMD = .max }
         freeTables.append(t)
         tableCount -= 1
     }

@@ -14,8 +14,12 @@ extension Kernel {
 
     /// Models folio_add_new_anon_rmap(…, RMAP_EXCLUSIVE) for a new folio of `vma` at `address`.
     mutating func addNewAnonRmap(_ pfn: PFN, vma: VMA, address: UInt64) {
-        let av = vma.anonVMA ?? 0
-        frames[pfn].owner = Frame.owner(mapping: av, index: vma.pgoff(of: address))
+        addNewAnonRmap(pfn, anonVMA: vma.anonVMA ?? 0, index: vma.pgoff(of: address))
+    }
+
+    /// addNewAnonRmap() from the VMA's anon_vma and the page index (no copy of the VMA).
+    mutating func addNewAnonRmap(_ pfn: PFN, anonVMA av: AnonVMAID, index: UInt64) {
+        frames[pfn].owner = Frame.owner(mapping: av, index: index)
         frames[pfn].flags.formUnion([.anon, .anonExclusive, .swapbacked, .dirty])
         frames[pfn].mapcount = 1
         frames[pfn].refcount += 1

@@ -1,0 +1,165 @@
+// SPDX-License-Identifier: Apache-2.0
+//
+// The model's throughput on the workloads that Benchmarks/kernel/kernel_bench.c runs on the
+// live kernel (see docs/performance.md):
+//
+//   anon write faults   first touch (a store) of each page of a 4 GiB private anon mapping:
+//                       1 Mi faults, each allocating and zeroing a frame
+//   anon read faults    a load from each page of a fresh 4 GiB private anon mapping:
+//                       1 Mi faults, each mapping the shared zero page
+//   shmem read faults   a load from each page of a 1 GiB shared memfd mapping whose page
+//                       cache was filled beforehand through another mapping: fault-around
+//                       maps 16 pages per fault, so 16 Ki faults for 256 Ki pages
+//   pagemap read        one /proc/PID/pagemap word for each page of the populated 4 GiB
+//                       mapping: 1 Mi words
+//
+// Only the pass itself is measured (benchmark.startMeasurement()/stopMeasurement()); the
+// setup (a fresh Kernel, mmap, populating) is not. Each pass also reports a custom metric,
+// the rate in operations per second (faults/s, pages/s, words/s), and the write-fault pass
+// reports `Kernel.stateBytes` divided by the pages it populated (bytes of model state per
+// populated page).
+
+import Benchmark
+import MMLab
+
+/// Pages in the 4 GiB anon mapping (1 Mi).
+let anonPages = 1 << 20
+/// Pages in the 1 GiB memfd (256 Ki).
+let shmemPages = 1 << 18
+
+enum Rates {
+    static let faultsPerSecond = BenchmarkMetric.custom("faults/s", polarity: .prefersLarger, useScalingFactor: false)
+    static let pagesPerSecond = BenchmarkMetric.custom("pages/s", polarity: .prefersLarger, useScalingFactor: false)
+    static let wordsPerSecond = BenchmarkMetric.custom("pagemap words/s", polarity: .prefersLarger, useScalingFactor: false)
+    static let bytesPerPage = BenchmarkMetric.custom("state bytes/populated page", polarity: .prefersSmaller,
+                                                     useScalingFactor: false)
+    static let bytesPerPageX100 = BenchmarkMetric.custom("state bytes/populated page x100", polarity: .prefersSmaller,
+                                                         useScalingFactor: false)
+}
+
+/// A fresh machine with one process and an unpopulated 4 GiB private anon mapping.
+func anonSetup() -> (Kernel, MMID, UInt64) {
+    var k = Kernel()
+    let mm = k.createProcess(name: "bench")
+    guard case .success(let base) = k.mmap(mm, length: UInt64(anonPages) << 12, prot: .rw, shared: false, target: .anon)
+    else { fatalError("mmap failed") }
+    return (k, mm, base)
+}
+
+/// Writes an 8-byte token to each page: one write fault (first touch) per page.
+@inline(never)
+func writeEachPage(_ k: inout Kernel, _ mm: MMID, _ base: UInt64, pages: Int) {
+    for i in 0..<pages {
+        let r = k.access(mm, base + UInt64(i) << 12, store: UInt64(i) | 1)
+        if case .ok = r { continue }
+        fatalError("store to page \(i): \(r)")
+    }
+}
+
+/// Reads each page once.
+@inline(never)
+func readEachPage(_ k: inout Kernel, _ mm: MMID, _ base: UInt64, pages: Int) -> UInt64 {
+    var sum: UInt64 = 0
+    for i in 0..<pages {
+        guard case .ok(let t) = k.access(mm, base + UInt64(i) << 12, store: nil) else { fatalError("load from page \(i)") }
+        sum &+= t
+    }
+    return sum
+}
+
+/// Elapsed seconds since `start`.
+func seconds(since start: ContinuousClock.Instant) -> Double {
+    let d = ContinuousClock.now - start
+    return Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18
+}
+
+let benchmarks: @Sendable () -> Void = {
+    Benchmark.defaultConfiguration = .init(
+        metrics: [.wallClock, .throughput, .cpuTotal, .mallocCountTotal, .peakMemoryResident],
+        timeUnits: .milliseconds,
+        warmupIterations: 1,
+        scalingFactor: .one,
+        maxDuration: .seconds(60),
+        maxIterations: 10
+    )
+    let base = Benchmark.defaultConfiguration.metrics
+
+    Benchmark("anon write fault 1Mi pages (4 GiB)",
+              configuration: .init(metrics: base + [Rates.faultsPerSecond, Rates.bytesPerPage, Rates.bytesPerPageX100])) {
+        benchmark in
+        var (k, mm, addr) = anonSetup()
+        let faults0 = k.costs.faults
+        benchmark.startMeasurement()
+        let start = ContinuousClock.now
+        writeEachPage(&k, mm, addr, pages: anonPages)
+        let t = seconds(since: start)
+        benchmark.stopMeasurement()
+        let faults = k.costs.faults - faults0
+        precondition(faults == anonPages, "expected one fault per page, got \(faults)")
+        benchmark.measurement(Rates.faultsPerSecond, Int(Double(faults) / t))
+        let populated = k.frames.allocatedCount
+        precondition(populated == anonPages)
+        benchmark.measurement(Rates.bytesPerPage, k.stateBytes / populated)
+        benchmark.measurement(Rates.bytesPerPageX100, k.stateBytes * 100 / populated)
+        blackHole(k)
+    }
+
+    Benchmark("anon read fault (zero page) 1Mi pages (4 GiB)",
+              configuration: .init(metrics: base + [Rates.faultsPerSecond])) { benchmark in
+        var (k, mm, addr) = anonSetup()
+        let faults0 = k.costs.faults
+        benchmark.startMeasurement()
+        let start = ContinuousClock.now
+        let sum = readEachPage(&k, mm, addr, pages: anonPages)
+        let t = seconds(since: start)
+        benchmark.stopMeasurement()
+        let faults = k.costs.faults - faults0
+        precondition(faults == anonPages && sum == 0, "expected one zero-page fault per page, got \(faults)")
+        benchmark.measurement(Rates.faultsPerSecond, Int(Double(faults) / t))
+        blackHole(k)
+    }
+
+    Benchmark("shmem read fault with fault-around 256Ki pages (1 GiB memfd)",
+              configuration: .init(metrics: base + [Rates.faultsPerSecond, Rates.pagesPerSecond])) { benchmark in
+        var k = Kernel()
+        let mm = k.createProcess(name: "bench")
+        guard case .success(let ino) = k.memfdCreate(name: "f", bytes: UInt64(shmemPages) << 12),
+              case .success(let writer) = k.mmap(mm, length: UInt64(shmemPages) << 12, prot: .rw, shared: true,
+                                                 target: .file(ino)),
+              case .success(let reader) = k.mmap(mm, length: UInt64(shmemPages) << 12, prot: .r, shared: true,
+                                                 target: .file(ino))
+        else { fatalError("memfd setup failed") }
+        // Fill the page cache through the first mapping (not measured).
+        writeEachPage(&k, mm, writer, pages: shmemPages)
+        let faults0 = k.costs.faults
+        benchmark.startMeasurement()
+        let start = ContinuousClock.now
+        let sum = readEachPage(&k, mm, reader, pages: shmemPages)
+        let t = seconds(since: start)
+        benchmark.stopMeasurement()
+        let faults = k.costs.faults - faults0
+        precondition(faults == shmemPages / k.config.faultAroundPages && sum != 0,
+                     "expected one fault per fault-around window, got \(faults)")
+        benchmark.measurement(Rates.faultsPerSecond, Int(Double(faults) / t))
+        benchmark.measurement(Rates.pagesPerSecond, Int(Double(shmemPages) / t))
+        blackHole(k)
+    }
+
+    Benchmark("pagemap read 1Mi words (populated 4 GiB)",
+              configuration: .init(metrics: base + [Rates.wordsPerSecond])) { benchmark in
+        var (k, mm, addr) = anonSetup()
+        writeEachPage(&k, mm, addr, pages: anonPages)
+        benchmark.startMeasurement()
+        let start = ContinuousClock.now
+        var present = 0
+        for i in 0..<anonPages {
+            let w = k.pagemapRead(mm, addr + UInt64(i) << 12)
+            present &+= Int(truncatingIfNeeded: w >> 63)
+        }
+        let t = seconds(since: start)
+        benchmark.stopMeasurement()
+        precondition(present == anonPages, "expected every page present, got \(present)")
+        benchmark.measurement(Rates.wordsPerSecond, Int(Double(anonPages) / t))
+        blackHole(k)
+    }
+}
