@@ -21,6 +21,7 @@ let package = Package(
             name: "MMLabBenchmarks",
             dependencies: [
                 .product(name: "MMLab", package: rootIdentity),
+                .product(name: "MMScenario", package: rootIdentity),
                 .product(name: "Benchmark", package: "benchmark"),
             ],
             path: "Benchmarks/MMLabBenchmarks",

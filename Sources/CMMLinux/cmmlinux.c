@@ -1079,6 +1079,51 @@ void mml_close(int fd)
 		close(fd);
 }
 
+/// struct kvm_create_guest_memfd (include/uapi/linux/kvm.h).
+struct mml_kvm_create_guest_memfd {
+	uint64_t size;
+	uint64_t flags;
+	uint64_t reserved[6];
+};
+#define MML_KVM_CREATE_VM 0xAE01UL		/* _IO(KVMIO, 0x01) */
+#define MML_KVM_CREATE_GUEST_MEMFD 0xC040AED4UL /* _IOWR(KVMIO, 0xd4, 64 bytes) */
+
+int mml_guest_memfd(int *vm_fd, uint64_t size, uint64_t flags)
+{
+	if (*vm_fd < 0) {
+		int kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+		if (kvm < 0)
+			return -errno;
+		int vm;
+		do {
+			vm = ioctl(kvm, MML_KVM_CREATE_VM, 0UL);	// type 0: no private memory
+		} while (vm < 0 && errno == EINTR);
+		int e = errno;
+		close(kvm);	// the VM holds its own reference to KVM
+		if (vm < 0)
+			return -e;
+		fcntl(vm, F_SETFD, FD_CLOEXEC);
+		*vm_fd = vm;
+	}
+	struct mml_kvm_create_guest_memfd args;
+	memset(&args, 0, sizeof args);
+	args.size = size;
+	args.flags = flags;
+	int fd = ioctl(*vm_fd, MML_KVM_CREATE_GUEST_MEMFD, &args);
+	if (fd < 0)
+		return -errno;
+	fcntl(fd, F_SETFD, FD_CLOEXEC);
+	return fd;
+}
+
+long mml_pread(int fd, uint64_t offset, uint64_t *value)
+{
+	uint64_t buf = 0;
+	ssize_t n = pread(fd, &buf, sizeof buf, (off_t)offset);
+	*value = buf;
+	return n < 0 ? -errno : (long)n;
+}
+
 uint32_t mml_geteuid(void)
 {
 	return (uint32_t)geteuid();
@@ -1414,6 +1459,17 @@ int mml_memfd(const char *name, uint64_t bytes)
 void mml_close(int fd)
 {
 	(void)fd;
+}
+int mml_guest_memfd(int *vm_fd, uint64_t size, uint64_t flags)
+{
+	(void)vm_fd, (void)size, (void)flags;
+	return -ENOSYS;
+}
+long mml_pread(int fd, uint64_t offset, uint64_t *value)
+{
+	(void)fd, (void)offset;
+	*value = 0;
+	return -ENOSYS;
 }
 uint32_t mml_geteuid(void)
 {

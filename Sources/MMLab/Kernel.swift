@@ -40,6 +40,8 @@ public struct Inode: Sendable {
     public internal(set) var open = true
     /// inode->i_private's struct shmem_falloc: the pages of a hole being punched.
     public internal(set) var falloc: ClosedRange<UInt64>? = nil
+    /// For a KVM guest_memfd inode, its GUEST_MEMFD_FLAG_* (nil: a shmem inode). See GuestMemfd/.
+    public internal(set) var gmemFlags: GuestMemfdFlags? = nil
 
     public var sizeInPages: UInt64 { (size + pageSize - 1) >> pageShift }
 }

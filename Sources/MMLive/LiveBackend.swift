@@ -26,6 +26,8 @@ public final class LiveBackend: ScenarioBackend {
     var workers: [LiveWorker]
     /// memfd file descriptors by object handle (held by the controller).
     var files: [Int32] = []
+    /// The KVM VM (type 0) guest_memfds are created on, opened by the first one; -1: none.
+    var vmFd: Int32 = -1
     let host: HostSetup?
     /// What went wrong with the workers or the host (not with the scenario).
     public internal(set) var problems: [String] = []
@@ -238,6 +240,8 @@ public final class LiveBackend: ScenarioBackend {
             }
             for fd in files { mml_close(fd) }
             files = []
+            mml_close(vmFd)   // after the guest_memfds: each pins the VM anyway
+            vmFd = -1
         }
         return problems
     }

@@ -59,12 +59,12 @@ public enum LiveSession {
     }
 
     /// Why the live backend cannot run a statement the checker accepted: what it has no
-    /// opcode for yet (KSM, poison, guest_memfd, dax, checks other than `consistent`) is
+    /// opcode for yet (KSM, poison, dax, checks other than `consistent`) is
     /// refused here, rather than run and reported as ENOSYS.
     static func statementRefusal(_ scenario: Scenario) -> String? {
         for s in allStatements(scenario.statements) {
             switch s.kind {
-            case .scenarioTitle, .design, .kconfig, .swap, .memfd, .mmap, .read, .write, .munmap, .mprotect,
+            case .scenarioTitle, .design, .kconfig, .swap, .memfd, .guestMemfd, .pread, .mmap, .read, .write, .munmap, .mprotect,
                  .madvise, .punch, .fork, .inProcess, .clearRefs, .pagemap, .expectPagemapWord,
                  .expectPagemapFields, .expectRead,
                  .exitProcess, .thread, .join,
@@ -84,6 +84,10 @@ public enum LiveSession {
 
     /// Why the kernel found at start-up cannot run the scenario: a kconfig it does not match.
     static func kernelRefusal(_ scenario: Scenario, _ checked: CheckedScenario, softDirty: Bool) -> String? {
+        if let s = allStatements(scenario.statements).first(where: { if case .guestMemfd = $0.kind { true } else { false } }),
+           !FileManager.default.fileExists(atPath: "/dev/kvm") {
+            return "guest_memfd (line \(s.location.line)) needs KVM, and this host has no /dev/kvm"
+        }
         if checked.config.memSoftDirty != softDirty {
             let line = allStatements(scenario.statements).first {
                 if case .kconfig(let key, _) = $0.kind { return key == "MEM_SOFT_DIRTY" }

@@ -22,6 +22,10 @@ public protocol ScenarioBackend: BlockingBackendRequirements {
 
     mutating func swapon(bytes: UInt64) -> Errno?
     mutating func memfdCreate(name: String, bytes: UInt64) -> Result<ObjectHandle, Errno>
+    /// KVM_CREATE_GUEST_MEMFD of `bytes` with GUEST_MEMFD_FLAG_* `flags` (default: ENOSYS; Backend+GuestMemfd.swift).
+    mutating func guestMemfdCreate(name: String, bytes: UInt64, flags: GuestMemfdFlags) -> Result<ObjectHandle, Errno>
+    /// pread(2) of 8 bytes at `offset` of a file: the token there (default: ENOSYS; Backend+GuestMemfd.swift).
+    mutating func filePread(_ object: ObjectHandle, offset: UInt64) -> Result<UInt64, Errno>
     mutating func mmap(_ p: ProcessHandle, length: UInt64, prot: Prot, shared: Bool,
                        object: ObjectHandle?, offset: UInt64, align: UInt64) -> Result<UInt64, Errno>
     mutating func munmap(_ p: ProcessHandle, address: UInt64, length: UInt64) -> Errno?

@@ -135,8 +135,9 @@ struct Checker {
                 pages = bytes.map { Int(clamping: ($0 + 4095) / 4096) } ?? max(filePages - off, 0)
             }
             try declare(name, .mapping(pages: pages), at: s.location)
-        case .guestMemfd:
-            throw notImplemented(s, "guest_memfd", issue: "issue 6")
+        case .guestMemfd(let name, let bytes, _):
+            sawOperation = true
+            try declare(name, .file(pages: Int(clamping: (bytes + 4095) / 4096)), at: s.location)
         case .dax:
             throw notImplemented(s, "dax", issue: "issue 6")
         case .read(let r), .munmap(let r), .pagemap(let r), .expectRead(let r, _):
@@ -153,7 +154,7 @@ struct Checker {
                 let issue = advice == "free" ? "a later issue" : "issue 6"
                 throw notImplemented(s, "madvise \(advice)", issue: issue)
             }
-        case .punch(let r):
+        case .punch(let r), .pread(let r):
             sawOperation = true
             _ = try resolve(r, wantFile: true)
         case .fork(let child):

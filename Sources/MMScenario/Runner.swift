@@ -177,6 +177,13 @@ public struct ScenarioRunner<Backend: ScenarioBackend> {
                 return .ok
             case .failure(let e): return .errno(e)
             }
+        case .guestMemfd(let name, let bytes, let flagNames):
+            switch backend.guestMemfdCreate(name: name, bytes: bytes, flags: GuestMemfdFlags(names: flagNames) ?? []) {
+            case .success(let h):
+                files[name] = (h, Int((bytes + pageSize - 1) / pageSize))
+                return .ok
+            case .failure(let e): return .errno(e)
+            }
         case .mmap(let name, let backing, let shared, let prot, let bytes, let offset, let align):
             var object: ObjectHandle? = nil
             var length = bytes ?? 0
@@ -212,6 +219,20 @@ public struct ScenarioRunner<Backend: ScenarioBackend> {
             }
             let first = UInt64(ref.first ?? 0), last = UInt64(ref.last ?? max(f.pages - 1, 0))
             return OpOutcome(backend.punchHole(f.handle, offset: first * pageSize, length: (last - first + 1) * pageSize))
+        case .pread(let ref):
+            guard let f = files[ref.name] else {
+                fatal = Diagnostic(ref.location, "expected a file, found '\(ref.name)', which was never created")
+                return .ok
+            }
+            var tokens: [(Int, UInt64)] = []
+            defer { entry.observations += Observation.tokens(ref.name, tokens) }
+            for page in (ref.first ?? 0)...(ref.last ?? max(f.pages - 1, 0)) {
+                switch backend.filePread(f.handle, offset: UInt64(page) * pageSize) {
+                case .success(let t): tokens.append((page, t))
+                case .failure(let e): return .errno(e)
+                }
+            }
+            return .ok
         case .clearRefs(let v):
             return OpOutcome(backend.clearRefs(process, value: v))
         case .pagemap(let ref):

@@ -138,6 +138,8 @@ public indirect enum StatementKind: Hashable, Sendable {
     case mprotect(PageRef, Protection)
     case madvise(PageRef, advice: String)
     case punch(PageRef)
+    /// `pread F[3]`: pread(2) of the first 8 bytes of each page of a file (extension).
+    case pread(PageRef)
     case fork(child: String)
     /// `exit`: the current process exits (extension; `in child { exit }`).
     case exitProcess

@@ -160,6 +160,7 @@ extension LineParser {
             let ref = try expectPageRef()
             return .madvise(ref, advice: try expectWord(in: ScenarioVocabulary.madviseAdvice, "an advice"))
         case "punch": return .punch(try expectPageRef())
+        case "pread": return .pread(try expectPageRef())
         case "fork": return .fork(child: try expectName("a name for the child process"))
         case "exit": return .exitProcess
         case "clear_refs": return .clearRefs(try expectInt("a number"))

@@ -182,8 +182,9 @@ final class LiveDifferentialTests: XCTestCase {
         }
         XCTAssertGreaterThan(r.results.filter { $0.skipped == nil && $0.error == nil }.count, 0,
                              "at least one scenario ran on the kernel")
-        // userfaultfd, threads, exit and PAGEMAP_SCAN run on the kernel too.
-        for folder in ["userfaultfd", "markers", "pagemap_scan", "selftests"] {
+        // userfaultfd, threads, exit, PAGEMAP_SCAN and (with KVM) guest_memfd run on the kernel too.
+        let kvm = FileManager.default.fileExists(atPath: "/dev/kvm") ? ["guest_memfd"] : []
+        for folder in ["userfaultfd", "markers", "pagemap_scan", "selftests"] + kvm {
             let here = r.results.filter { $0.file.contains("/examples/\(folder)/") }
             XCTAssertFalse(here.isEmpty, "examples/\(folder) holds scenarios")
             for one in here { XCTAssertNil(one.skipped, "\(one.file) runs on the kernel: \(one.skipped ?? "")") }

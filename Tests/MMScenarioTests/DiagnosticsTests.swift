@@ -55,12 +55,13 @@ final class DiagnosticsTests: XCTestCase {
     func testLaterIssuesAreNotImplementedYet() {
         assertError("mmap A anon private rw 4p\nfork c\nthread T {\n  in c {\n    read A[0]\n  }\n}\n",
                     "t.mms:4:3: error: a block inside a thread is not implemented yet (planned: issue 5)")
-        assertError("ksm run\n", "t.mms:1:1: error: KSM is not implemented yet (planned: issue 6)")
+        assertError("mmap A anon private rw 4p\npoison A[0]\n", "t.mms:2:1: error: poison (memory failure) is not implemented yet (planned: issue 6)")
         assertError("design pagemap.shmem_swap = marker\n",
                     "t.mms:1:1: error: design pagemap.shmem_swap = marker is not implemented yet (planned: the design-variant work for its seed)")
-        assertError("mmap A anon private rw 4p\nmadvise A mergeable\n",
-                    "t.mms:2:1: error: madvise mergeable is not implemented yet (planned: issue 6)")
-        assertError("guest_memfd G 4p flags=mmap\n", "t.mms:1:1: error: guest_memfd is not implemented yet (planned: issue 6)")
+        assertError("mmap A anon private rw 4p\nmadvise A free\n",
+                    "t.mms:2:1: error: madvise free is not implemented yet (planned: a later issue)")
+        assertError("dax D 1G align=2M\n", "t.mms:1:1: error: dax is not implemented yet (planned: issue 6)")
+        assertError("guest_memfd G 4p flags=mmap\npunch G[4]\n", "t.mms:2:7: error: expected a page of G (4 pages: 0..3), found page 4 out of bounds")
     }
 
     func testUffdNamesAreChecked() {

@@ -128,6 +128,7 @@ final class OperationStatementTests: XCTestCase {
 
     func testPunch() {
         assertKind("punch F[8..15]", .punch(ref("F", 8, 15, column: 7)))
+        assertKind("pread G[3]", .pread(ref("G", 3, 3, column: 7)))
     }
 
     func testFork() {

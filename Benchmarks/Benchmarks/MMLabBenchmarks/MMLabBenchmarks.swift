@@ -20,7 +20,9 @@
 // populated page).
 
 import Benchmark
+import Foundation
 import MMLab
+import MMScenario
 
 /// Pages in the 4 GiB anon mapping (1 Mi).
 let anonPages = 1 << 20
@@ -35,6 +37,19 @@ enum Rates {
                                                      useScalingFactor: false)
     static let bytesPerPageX100 = BenchmarkMetric.custom("state bytes/populated page x100", polarity: .prefersSmaller,
                                                          useScalingFactor: false)
+    static let executionsPerSecond = BenchmarkMetric.custom("executions/s", polarity: .prefersLarger, useScalingFactor: false)
+    static let executions = BenchmarkMetric.custom("executions (with reduction)", polarity: .prefersSmaller, useScalingFactor: false)
+    static let plainExecutions = BenchmarkMetric.custom("executions (plain enumeration)", polarity: .prefersSmaller,
+                                                        useScalingFactor: false)
+}
+
+/// A race scenario from examples/races, found from this file's path.
+func raceScenario(_ name: String) -> (String, String) {
+    let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().deletingLastPathComponent()
+    let path = root.appendingPathComponent("examples/races/\(name)").path
+    guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { fatalError("cannot read \(path)") }
+    return (text, path)
 }
 
 /// A fresh machine with one process and an unpopulated 4 GiB private anon mapping.
@@ -161,5 +176,29 @@ let benchmarks: @Sendable () -> Void = {
         precondition(present == anonPages, "expected every page present, got \(present)")
         benchmark.measurement(Rates.wordsPerSecond, Int(Double(anonPages) / t))
         blackHole(k)
+    }
+
+    for (name, file) in [("seed 001 under 6.18", "seed001-618.mms"), ("seed 001 under the old designs", "seed001-old-designs.mms"),
+                         ("transact (writers vs WP_ASYNC scan-and-reset)", "transact.mms")] {
+        Benchmark("explore \(name)",
+                  configuration: .init(metrics: base + [Rates.executionsPerSecond, Rates.executions, Rates.plainExecutions],
+                                       maxIterations: 5)) { benchmark in
+            let (text, path) = raceScenario(file)
+            var options = ExploreOptions()
+            options.measurePlainEnumeration = false
+            benchmark.startMeasurement()
+            let start = ContinuousClock.now
+            let (_, _, result) = MMLabSession.explore(source: text, file: path, options: options)
+            let t = seconds(since: start)
+            benchmark.stopMeasurement()
+            guard let r = result else { fatalError("explore failed on \(path)") }
+            benchmark.measurement(Rates.executionsPerSecond, Int(Double(r.executions) / t))
+            benchmark.measurement(Rates.executions, r.executions)
+            var plain = ExploreOptions()
+            plain.reduction = false
+            plain.measurePlainEnumeration = false
+            let (_, _, full) = MMLabSession.explore(source: text, file: path, options: plain)
+            benchmark.measurement(Rates.plainExecutions, full?.executions ?? 0)
+        }
     }
 }

@@ -143,6 +143,14 @@ int mml_memfd(const char *name, uint64_t bytes);
 /// close(fd).
 void mml_close(int fd);
 
+/// KVM guest_memfd: on the VM *vm_fd (created first as type 0 from /dev/kvm when it is -1,
+/// and stored there; the caller keeps it open for the run and closes it), KVM_CREATE_GUEST_MEMFD
+/// of `size` bytes with GUEST_MEMFD_FLAG_* `flags`. Returns the fd (O_CLOEXEC), or -errno.
+int mml_guest_memfd(int *vm_fd, uint64_t size, uint64_t flags);
+
+/// pread(fd, 8 bytes at `offset`) into *value (zero-extended): bytes read, or -errno.
+long mml_pread(int fd, uint64_t offset, uint64_t *value);
+
 /// The effective user id.
 uint32_t mml_geteuid(void);
 

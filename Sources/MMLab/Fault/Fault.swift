@@ -131,12 +131,13 @@ extension Kernel {
 
     /// Models do_anonymous_page(): the zero page for reads, a new exclusive page for writes.
     mutating func doAnonymousPage(_ m: Int, _ v: Int, _ address: UInt64, write: Bool, orig: PTE) -> VMFault {
-        let vma = mms[m].vmas[v]
-        if vma.flags.contains(.uffdMissing) {
+        let flags = mms[m].vmas[v].flags
+        if flags.contains(.uffdMissing) {
             return userfault(m, v, address, write: write, reason: .uffdMissing)
         }
+        let prot = pageProt(flags)
         if !write {
-            var entry = PTE.make(pfn: FrameTable.zeroPFN, prot: pageProt(vma)).with(PTE.special)
+            var entry = PTE.make(pfn: FrameTable.zeroPFN, prot: prot).with(PTE.special)
             if origPTEUffdWP(orig) { entry = entry.mkUffdWP() }
             mms[m].pageTables.set(address, entry)
             costs.pteWrites += 1
@@ -145,10 +146,10 @@ extension Kernel {
         anonVMAPrepare(m, v)
         let pfn = frames.alloc(token: 0)
         costs.pageZeroings += 1
-        var entry = PTE.make(pfn: pfn, prot: pageProt(vma))
-        if vma.flags.contains(.write) { entry = entry.mkdirty(softDirtyConfigured: config.memSoftDirty).with(PTE.rw) }
+        var entry = PTE.make(pfn: pfn, prot: prot)
+        if flags.contains(.write) { entry = entry.mkdirty(softDirtyConfigured: config.memSoftDirty).with(PTE.rw) }
         if origPTEUffdWP(orig) { entry = entry.mkUffdWP() }
-        addNewAnonRmap(pfn, vma: mms[m].vmas[v], address: address)
+        addNewAnonRmap(pfn, anonVMA: mms[m].vmas[v].anonVMA ?? 0, index: mms[m].vmas[v].pgoff(of: address))
         mms[m].rssAnon += 1
         mms[m].pageTables.set(address, entry)
         costs.pteWrites += 1
@@ -157,6 +158,7 @@ extension Kernel {
 
     /// Models do_fault(): read, COW or shared fault on a file (shmem) VMA.
     mutating func doFault(_ m: Int, _ v: Int, _ address: UInt64, write: Bool, orig: PTE) -> VMFault {
+        if vmaIsGuestMemfd(mms[m].vmas[v]) { return kvmGmemDoFault(m, v, address, write: write, orig: orig) }
         if !write { return doReadFault(m, v, address, orig: orig) }
         if !mms[m].vmas[v].flags.contains(.shared) { return doCOWFault(m, v, address, orig: orig) }
         return doSharedFault(m, v, address, orig: orig)

@@ -92,6 +92,7 @@ extension Kernel {
             guard let ino = vma.inode else { return .EINVAL }
             if !(vma.flags.contains(.shared) && vma.flags.contains(.mayWrite)) { return .EACCES }
             let offset = (s - vma.start) + (vma.pgoff << pageShift)
+            if isGuestMemfd(ino) { return kvmGmemFallocate(ino, mode: [.keepSize, .punchHole], offset: offset, length: e - s) }
             return shmemFallocatePunch(ino, offset: offset, length: e - s)
         case .mergeable:
             return madviseMergeable(m, v)

@@ -37,6 +37,7 @@ extension Kernel {
     mutating func reclaimPages(_ list: [PFN]) {
         for pfn in list {
             guard frames.isAllocated(pfn) else { continue }
+            if frames[pfn].flags.contains(.unevictable) { continue }   // !folio_evictable(): kept, still mapped
             let isAnon = frames[pfn].flags.contains(.anon)
             if isAnon && !frames[pfn].flags.contains(.swapcache) {
                 // folio_alloc_swap(): no swap, or swap full → the folio is activated and kept.

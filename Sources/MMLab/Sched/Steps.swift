@@ -80,6 +80,11 @@ extension Kernel {
             case .completed(let r): return .finishedAccess(r)
             }
         case .punchHole(let ino, let first, let last, let phase):
+            if isGuestMemfd(ino) {   // kvm_gmem_punch_hole(): one step under the invalidate lock
+                _ = kvmGmemFallocate(ino, mode: [.keepSize, .punchHole], offset: first << pageShift,
+                                     length: (last - first + 1) << pageShift)
+                return .finished
+            }
             if phase == 0 {
                 shmemPunchUnmap(ino, first: first, last: last)
                 task = .punchHole(inode: ino, first: first, last: last, phase: 1)

@@ -119,6 +119,7 @@ extension Kernel {
     /// shmem file, run to completion (both steps).
     public mutating func fallocatePunchHole(_ ino: InodeID, offset: UInt64, length: UInt64) -> Errno? {
         guard Int(ino) < inodes.count, inodes[Int(ino)].open else { return .EBADF }
+        if isGuestMemfd(ino) { return kvmGmemFallocate(ino, mode: [.keepSize, .punchHole], offset: offset, length: length) }
         return shmemFallocatePunch(ino, offset: offset, length: length)
     }
 

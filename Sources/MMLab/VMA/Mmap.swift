@@ -15,21 +15,25 @@ public enum MapTarget: Sendable {
 
 extension Kernel {
     /// Models vma_wants_writenotify(): shared writable VMAs that need write faults.
-    func vmaWantsWritenotify(_ vma: VMA) -> Bool {
-        guard vma.flags.contains(.shared), vma.flags.contains(.write) else { return false }
-        if config.memSoftDirty && !vma.flags.contains(.softDirty) { return true }  // vma_soft_dirty_enabled()
-        if vma.flags.contains(.uffdWP) { return true }                              // userfaultfd_wp()
+    func vmaWantsWritenotify(_ vma: VMA) -> Bool { vmaWantsWritenotify(vma.flags) }
+
+    func vmaWantsWritenotify(_ flags: VMFlags) -> Bool {
+        guard flags.contains(.shared), flags.contains(.write) else { return false }
+        if config.memSoftDirty && !flags.contains(.softDirty) { return true }  // vma_soft_dirty_enabled()
+        if flags.contains(.uffdWP) { return true }                              // userfaultfd_wp()
         return false  // shmem has no page_mkwrite and no writeback accounting
     }
 
     /// Models vma->vm_page_prot (vm_get_page_prot() + vma_set_page_prot()) on x86-64.
-    func pageProt(_ vma: VMA) -> UInt64 {
-        let f = vma.flags
+    func pageProt(_ vma: VMA) -> UInt64 { pageProt(vma.flags) }
+
+    /// pageProt() from the VMA's flags alone (callers need not copy the VMA).
+    func pageProt(_ f: VMFlags) -> UInt64 {
         if !f.contains(.read) && !f.contains(.write) {
             return PTE.protnone | PTE.accessed                                  // PAGE_NONE
         }
         var prot = PTE.present | PTE.user | PTE.accessed | PTE.nx              // PAGE_READONLY / PAGE_COPY
-        if f.contains(.shared) && f.contains(.write) && !vmaWantsWritenotify(vma) {
+        if f.contains(.shared) && f.contains(.write) && !vmaWantsWritenotify(f) {
             prot |= PTE.rw                                                      // PAGE_SHARED
         }
         return prot
@@ -60,6 +64,7 @@ extension Kernel {
             }
         case .file(let ino):
             guard Int(ino) < inodes.count, inodes[Int(ino)].open else { return .failure(.EBADF) }
+            if let e = kvmGmemMmap(ino, shared: shared) { return .failure(e) }   // call_mmap(): guest_memfd
             backing = .shmem(ino)
         }
         // Placement: a fresh 2 MiB-aligned region with a gap on both sides, so mappings never merge.

@@ -20,6 +20,8 @@ public struct ExploreOptions: Sendable {
     public var seed: UInt64 = 1
     /// Stop after this many executions (the search is then reported as bounded).
     public var maxExecutions = 2_000_000
+    /// Also count the executions of a plain enumeration, to report what the reduction saves.
+    public var measurePlainEnumeration = true
     public init() {}
 }
 
@@ -196,7 +198,8 @@ extension MMLabSession {
                 if !ex.result.exhaustive && ex.result.bound.isEmpty { ex.result.bound = "stopped after \(options.maxExecutions) executions" }
             }
             ex.result.distinctFinalStates = ex.fingerprints.count
-            if options.reduction && options.randomExecutions == nil && options.preemptionBound == nil {
+            if options.reduction && options.measurePlainEnumeration && options.randomExecutions == nil
+                && options.preemptionBound == nil {
                 // Measure what plain enumeration costs, within a budget.
                 var plain = Explorer(post: post, checks: checks, options: { var o = options; o.reduction = false; o.maxExecutions = 200_000; return o }(), file: file)
                 plain.dfs(runner, schedule: [], sleep: [], preemptions: 0, last: nil)

@@ -131,6 +131,7 @@ extension ScenarioRunner where Backend == ModelBackend {
             let phase: Int
             if case .punchHole(_, _, _, let ph) = kt { phase = ph } else { phase = 0 }
             action = phase == 0 ? "unmap_mapping_range" : "shmem_truncate_range"
+            if case .punchHole(let ino, _, _, _) = kt, backend.kernel.isGuestMemfd(ino) { action = "kvm_gmem_punch_hole" }
             switch backend.kernel.step(&kt) {
             case .finished, .finishedAccess: result = .done(.ok); threads[i].kernelTask = nil
             case .running: threads[i].kernelTask = kt

@@ -1,0 +1,22 @@
+# vma_can_userfault(): a guest_memfd VMA is neither anon, shmem nor hugetlb, so every
+# registration is EINVAL, except WP alone on a userfaultfd with UFFD_FEATURE_WP_ASYNC.
+scenario "guest_memfd and userfaultfd registration"
+guest_memfd G 4p flags=mmap,init_shared
+mmap A G shared rw
+write A = 0x1
+uffd U
+uffd U register A missing -> EINVAL
+uffd U register A wp -> EINVAL
+uffd U register A minor -> EINVAL
+uffd V features=wp_async
+uffd V register A missing -> EINVAL
+uffd V register A minor -> EINVAL
+uffd V register A missing,wp -> EINVAL
+uffd V register A wp
+uffd V wp A
+expect pagemap A uffd_wp=1 present=1
+write A[2] = 0x2                                  # WP_ASYNC: the kernel just drops the bit
+expect pagemap A[2] uffd_wp=0 present=1
+expect pagemap A[3] uffd_wp=1
+expect read A[2] == 0x2
+expect no event V
