@@ -35,8 +35,8 @@ let package = Package(
         ),
         .testTarget(name: "MMLabTests", dependencies: ["MMLab"]),
         .testTarget(name: "MMSyntaxTests", dependencies: ["MMSyntax"]),
-        .testTarget(name: "MMScenarioTests", dependencies: ["MMScenario", "MMSyntax", "MMLab"]),
-        .testTarget(name: "CLITests", dependencies: ["mmlab"]),
+        .testTarget(name: "MMScenarioTests", dependencies: ["MMScenario", "MMSyntax", "MMLab"], exclude: ["Fixtures"]),
+        .testTarget(name: "CLITests", dependencies: ["mmlab"], exclude: ["Snapshots", "Fixtures"]),
         .testTarget(name: "MMLiveTests", dependencies: ["MMLive", "CMMLinux", "MMScenario", "MMSyntax", "MMLab"]),
     ]
 )

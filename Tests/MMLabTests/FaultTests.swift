@@ -139,3 +139,20 @@ final class FaultTests: XCTestCase {
         t.tearDownAndAssertNoLeaks()
     }
 }
+
+/// The range read of pagemap returns exactly the per-word reads, holes and other VMAs included.
+final class PagemapRangeTests: XCTestCase {
+    func testRangeReadEqualsWordReads() {
+        var t = TestKernel(swapMiB: 4)
+        let a = t.anon(1024)
+        for i in stride(from: 0, to: 1024, by: 3) { t.write(a, page: i, UInt64(i)) }
+        _ = t.read(a, page: 1000)
+        XCTAssertNil(t.k.madvise(t.mm, start: a + 10 * 4096, length: 5 * 4096, advice: .pageout))
+        XCTAssertNil(t.k.munmap(t.mm, start: a + 600 * 4096, length: 10 * 4096))
+        let start = a - 8 * 4096
+        let words = t.k.pagemapRead(t.mm, start: start, count: 1100)
+        for i in 0..<1100 {
+            XCTAssertEqual(words[i], t.k.pagemapRead(t.mm, start + UInt64(i) * 4096), "word \(i)")
+        }
+    }
+}

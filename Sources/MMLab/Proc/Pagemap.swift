@@ -31,6 +31,48 @@ extension Kernel {
         return word
     }
 
+    /// Models a read(2) of `count` words of /proc/PID/pagemap from `start`
+    /// (pagemap_read() → walk_page_range()): one VMA lookup per VMA and one table lookup per
+    /// PTE table, as the kernel's walk does, instead of one of each per word.
+    public func pagemapRead(_ mmID: MMID, start: UInt64, count: Int, showPFN: Bool = true) -> [UInt64] {
+        let mm = mms[Int(mmID)]
+        var out = [UInt64](repeating: 0, count: max(0, count))
+        var i = 0
+        var a = start & ~(pageSize - 1)
+        while i < out.count {
+            guard let v = mm.vmaIndex(containing: a) else {
+                // Outside any VMA: 0 until the next VMA starts.
+                let next = mm.vmas.first(where: { $0.start > a })?.start ?? UInt64.max
+                let skip = next == UInt64.max ? out.count - i : Int(min(UInt64(out.count - i), (next - a) >> pageShift))
+                i += skip
+                a &+= UInt64(skip) << pageShift
+                continue
+            }
+            let vma = mm.vmas[v]
+            let vmaSoftDirty: UInt64 = vma.flags.contains(.softDirty) ? PM.softDirty : 0
+            while i < out.count && a < vma.end {
+                // One PTE table: up to 512 words.
+                let tableEnd = min(vma.end, (a | (pmdSize - 1)) &+ 1)
+                if let base = mm.pageTables.slot(a) {
+                    var s = base
+                    while a < tableEnd && i < out.count {
+                        let pte = PTE(raw: mm.pageTables.entries[s])
+                        var w = pte.isNone ? pagemapNonePTE(vma, a, showPFN: showPFN) : pteToPagemapEntry(vma, pte, showPFN: showPFN)
+                        w |= vmaSoftDirty
+                        out[i] = w
+                        i += 1; s += 1; a += pageSize
+                    }
+                } else {
+                    while a < tableEnd && i < out.count {
+                        out[i] = pagemapNonePTE(vma, a, showPFN: showPFN) | vmaSoftDirty
+                        i += 1; a += pageSize
+                    }
+                }
+            }
+        }
+        return out
+    }
+
     /// Models pte_to_pagemap_entry().
     func pteToPagemapEntry(_ vma: VMA, _ pte: PTE, showPFN: Bool) -> UInt64 {
         var frame: UInt64 = 0
