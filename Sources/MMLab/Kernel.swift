@@ -42,6 +42,8 @@ public struct Inode: Sendable {
     public internal(set) var falloc: ClosedRange<UInt64>? = nil
     /// For a KVM guest_memfd inode, its GUEST_MEMFD_FLAG_* (nil: a shmem inode). See GuestMemfd/.
     public internal(set) var gmemFlags: GuestMemfdFlags? = nil
+    /// A device-dax instance's device (nil for shmem and guest_memfd files).
+    public internal(set) var dax: DaxDevice? = nil
 
     public var sizeInPages: UInt64 { (size + pageSize - 1) >> pageShift }
 }

@@ -21,10 +21,18 @@ extension ModelBackend {
 
 extension ScenarioBackend {
     public mutating func filePread(_ object: ObjectHandle, offset: UInt64) -> Result<UInt64, Errno> { .failure(.ENOSYS) }
+    public mutating func daxCreate(name: String, bytes: UInt64, align: UInt64) -> Result<ObjectHandle, Errno> { .failure(.ENOSYS) }
+    public var metadataBytes: [(String, Int)] { [] }
 }
 
 extension ModelBackend {
     public mutating func filePread(_ object: ObjectHandle, offset: UInt64) -> Result<UInt64, Errno> {
         kernel.pread(object, offset: offset)
     }
+    public mutating func daxCreate(name: String, bytes: UInt64, align: UInt64) -> Result<ObjectHandle, Errno> {
+        let r = kernel.daxCreate(name: name, bytes: bytes, align: align)
+        if case .success(let h) = r { files.append(h) }
+        return r
+    }
+    public var metadataBytes: [(String, Int)] { kernel.metadataBytes }
 }

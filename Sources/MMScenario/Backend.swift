@@ -26,6 +26,10 @@ public protocol ScenarioBackend: BlockingBackendRequirements {
     mutating func guestMemfdCreate(name: String, bytes: UInt64, flags: GuestMemfdFlags) -> Result<ObjectHandle, Errno>
     /// pread(2) of 8 bytes at `offset` of a file: the token there (default: ENOSYS; Backend+GuestMemfd.swift).
     mutating func filePread(_ object: ObjectHandle, offset: UInt64) -> Result<UInt64, Errno>
+    /// Creates a device-dax instance of `bytes` with alignment `align`.
+    mutating func daxCreate(name: String, bytes: UInt64, align: UInt64) -> Result<ObjectHandle, Errno>
+    /// The bytes of struct page the memory costs, per kind (for `--stats`).
+    var metadataBytes: [(String, Int)] { get }
     mutating func mmap(_ p: ProcessHandle, length: UInt64, prot: Prot, shared: Bool,
                        object: ObjectHandle?, offset: UInt64, align: UInt64) -> Result<UInt64, Errno>
     mutating func munmap(_ p: ProcessHandle, address: UInt64, length: UInt64) -> Errno?

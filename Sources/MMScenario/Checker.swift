@@ -102,7 +102,7 @@ struct Checker {
             guard result.design.set(key, value) else { throw Diagnostic(s.location, "unknown design switch \(key) = \(value)") }
             let implemented: Bool
             switch (key, value) {
-            case ("pagemap.shmem_swap", "marker"), ("ksm.file_pages", "on"), ("dax.memmap", "dedup"),
+            case ("pagemap.shmem_swap", "marker"), ("ksm.file_pages", "on"),
                  ("dax.memmap", "none"), ("guest_memfd.conversion", "in_place"):
                 implemented = false
             default: implemented = true
@@ -138,8 +138,9 @@ struct Checker {
         case .guestMemfd(let name, let bytes, _):
             sawOperation = true
             try declare(name, .file(pages: Int(clamping: (bytes + 4095) / 4096)), at: s.location)
-        case .dax:
-            throw notImplemented(s, "dax", issue: "issue 6")
+        case .dax(let name, let bytes, _):
+            sawOperation = true
+            try declare(name, .file(pages: Int(clamping: (bytes + 4095) / 4096)), at: s.location)
         case .read(let r), .munmap(let r), .pagemap(let r), .expectRead(let r, _):
             sawOperation = true
             _ = try resolve(r, wantFile: false)

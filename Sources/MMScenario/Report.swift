@@ -84,6 +84,8 @@ public struct RunReport: Sendable {
     /// `check` statements evaluated on this execution.
     public var checks: [CheckReport] = []
     public var costs: Costs?
+    /// Bytes of struct page per kind of memory (model only).
+    public var metadata: [(String, Int)] = []
     /// A runtime error that stopped the run.
     public var fatal: Diagnostic?
 
@@ -147,6 +149,7 @@ public struct RunReport: Sendable {
             out += "costs: faults \(c.faults), major \(c.majorFaults), pte reads \(c.pteReads), pte writes \(c.pteWrites), "
             out += "page-cache lookups \(c.pageCacheLookups), tlb flushes \(c.tlbFlushes), copies \(c.pageCopies), "
             out += "zeroings \(c.pageZeroings), swap-outs \(c.swapOuts), swap-ins \(c.swapIns)\n"
+            for (what, bytes) in metadata { out += "metadata: \(what): \(bytes) bytes\n" }
         }
         out += "summary: \(met + failed) expectations: \(met) met, \(failed) failed\n"
         return out
@@ -197,6 +200,9 @@ public struct RunReport: Sendable {
                 ("tlb_flushes", .int(c.tlbFlushes)), ("page_copies", .int(c.pageCopies)),
                 ("page_zeroings", .int(c.pageZeroings)), ("swap_outs", .int(c.swapOuts)), ("swap_ins", .int(c.swapIns)),
             ])))
+        }
+        if !metadata.isEmpty {
+            summary.append(("metadata", .array(metadata.map { .object([("what", .string($0.0)), ("bytes", .int($0.1))]) })))
         }
         lines.append(JSON.object(summary).rendered)
         return lines.joined(separator: "\n") + "\n"

@@ -55,6 +55,7 @@ public struct ScenarioRunner<Backend: ScenarioBackend> {
     public mutating func run(wantsConsistencyCheck: Bool = false, checks: [String] = []) -> RunReport {
         runBlock(scenario.statements, depth: 0)
         report.sleeping = blockedThreads
+        report.metadata = backend.metadataBytes
         if !checks.isEmpty, let model = backend as? ModelBackend {
             // The checks of `explore`, on the one execution of the default schedule.
             for c in checks {
@@ -172,6 +173,13 @@ public struct ScenarioRunner<Backend: ScenarioBackend> {
             return OpOutcome(backend.swapon(bytes: bytes))
         case .memfd(let name, let bytes):
             switch backend.memfdCreate(name: name, bytes: bytes) {
+            case .success(let h):
+                files[name] = (h, Int((bytes + pageSize - 1) / pageSize))
+                return .ok
+            case .failure(let e): return .errno(e)
+            }
+        case .dax(let name, let bytes, let align):
+            switch backend.daxCreate(name: name, bytes: bytes, align: align) {
             case .success(let h):
                 files[name] = (h, Int((bytes + pageSize - 1) / pageSize))
                 return .ok

@@ -91,6 +91,10 @@ final class CLISnapshotTests: XCTestCase {
         try assertSnapshot("replay-seed001-old", ["replay", "examples/races/seed001-old-designs.mms", "--schedule", "v1.10022"], status: 1)
     }
 
+    func testDaxMetadataStats() throws {
+        try assertSnapshot("run-dax-metadata-dedup", ["run", "--stats", "examples/dax/metadata-dedup.mms"], status: 0)
+    }
+
     func testCompareSaysNotImplementedYet() throws {
         try assertSnapshot("compare-not-implemented", ["compare", "examples/swap/anon-pageout.mms"], status: 2)
     }

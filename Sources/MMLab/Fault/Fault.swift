@@ -159,6 +159,7 @@ extension Kernel {
     /// Models do_fault(): read, COW or shared fault on a file (shmem) VMA.
     mutating func doFault(_ m: Int, _ v: Int, _ address: UInt64, write: Bool, orig: PTE) -> VMFault {
         if vmaIsGuestMemfd(mms[m].vmas[v]) { return kvmGmemDoFault(m, v, address, write: write, orig: orig) }
+        if vmaIsDax(mms[m].vmas[v]) { return daxFault(m, v, address, write: write) }
         if !write { return doReadFault(m, v, address, orig: orig) }
         if !mms[m].vmas[v].flags.contains(.shared) { return doCOWFault(m, v, address, orig: orig) }
         return doSharedFault(m, v, address, orig: orig)

@@ -93,6 +93,7 @@ extension Kernel {
             if !(vma.flags.contains(.shared) && vma.flags.contains(.mayWrite)) { return .EACCES }
             let offset = (s - vma.start) + (vma.pgoff << pageShift)
             if isGuestMemfd(ino) { return kvmGmemFallocate(ino, mode: [.keepSize, .punchHole], offset: offset, length: e - s) }
+            if isDax(ino) { return .EOPNOTSUPP }   // a device has no ->fallocate
             return shmemFallocatePunch(ino, offset: offset, length: e - s)
         case .mergeable:
             return madviseMergeable(m, v)

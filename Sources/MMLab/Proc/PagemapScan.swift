@@ -106,6 +106,7 @@ extension Kernel {
         var c: UInt64 = 0
         if pte.isPresent {
             c |= PageCategory.present
+            if pte.raw & PTE.pse != 0 { c |= PageCategory.huge }   // mapped by a PMD or PUD
             if !pte.uffdWP { c |= PageCategory.written }
             if let page = normalPage(pte), !frames[page].flags.contains(.anon) { c |= PageCategory.file }
             if pte.pfn == FrameTable.zeroPFN { c |= PageCategory.pfnZero }

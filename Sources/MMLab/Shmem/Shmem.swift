@@ -120,6 +120,7 @@ extension Kernel {
     public mutating func fallocatePunchHole(_ ino: InodeID, offset: UInt64, length: UInt64) -> Errno? {
         guard Int(ino) < inodes.count, inodes[Int(ino)].open else { return .EBADF }
         if isGuestMemfd(ino) { return kvmGmemFallocate(ino, mode: [.keepSize, .punchHole], offset: offset, length: length) }
+        if isDax(ino) { return .EOPNOTSUPP }   // a device has no ->fallocate
         return shmemFallocatePunch(ino, offset: offset, length: length)
     }
 

@@ -18,7 +18,7 @@ extension Kernel {
     func vmaCanUserfault(_ vma: VMA, _ flags: VMFlags, wpAsync: Bool) -> Bool {
         if flags.contains(.uffdMinor) && vma.isAnonymous { return false }   // MINOR: shmem/hugetlb only
         if wpAsync && flags == .uffdWP { return true }
-        if vmaIsGuestMemfd(vma) { return false }   // not anon, shmem or hugetlb
+        if vmaIsGuestMemfd(vma) || vmaIsDax(vma) { return false }   // not anon, shmem or hugetlb
         return true   // anon or shmem: every VMA the model has
     }
 

@@ -65,9 +65,13 @@ extension Kernel {
         case .file(let ino):
             guard Int(ino) < inodes.count, inodes[Int(ino)].open else { return .failure(.EBADF) }
             if let e = kvmGmemMmap(ino, shared: shared) { return .failure(e) }   // call_mmap(): guest_memfd
+            if let e = daxMmapCheck(ino, shared: shared, length: length, offset: offset) { return .failure(e) }
             backing = .shmem(ino)
         }
         // Placement: a fresh 2 MiB-aligned region with a gap on both sides, so mappings never merge.
+        // A dax device pads to its own alignment (dax_get_unmapped_area()).
+        var align = align
+        if case .shmem(let ino) = backing, let daxAlign = daxPlacementAlign(ino) { align = max(align, daxAlign) }
         let bigAlign = align >= pmdSize ? align : pmdSize
         var base = (nextMapBase + bigAlign - 1) & ~(bigAlign - 1)
         if align < pmdSize { base += align }
@@ -179,6 +183,7 @@ extension Kernel {
         guard start & (pageSize - 1) == 0, length > 0 else { return .EINVAL }
         let m = Int(mmID)
         let end = start + ((length + pageSize - 1) & ~(pageSize - 1))
+        if let e = daxMaySplit(m, start, end) { return e }
         let r = isolateRange(m, start, end)
         var files: [InodeID] = []
         for v in r {
@@ -214,6 +219,7 @@ extension Kernel {
         let m = Int(mmID)
         let end = start + ((length + pageSize - 1) & ~(pageSize - 1))
         guard end > start else { return nil }
+        if let e = daxMaySplit(m, start, end) { return e }
         let r = isolateRange(m, start, end)
         var result: Errno? = nil
         var expected = start

@@ -1,0 +1,135 @@
+// SPDX-License-Identifier: Apache-2.0
+//
+// device-dax (drivers/dax/device.c, drivers/dax/bus.c): a character device whose memory is
+// ZONE_DEVICE pages, mapped MAP_SHARED only, with VMAs aligned to the device alignment
+// (4 KiB, 2 MiB or 1 GiB); faults map exactly `align`-sized entries (a PTE, a PMD or a PUD),
+// so a 2 MiB device can never be mapped with 4 KiB PTEs. The model keeps one PTE per 4 KiB
+// page also for PMD and PUD mappings, marked with the PSE bit (bit 7), which gives the same
+// pagemap words (every subpage present, PFN = head + index) and lets PAGEMAP_SCAN report
+// them as huge. Every device-dax rule of the model is in this file.
+
+/// A device-dax instance (struct dev_dax).
+public struct DaxDevice: Hashable, Sendable {
+    /// The device alignment (the `align` sysfs attribute): 4 KiB, 2 MiB or 1 GiB.
+    public var align: UInt64
+    /// The first PFN of the device's range (ZONE_DEVICE memory is physically contiguous).
+    public var basePFN: PFN
+}
+
+extension PTE {
+    /// _PAGE_PSE: a leaf PMD or PUD. The model sets it on the per-page entries of a huge mapping.
+    public static let pse: UInt64 = 1 << 7
+}
+
+extension Kernel {
+    /// Models creating a dax device (devm_create_dev_dax() with its ZONE_DEVICE pgmap):
+    /// the size must be a non-zero multiple of the alignment, which must be 4K, 2M or 1G.
+    public mutating func daxCreate(name: String, bytes: UInt64, align: UInt64) -> Result<InodeID, Errno> {
+        guard [pageSize, pmdSize, 1 << 30].contains(align) else { return .failure(.EINVAL) }   // dax_align_valid()
+        guard bytes > 0, bytes % align == 0, bytes <= 1 << 40 else { return .failure(.EINVAL) }
+        let pages = Int(bytes >> pageShift)
+        let ino = createShmemInode(name: "dax:" + name, size: bytes)
+        // The pgmap's pages exist from the start, contiguous; the device holds a reference.
+        let base = frames.allocContiguous(pages)
+        for i in 0..<pages {
+            let pfn = base + PFN(i)
+            frames[pfn].flags.insert(.unevictable)
+            shmemAddToPageCache(pfn, ino, UInt64(i))
+            frames[pfn].flags.remove(.swapbacked)
+        }
+        inodes[Int(ino)].dax = DaxDevice(align: align, basePFN: base)
+        check()
+        return .success(ino)
+    }
+
+    func isDax(_ ino: InodeID) -> Bool { inodes[Int(ino)].dax != nil }
+    func vmaIsDax(_ vma: VMA) -> Bool { vma.inode.map { isDax($0) } ?? false }
+
+    /// Models dax_mmap() → check_vma(): MAP_SHARED only, start and end aligned to the
+    /// device alignment (the placement pads to it, as dax_get_unmapped_area() does), offset too.
+    func daxMmapCheck(_ ino: InodeID, shared: Bool, length: UInt64, offset: UInt64) -> Errno? {
+        guard let dev = inodes[Int(ino)].dax else { return nil }
+        if !shared { return .EINVAL }                                     // VM_MAYSHARE required
+        if length % dev.align != 0 || offset % dev.align != 0 { return .EINVAL }
+        return nil
+    }
+
+    /// The placement alignment a dax mapping needs.
+    func daxPlacementAlign(_ ino: InodeID) -> UInt64? { inodes[Int(ino)].dax.map { max($0.align, pmdSize) } }
+
+    /// Models dev_dax_may_split(): a VMA may not be split off the device alignment.
+    func daxMaySplit(_ m: Int, _ start: UInt64, _ end: UInt64) -> Errno? {
+        for vma in mms[m].vmas where vma.end > start && vma.start < end && vmaIsDax(vma) {
+            let align = inodes[Int(vma.inode!)].dax!.align
+            for cut in [start, end] where cut > vma.start && cut < vma.end && cut % align != 0 { return .EINVAL }
+        }
+        return nil
+    }
+
+    /// Models dev_dax_huge_fault() / dev_dax_fault(): PUD, PMD or PTE fault by the device
+    /// alignment; the whole aligned range must lie inside the VMA and the device (SIGBUS).
+    mutating func daxFault(_ m: Int, _ v: Int, _ address: UInt64, write: Bool) -> VMFault {
+        let vma = mms[m].vmas[v]
+        guard let ino = vma.inode, let dev = inodes[Int(ino)].dax else { return .sigbus }
+        let align = dev.align
+        let start = address & ~(align - 1)
+        guard start >= vma.start, start + align <= vma.end else { return .sigbus }
+        let firstPgoff = vma.pgoff(of: start)
+        let pages = align >> pageShift
+        guard firstPgoff + pages <= inodes[Int(ino)].sizeInPages else { return .sigbus }   // dax_pgoff_to_phys() fails
+        note(align == pageSize ? "dev_dax_fault → vmf_insert_page_mkwrite"
+             : align == pmdSize ? "dev_dax_huge_fault → vmf_insert_folio_pmd (2 MiB)" : "dev_dax_huge_fault → vmf_insert_folio_pud (1 GiB)")
+        var prot = pageProt(vma)
+        if write { prot |= PTE.dirty; if vma.flags.contains(.write) { prot |= PTE.rw } }
+        if align > pageSize { prot |= PTE.pse }
+        for i in 0..<pages {
+            let a = start + i << pageShift
+            guard mms[m].pageTables.pte(a).isNone else { continue }
+            let pfn = dev.basePFN + PFN(firstPgoff + i)
+            addRmap(pfn)
+            mms[m].rssShmem += 1
+            mms[m].pageTables.set(a, PTE.make(pfn: pfn, prot: prot))
+            costs.pteWrites += 1
+        }
+        return .done
+    }
+
+    /// Bytes of struct page the kernel spends on the memory the model knows, per kind, under
+    /// the design switch dax.memmap (seed 003): RAM frames in use at 64 B per 4 KiB page;
+    /// device-dax at 64 B per page (full), two vmemmap pages per compound page when
+    /// align ≥ 2 MiB (dedup: the first tail page's vmemmap page is shared), or nothing (none:
+    /// PFNMAP without struct page).
+    public var metadataBytes: [(String, Int)] {
+        var ramPages = 0
+        var out: [(String, Int)] = []
+        for pfn in 1..<frames.frames.count where frames.frames[pfn].flags.contains(.allocated)
+            && !frames.frames[pfn].flags.contains(.unevictable) { ramPages += 1 }
+        out.append(("struct page for RAM frames in use (64 B × \(ramPages))", ramPages * 64))
+        for inode in inodes {
+            guard let dev = inode.dax else { continue }
+            let pages = Int(inode.size >> pageShift)
+            let bytes: Int
+            switch design.daxMemmap {
+            case .full: bytes = pages * 64
+            case .dedup: bytes = dev.align >= pmdSize ? Int(inode.size / dev.align) * 2 * Int(pageSize) : pages * 64
+            case .none: bytes = 0
+            }
+            out.append(("struct page for \(inode.name) (\(pages) pages, align \(dev.align >> 10) KiB, dax.memmap=\(design.daxMemmap.rawValue))", bytes))
+        }
+        return out
+    }
+}
+
+extension FrameTable {
+    /// Allocates `n` new frames with consecutive PFNs (a ZONE_DEVICE range), bypassing the
+    /// free list; returns the first.
+    mutating func allocContiguous(_ n: Int) -> PFN {
+        let base = PFN(frames.count)
+        frames.reserveCapacity(frames.count + n)
+        for _ in 0..<n {
+            frames.append(Frame(token: 0, owner: 0, refcount: 0, mapcount: 0, flags: [.allocated, .uptodate]))
+        }
+        allocatedCount += n
+        return base
+    }
+}
