@@ -17,9 +17,9 @@ extension Kernel {
     /// lies outside a VMA, and the rss counters. Returns one line per violation.
     public func verifyInvariants() -> [String] {
         var errors: [String] = []
-        var mapcount = [UInt32](repeating: 0, count: frames.frames.count)
+        var mapcount = [UInt32](repeating: 0, count: frames.count)
         var swapRefs: [[UInt32]] = swapDevices.map { [UInt32](repeating: 0, count: $0.swapMap.count) }
-        var inPageCache = [Bool](repeating: false, count: frames.frames.count)
+        var inPageCache = [Bool](repeating: false, count: frames.count)
 
         for mm in mms where mm.alive {
             var anon = 0, shmem = 0, swapents = 0
@@ -79,8 +79,8 @@ extension Kernel {
                 }
             }
         }
-        for pfn in 1..<frames.frames.count {
-            let f = frames.frames[pfn]
+        for pfn in 1..<frames.count {
+            let f = frames[PFN(pfn)]
             guard f.flags.contains(.allocated) else { continue }
             let swapcache: UInt32 = f.flags.contains(.swapcache) ? 1 : 0
             let pc: UInt32 = inPageCache[pfn] ? 1 : 0

@@ -60,7 +60,8 @@ final class DiagnosticsTests: XCTestCase {
                     "t.mms:1:1: error: design pagemap.shmem_swap = marker is not implemented yet (planned: the design-variant work for its seed)")
         assertError("mmap A anon private rw 4p\nmadvise A free\n",
                     "t.mms:2:1: error: madvise free is not implemented yet (planned: a later issue)")
-        assertError("dax D 1G align=2M\n", "t.mms:1:1: error: dax is not implemented yet (planned: issue 6)")
+        assertError("design dax.memmap = none\n",
+                    "t.mms:1:1: error: design dax.memmap = none is not implemented yet (planned: the design-variant work for its seed)")
         assertError("guest_memfd G 4p flags=mmap\npunch G[4]\n", "t.mms:2:7: error: expected a page of G (4 pages: 0..3), found page 4 out of bounds")
     }
 

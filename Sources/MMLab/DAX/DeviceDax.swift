@@ -102,8 +102,8 @@ extension Kernel {
     public var metadataBytes: [(String, Int)] {
         var ramPages = 0
         var out: [(String, Int)] = []
-        for pfn in 1..<frames.frames.count where frames.frames[pfn].flags.contains(.allocated)
-            && !frames.frames[pfn].flags.contains(.unevictable) { ramPages += 1 }
+        for pfn in 1..<frames.count where frames[PFN(pfn)].flags.contains(.allocated)
+            && !frames[PFN(pfn)].flags.contains(.unevictable) { ramPages += 1 }
         out.append(("struct page for RAM frames in use (64 B × \(ramPages))", ramPages * 64))
         for inode in inodes {
             guard let dev = inode.dax else { continue }
@@ -124,10 +124,9 @@ extension FrameTable {
     /// Allocates `n` new frames with consecutive PFNs (a ZONE_DEVICE range), bypassing the
     /// free list; returns the first.
     mutating func allocContiguous(_ n: Int) -> PFN {
-        let base = PFN(frames.count)
-        frames.reserveCapacity(frames.count + n)
+        let base = PFN(count)
         for _ in 0..<n {
-            frames.append(Frame(token: 0, owner: 0, refcount: 0, mapcount: 0, flags: [.allocated, .uptodate]))
+            append(Frame(token: 0, owner: 0, refcount: 0, mapcount: 0, flags: [.allocated, .uptodate]))
         }
         allocatedCount += n
         return base

@@ -60,12 +60,12 @@ extension Kernel {
             let pfn = pte.pfn
             var hw = PTE.accessed
             if let t = store {
-                frames[pfn].token = t
+                frames.setToken(pfn, t)
                 hw |= PTE.dirty
             }
             if pte.raw & hw != hw { mms[m].pageTables.set(address, pte.with(hw)) }
             if let t = store { noteStoreCompleted(m, address, t) }
-            return .completed(.ok(frames[pfn].token))
+            return .completed(.ok(frames.token(pfn)))
         }
         costs.faults += 1
         note("handle_mm_fault(\(store == nil ? "read" : "write"))")

@@ -38,7 +38,7 @@ public struct FolioFlags: OptionSet, Hashable, Sendable {
     public static let lru = FolioFlags(rawValue: 1 << 13)
 }
 
-/// The model's struct folio for an order-0 page: 24 bytes.
+/// The model's struct folio for an order-0 page, as one value (stored as parallel arrays).
 public struct Frame: Sendable {
     /// The page's content token (0 = zero-filled).
     public var token: UInt64
@@ -57,9 +57,14 @@ public struct Frame: Sendable {
     }
 }
 
-/// All of physical memory: the frame array and its free list (mm/page_alloc.c).
+/// All of physical memory (mm/page_alloc.c): the frames, stored as parallel arrays (the
+/// token, the owner, the two counts, the flags: 22 bytes a frame), and the free list.
 public struct FrameTable: Sendable {
-    public internal(set) var frames: [Frame]
+    var tokens: [UInt64]
+    var owners: [UInt64]
+    /// refcount in the low 16 bits, mapcount in the high 16 bits.
+    var counts: [UInt32]
+    var flagBits: [UInt16]
     /// Freed PFNs, reused last-freed-first as the page allocator's per-cpu lists do.
     var freeList: [PFN] = []
     public internal(set) var allocatedCount: Int = 0
@@ -68,8 +73,28 @@ public struct FrameTable: Sendable {
     public static let zeroPFN: PFN = 0
 
     init() {
-        frames = [Frame(token: 0, owner: 0, refcount: 0, mapcount: 0,
-                        flags: [.allocated, .uptodate])]
+        tokens = [0]
+        owners = [0]
+        counts = [0]
+        flagBits = [UInt16(truncatingIfNeeded: FolioFlags([.allocated, .uptodate]).rawValue)]
+    }
+
+    /// Frames ever allocated (the highest PFN + 1).
+    public var count: Int { tokens.count }
+
+    mutating func append(_ f: Frame) {
+        if tokens.count == tokens.capacity {
+            // Grow by an eighth, not double: model state per page is a measured figure.
+            let n = tokens.count + tokens.count / 8 + 4096
+            tokens.reserveCapacity(n)
+            owners.reserveCapacity(n)
+            counts.reserveCapacity(n)
+            flagBits.reserveCapacity(n)
+        }
+        tokens.append(f.token)
+        owners.append(f.owner)
+        counts.append(UInt32(f.refcount) | UInt32(f.mapcount) << 16)
+        flagBits.append(UInt16(truncatingIfNeeded: f.flags.rawValue))
     }
 
     /// Models folio_alloc() of an order-0 folio holding `token`; the caller sets ownership.
@@ -77,38 +102,51 @@ public struct FrameTable: Sendable {
         allocatedCount += 1
         let f = Frame(token: token, owner: 0, refcount: 0, mapcount: 0, flags: [.allocated, .uptodate, .lru])
         if let pfn = freeList.popLast() {
-            frames[Int(pfn)] = f
+            self[pfn] = f
             return pfn
         }
-        if frames.count == frames.capacity {
-            // Grow by a quarter, not double: model state per page is a measured figure.
-            frames.reserveCapacity(frames.count + frames.count / 4 + 4096)
-        }
-        frames.append(f)
-        return PFN(frames.count - 1)
+        append(f)
+        return PFN(tokens.count - 1)
     }
 
     /// Models the final folio_put() freeing a folio.
     mutating func free(_ pfn: PFN) {
         precondition(pfn != Self.zeroPFN, "the zero page is never freed")
-        frames[Int(pfn)].flags = []
-        frames[Int(pfn)].owner = 0
+        flagBits[Int(pfn)] = 0
+        owners[Int(pfn)] = 0
         allocatedCount -= 1
         freeList.append(pfn)
     }
 
     public subscript(pfn: PFN) -> Frame {
-        get { frames[Int(pfn)] }
-        _modify { yield &frames[Int(pfn)] }
+        get {
+            let i = Int(pfn)
+            return Frame(token: tokens[i], owner: owners[i], refcount: UInt16(truncatingIfNeeded: counts[i]),
+                         mapcount: UInt16(truncatingIfNeeded: counts[i] >> 16),
+                         flags: FolioFlags(rawValue: UInt32(flagBits[i])))
+        }
+        set {
+            let i = Int(pfn)
+            tokens[i] = newValue.token
+            owners[i] = newValue.owner
+            counts[i] = UInt32(newValue.refcount) | UInt32(newValue.mapcount) << 16
+            flagBits[i] = UInt16(truncatingIfNeeded: newValue.flags.rawValue)
+        }
     }
+
+    /// The content token of `pfn` (one array read; the hot path of every access).
+    @inline(__always) func token(_ pfn: PFN) -> UInt64 { tokens[Int(pfn)] }
+    /// Stores a token in `pfn` (one array write).
+    @inline(__always) mutating func setToken(_ pfn: PFN, _ t: UInt64) { tokens[Int(pfn)] = t }
 
     /// Whether `pfn` is an allocated frame (or the zero page).
     public func isAllocated(_ pfn: PFN) -> Bool {
-        Int(pfn) < frames.count && frames[Int(pfn)].flags.contains(.allocated)
+        Int(pfn) < tokens.count && flagBits[Int(pfn)] & UInt16(FolioFlags.allocated.rawValue) != 0
     }
 
     /// Bytes this table occupies, by capacity.
     public var bytes: Int {
-        frames.capacity * MemoryLayout<Frame>.stride + freeList.capacity * MemoryLayout<PFN>.stride
+        tokens.capacity * 8 + owners.capacity * 8 + counts.capacity * 4 + flagBits.capacity * 2
+            + freeList.capacity * MemoryLayout<PFN>.stride
     }
 }

@@ -19,10 +19,12 @@ extension Kernel {
 
     /// addNewAnonRmap() from the VMA's anon_vma and the page index (no copy of the VMA).
     mutating func addNewAnonRmap(_ pfn: PFN, anonVMA av: AnonVMAID, index: UInt64) {
-        frames[pfn].owner = Frame.owner(mapping: av, index: index)
-        frames[pfn].flags.formUnion([.anon, .anonExclusive, .swapbacked, .dirty])
-        frames[pfn].mapcount = 1
-        frames[pfn].refcount += 1
+        var f = frames[pfn]
+        f.owner = Frame.owner(mapping: av, index: index)
+        f.flags.formUnion([.anon, .anonExclusive, .swapbacked, .dirty])
+        f.mapcount = 1
+        f.refcount += 1
+        frames[pfn] = f
     }
 
     /// Models folio_add_anon_rmap_ptes() / folio_add_file_rmap_ptes(): one more mapping.
