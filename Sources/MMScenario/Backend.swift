@@ -97,7 +97,7 @@ public struct ModelBackend: ScenarioBackend {
         kernel.access(p, address, store: store)
     }
     public mutating func pagemap(_ p: ProcessHandle, address: UInt64) -> UInt64 {
-        kernel.pagemapRead(p, address)
+        kernel.pagemapReadCounted(p, address)
     }
     public mutating func clearRefs(_ p: ProcessHandle, value: Int) -> Errno? { kernel.clearRefs(p, value) }
 

@@ -54,6 +54,7 @@ extension Kernel {
                 copyPageRange(dstMM: c, dst: dst, srcMM: p, src: src)
             }
         }
+        ksmFork(parent: parentID, child: child)
         check()
         return (child, forked)
     }
@@ -148,6 +149,7 @@ extension Kernel {
         mms[m].vmas = []
         mms[m].pageTables = PageTables()
         mms[m].alive = false
+        ksmExit(mmID)
         for ino in inodesSeen { releaseInodeIfUnused(ino) }
         check()
     }

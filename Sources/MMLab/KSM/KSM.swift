@@ -31,6 +31,9 @@ public struct KSMState: Hashable, Sendable {
     var items: [KSMRmapItem] = []
     /// The stable tree: content → KSM page.
     var stable: [UInt64: PFN] = [:]
+    /// The mms registered with KSM (ksm_mm_head's mm_slot list), in registration order: the
+    /// order a scan visits them in.
+    var mms: [MMID] = []
 
     public init() {}
 }
@@ -45,7 +48,24 @@ extension Kernel {
         let vma = mms[m].vmas[v]
         if !vma.flags.intersection(VMFlags([.shared, .mayShare]).union(VMFlags.special).union(.hugetlb)).isEmpty { return nil }
         mms[m].vmas[v].flags.insert(.mergeable)
+        ksmEnter(MMID(m))
         return nil
+    }
+
+    /// Models __ksm_enter(): register the mm (at the tail of the scan order) once.
+    mutating func ksmEnter(_ mm: MMID) {
+        if !ksm.mms.contains(mm) { ksm.mms.append(mm) }
+    }
+
+    /// Models ksm_fork(): the child of a registered mm is registered too.
+    mutating func ksmFork(parent: MMID, child: MMID) {
+        if ksm.mms.contains(parent) { ksmEnter(child) }
+    }
+
+    /// Models __ksm_exit(): an mm without rmap items leaves the scan list at once; one with
+    /// items stays (and its items keep counting) until ksmd's next scan frees them.
+    mutating func ksmExit(_ mm: MMID) {
+        if !ksm.items.contains(where: { $0.mm == mm }) { ksm.mms.removeAll { $0 == mm } }
     }
 
     /// Models ksm_madvise(MADV_UNMERGEABLE) → unmerge_ksm_pages(): break every KSM page in the
@@ -63,8 +83,8 @@ extension Kernel {
             }
             a += pageSize
         }
-        let mmID = MMID(m)
-        ksm.items.removeAll { $0.mm == mmID && $0.address >= s && $0.address < e }
+        // The rmap items stay (with their checksums and stable links) until a scan skips the
+        // range, as the kernel's do.
         mms[m].vmas[v].flags.remove(.mergeable)
         return nil
     }
@@ -94,9 +114,9 @@ extension Kernel {
     public mutating func ksmSetRun(_ on: Bool) { ksm.run = on }
 
     /// Models `n` full scans of ksmd (ksm_do_scan() until ksm_scan.seqnr advances n times).
-    /// Nothing happens while run is 0.
+    /// Nothing happens while run is 0, nor while no mm is registered (ksmd_should_run()).
     public mutating func ksmScan(_ n: Int) {
-        guard ksm.run else { return }
+        guard ksm.run, !ksm.mms.isEmpty else { return }
         for _ in 0..<max(0, n) { ksmFullScan() }
         check()
     }
@@ -107,7 +127,8 @@ extension Kernel {
     mutating func ksmFullScan() {
         var unstableTree: [UInt64: Int] = [:]   // content → index of the item in ksm.items
         var seen: [Int] = []
-        for m in mms.indices where mms[m].alive {
+        for mm in ksm.mms where mms[Int(mm)].alive {
+            let m = Int(mm)
             for v in mms[m].vmas.indices {
                 let vma = mms[m].vmas[v]
                 guard vma.flags.contains(.mergeable), vma.anonVMA != nil else { continue }
@@ -129,6 +150,7 @@ extension Kernel {
             ksm.items[i].unstable = false
         }
         ksm.items = ksm.items.enumerated().filter { seen.contains($0.offset) }.map(\.element)
+        ksm.mms.removeAll { !mms[Int($0)].alive }
         // The unstable tree does not survive the scan; items that stayed there are "unshared".
         pruneStableTree()
         ksm.fullScans += 1

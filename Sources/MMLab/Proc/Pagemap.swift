@@ -73,6 +73,17 @@ extension Kernel {
         return out
     }
 
+    /// pagemapRead() that also counts its cost: the PTE read, and the page-cache lookup the
+    /// `pagecache` design of pagemap.shmem_swap adds for a none PTE of a shmem VMA.
+    public mutating func pagemapReadCounted(_ mmID: MMID, _ address: UInt64) -> UInt64 {
+        costs.pteReads += 1
+        if design.pagemapShmemSwap == .pagecache, let v = mms[Int(mmID)].vmaIndex(containing: address),
+           mms[Int(mmID)].vmas[v].inode != nil, mms[Int(mmID)].pageTables.pte(address & ~(pageSize - 1)).isNone {
+            costs.pageCacheLookups += 1
+        }
+        return pagemapRead(mmID, address)
+    }
+
     /// Models pte_to_pagemap_entry().
     func pteToPagemapEntry(_ vma: VMA, _ pte: PTE, showPFN: Bool) -> UInt64 {
         var frame: UInt64 = 0
