@@ -159,6 +159,13 @@ static int mml_prot(uint64_t p)
 	}
 }
 
+#ifndef MAP_FIXED_NOREPLACE
+#define MAP_FIXED_NOREPLACE 0x100000
+#endif
+/// Where the next mapping's reservation is tried (16 TiB: far from the program, its heap
+/// and the top-down mmap area of libraries and stacks). Inherited by forked workers.
+static uintptr_t mml_map_cursor = 0x100000000000UL;
+
 /// Places a mapping as the model does: on a 2 MiB boundary; `align` >= 2 MiB (a power of
 /// two) on a multiple of it; a smaller `align` exactly that many bytes past a 2 MiB
 /// boundary. A PROT_NONE reservation with 2 MiB of slack on both sides is taken first and
@@ -177,7 +184,28 @@ static void mml_do_mmap(const struct mml_request *rq, int fd, struct mml_reply *
 	uint64_t extra = align < MML_PMD ? align : 0;
 	uint64_t plen = (len + (uint64_t)mml_page - 1) & ~((uint64_t)mml_page - 1);
 	uint64_t rlen = plen + big + extra + 2 * MML_PMD;
-	char *r = mmap(NULL, rlen, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	// Bottom-up, as the model's placement: each reservation is tried at the cursor (above
+	// the previous one), so a later mapping has a higher address. This matters to KSM,
+	// which scans an mm's VMAs in address order. If the cursor's range is taken (or the
+	// kernel ignores MAP_FIXED_NOREPLACE), the kernel picks (top-down).
+	char *r = MAP_FAILED;
+	for (int tries = 0; tries < 64 && r == MAP_FAILED; tries++) {
+		r = mmap((void *)mml_map_cursor, rlen, PROT_NONE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE, -1, 0);
+		if (r != MAP_FAILED && (uintptr_t)r != mml_map_cursor) {
+			munmap(r, rlen);	// an old kernel took it as a hint only
+			r = MAP_FAILED;
+			break;
+		}
+		if (r == MAP_FAILED && errno != EEXIST)
+			break;
+		if (r == MAP_FAILED)
+			mml_map_cursor += 1UL << 30;	// something is there: try 1 GiB higher
+	}
+	if (r != MAP_FAILED)
+		mml_map_cursor = ((uintptr_t)r + rlen + MML_PMD - 1) & ~(uintptr_t)(MML_PMD - 1);
+	else
+		r = mmap(NULL, rlen, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (r == MAP_FAILED) {
 		rp->ret = -1;
 		rp->err = errno;
@@ -1155,6 +1183,8 @@ void mml_kernel_release(char *buf, int len)
 static const int mml_host_signals[MML_HOST_SIGNALS] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGABRT,
 							 SIGSEGV, SIGBUS, SIGILL, SIGTRAP, SIGFPE };
 #define MML_MAX_WORKERS 256
+#define MML_MAX_KSM_KNOBS 8
+#define MML_KSM_DIR "/sys/kernel/mm/ksm/"
 
 /// Every change to the host, in one place. Read by the signal handler, so it is plain data.
 static struct {
@@ -1169,6 +1199,10 @@ static struct {
 	volatile int handlers;
 	struct sigaction old[MML_HOST_SIGNALS];
 	volatile int lock_fd;	// the flock'ed lock file + 1 (0: none)
+	volatile int nksm;	// KSM knobs changed (/sys/kernel/mm/ksm/NAME), in the order first set
+	char ksm_name[MML_MAX_KSM_KNOBS][32];
+	char ksm_old[MML_MAX_KSM_KNOBS][64];
+	volatile int ksm_unmerge;	// write run=2 before restoring (drops the run's KSM state)
 } H;
 
 
@@ -1181,6 +1215,32 @@ static int mml_write_file(const char *path, const char *s)
 	int e = n < 0 ? errno : 0;
 	close(fd);
 	return n < 0 ? -e : 0;
+}
+
+/// MML_KSM_DIR + name into path (96 bytes).
+static void mml_ksm_path(char *path, const char *name)
+{
+	size_t d = strlen(MML_KSM_DIR), n = strlen(name);
+	if (n > 95 - d)
+		n = 95 - d;
+	memcpy(path, MML_KSM_DIR, d);
+	memcpy(path + d, name, n);
+	path[d + n] = 0;
+}
+
+/// Reads a small sysfs file into buf (NUL-terminated): its length, or -errno.
+static int mml_read_sysfs(const char *path, char *buf, int len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	ssize_t n = read(fd, buf, (size_t)len - 1);
+	int e = errno;
+	close(fd);
+	if (n < 0)
+		return -e;
+	buf[n] = 0;
+	return (int)n;
 }
 
 static void mml_host_uninstall(void)
@@ -1241,6 +1301,34 @@ int mml_host_restore(void)
 		}
 	}
 	H.nswaps = 0;
+	if (H.nksm > 0) {
+		// The workers are gone. run=2 unmerges and frees every rmap item and the slots of
+		// exited mms at once (otherwise they wait for ksmd's next scan); then the knobs
+		// go back, run last.
+		char path[96];
+		if (H.ksm_unmerge) {
+			mml_ksm_path(path, "run");
+			if (mml_write_file(path, "2\n"))
+				failed++;
+			H.ksm_unmerge = 0;
+		}
+		int run = -1;
+		for (int i = H.nksm - 1; i >= 0; i--) {
+			if (!strcmp(H.ksm_name[i], "run")) {
+				run = i;
+				continue;
+			}
+			mml_ksm_path(path, H.ksm_name[i]);
+			if (mml_write_file(path, H.ksm_old[i]))
+				failed++;
+		}
+		if (run >= 0) {
+			mml_ksm_path(path, "run");
+			if (mml_write_file(path, H.ksm_old[run]))
+				failed++;
+		}
+		H.nksm = 0;
+	}
 	if (H.page_cluster_changed) {
 		if (mml_write_file("/proc/sys/vm/page-cluster", H.old_page_cluster))
 			failed++;
@@ -1341,6 +1429,65 @@ int mml_host_set_page_cluster(int value)
 	buf[len] = 0;
 	H.page_cluster_changed = 1;	// from here on, restore writes the old value back
 	return mml_write_file("/proc/sys/vm/page-cluster", buf);
+}
+
+int mml_ksm_read(const char *name, int64_t *value)
+{
+	char path[96], buf[64];
+	mml_ksm_path(path, name);
+	int n = mml_read_sysfs(path, buf, sizeof buf);
+	if (n < 0)
+		return n;
+	char *p = buf;
+	int neg = 0;
+	if (*p == '-') {
+		neg = 1;
+		p++;
+	}
+	if (*p < '0' || *p > '9')
+		return -EINVAL;
+	int64_t v = 0;
+	while (*p >= '0' && *p <= '9')
+		v = v * 10 + (*p++ - '0');
+	*value = neg ? -v : v;
+	return 0;
+}
+
+int mml_host_set_ksm(const char *name, const char *value)
+{
+	char path[96];
+	if (strlen(name) >= sizeof H.ksm_name[0])
+		return -EINVAL;
+	mml_ksm_path(path, name);
+	int known = 0;
+	for (int i = 0; i < H.nksm; i++)
+		known |= !strcmp(H.ksm_name[i], name);
+	if (!known) {
+		if (H.nksm >= MML_MAX_KSM_KNOBS)
+			return -ENOSPC;
+		char buf[64];
+		int n = mml_read_sysfs(path, buf, sizeof buf);
+		if (n < 0)
+			return n;
+		// A choice ("[none] scan-time") is written back as the bracketed word.
+		char *open_b = strchr(buf, '['), *close_b = open_b ? strchr(open_b, ']') : NULL;
+		int i = H.nksm;
+		if (open_b && close_b) {
+			size_t w = (size_t)(close_b - open_b - 1);
+			memcpy(H.ksm_old[i], open_b + 1, w);
+			H.ksm_old[i][w] = 0;
+		} else {
+			memcpy(H.ksm_old[i], buf, (size_t)n + 1);
+		}
+		memcpy(H.ksm_name[i], name, strlen(name) + 1);
+		H.nksm = i + 1;	// from here on, restore writes the old value back
+	}
+	return mml_write_file(path, value);
+}
+
+void mml_host_ksm_unmerge_at_restore(int on)
+{
+	H.ksm_unmerge = on;
 }
 
 /// The version-1 swap header (include/linux/swap.h, union swap_header.info), at byte 1024.
@@ -1517,6 +1664,20 @@ int mml_host_add_swapfile(const char *path, uint64_t bytes)
 int mml_active_swaps(void)
 {
 	return -ENOSYS;
+}
+int mml_ksm_read(const char *name, int64_t *value)
+{
+	(void)name, (void)value;
+	return -ENOSYS;
+}
+int mml_host_set_ksm(const char *name, const char *value)
+{
+	(void)name, (void)value;
+	return -ENOSYS;
+}
+void mml_host_ksm_unmerge_at_restore(int on)
+{
+	(void)on;
 }
 
 #endif

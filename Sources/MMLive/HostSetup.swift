@@ -11,8 +11,8 @@ import Glibc
 import Darwin
 #endif
 
-/// The host changes of one live run: vm.page-cluster=0, swap files, the signal handlers
-/// that restore both, the subreaper that collects orphaned workers.
+/// The host changes of one live run: vm.page-cluster=0, swap files, KSM knobs, the signal
+/// handlers that restore them, the subreaper that collects orphaned workers.
 public final class HostSetup {
     /// Swap devices active when the run began.
     public let swapsAtStart: Int
@@ -70,12 +70,28 @@ public final class HostSetup {
         return r == 0 ? nil : -r
     }
 
+    /// Adds a note for people (printed once on standard error).
+    public func note(_ text: String) {
+        if !notes.contains(text) { notes.append(text) }
+    }
+
+    /// Writes /sys/kernel/mm/ksm/`knob`, recording its old value for the restore.
+    public func setKSM(_ knob: String, _ value: String) -> Int32? {
+        let r = mml_host_set_ksm(knob, value + "\n")
+        return r == 0 ? nil : -r
+    }
+
+    /// Whether the restore unmerges everything (run=2) before the KSM knobs go back: frees
+    /// the run's rmap items and the KSM slots of its exited workers at once. Only right
+    /// when no other process on the host uses KSM.
+    public func unmergeKSMAtRestore(_ on: Bool) { mml_host_ksm_unmerge_at_restore(on ? 1 : 0) }
+
     /// Gives everything back (idempotent). Problems for people, empty when all went well.
     public func restore() -> [String] {
         guard !restored else { return [] }
         restored = true
         let failed = mml_host_restore()
-        return failed == 0 ? [] : ["\(failed) host setting(s) could not be restored (swap file or vm.page-cluster); check swapon --show and sysctl vm.page-cluster"]
+        return failed == 0 ? [] : ["\(failed) host setting(s) could not be restored (swap file, vm.page-cluster or a KSM knob); check swapon --show, sysctl vm.page-cluster and /sys/kernel/mm/ksm"]
     }
 
     deinit { _ = restore() }

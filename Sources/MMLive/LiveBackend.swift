@@ -43,6 +43,8 @@ public final class LiveBackend: ScenarioBackend {
     var nextWait: WaitID = 1
     /// Accesses that slept and then finished, for the runner's retry of the same access.
     var finishedAccesses: [LiveAccessKey: [AccessResult]] = [:]
+    /// ksmd as the run drives it (LiveBackend+KSM.swift).
+    var ksm = LiveKSM()
 
     /// The CPU every worker runs on: MADV_PAGEOUT skips folios still in another CPU's LRU
     /// batch, so all faults and all madvise calls happen on one CPU.

@@ -59,7 +59,7 @@ public enum LiveSession {
     }
 
     /// Why the live backend cannot run a statement the checker accepted: what it has no
-    /// opcode for yet (KSM, poison, dax, checks other than `consistent`) is
+    /// opcode for yet (poison, dax, checks other than `consistent`) is
     /// refused here, rather than run and reported as ENOSYS.
     static func statementRefusal(_ scenario: Scenario) -> String? {
         for s in allStatements(scenario.statements) {
@@ -70,7 +70,7 @@ public enum LiveSession {
                  .exitProcess, .thread, .join,
                  .uffdCreate, .uffdRegister, .uffdUnregister, .uffdWriteProtect, .uffdCopy, .uffdZeropage,
                  .uffdContinue, .uffdPoison, .uffdWake, .expectEvent, .expectNoEvent,
-                 .pagemapScan, .expectPagemapScan:
+                 .pagemapScan, .expectPagemapScan, .ksmRun, .ksmScan, .expectKSM:
                 continue
             case .check(let name) where name == "consistent":
                 continue   // the model's own invariants: nothing to check on the kernel
@@ -82,8 +82,22 @@ public enum LiveSession {
         return nil
     }
 
+    /// The first statement that uses KSM: `ksm`, `expect ksm`, `madvise mergeable/unmergeable`.
+    static func firstKSMStatement(_ scenario: Scenario) -> Statement? {
+        allStatements(scenario.statements).first {
+            switch $0.kind {
+            case .ksmRun, .ksmScan, .expectKSM: return true
+            case .madvise(_, let advice): return advice == "mergeable" || advice == "unmergeable"
+            default: return false
+            }
+        }
+    }
+
     /// Why the kernel found at start-up cannot run the scenario: a kconfig it does not match.
     static func kernelRefusal(_ scenario: Scenario, _ checked: CheckedScenario, softDirty: Bool) -> String? {
+        if let s = firstKSMStatement(scenario), !LiveBackend.kernelHasKSM {
+            return "KSM (line \(s.location.line)) needs CONFIG_KSM, and this kernel has no \(LiveBackend.ksmDirectory)"
+        }
         if let s = allStatements(scenario.statements).first(where: { if case .guestMemfd = $0.kind { true } else { false } }),
            !FileManager.default.fileExists(atPath: "/dev/kvm") {
             return "guest_memfd (line \(s.location.line)) needs KVM, and this host has no /dev/kvm"
@@ -202,6 +216,8 @@ public enum LiveSession {
         }
         do {
             try host.setPageClusterZero()
+            // ksmd stopped and set up before the scenario maps anything (LiveBackend+KSM.swift).
+            if firstKSMStatement(scenario) != nil { try backend.ksmPrepare() }
         } catch {
             _ = backend.finish()
             var o = LiveOutcome(output: "\(file): error: \(error.message)\n", status: 2, report: nil)

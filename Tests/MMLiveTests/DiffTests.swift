@@ -2,7 +2,8 @@
 //
 // The deviations list and the statement-by-statement comparison (no kernel needed), the
 // live backend's refusals, and — as root on Linux — the differential test: every example
-// scenario on the model and on the kernel, with no unlisted difference.
+// scenario on the model and on the kernel, with no unlisted difference (KSM included where
+// the kernel has it), and the host restored.
 
 import CMMLinux
 import Foundation
@@ -173,6 +174,7 @@ final class LiveDifferentialTests: XCTestCase {
         let list = try LiveDiff.loadDeviations(listPath)
         let pageCluster = readPageCluster()
         let swaps = mml_active_swaps()
+        let knobs = readKSMKnobs()
         let r = LiveDiff.diffAll(directory: examples, deviations: list, deviationsPath: "docs/deviations.md")
         print(r.text)
         XCTAssertFalse(r.results.isEmpty, "examples/ holds scenarios")
@@ -184,15 +186,71 @@ final class LiveDifferentialTests: XCTestCase {
                              "at least one scenario ran on the kernel")
         // userfaultfd, threads, exit, PAGEMAP_SCAN and (with KVM) guest_memfd run on the kernel too.
         let kvm = FileManager.default.fileExists(atPath: "/dev/kvm") ? ["guest_memfd"] : []
-        for folder in ["userfaultfd", "markers", "pagemap_scan", "selftests"] + kvm {
+        // KSM runs on the kernel wherever it has /sys/kernel/mm/ksm.
+        let ksm = LiveBackend.kernelHasKSM ? ["ksm"] : []
+        for folder in ["userfaultfd", "markers", "pagemap_scan", "selftests"] + kvm + ksm {
             let here = r.results.filter { $0.file.contains("/examples/\(folder)/") }
             XCTAssertFalse(here.isEmpty, "examples/\(folder) holds scenarios")
             for one in here { XCTAssertNil(one.skipped, "\(one.file) runs on the kernel: \(one.skipped ?? "")") }
         }
         XCTAssertEqual(readPageCluster(), pageCluster, "vm.page-cluster is restored")
         XCTAssertEqual(mml_active_swaps(), swaps, "swap devices are restored")
+        XCTAssertEqual(readKSMKnobs(), knobs, "the KSM knobs are restored")
         XCTAssertTrue(try FileManager.default.contentsOfDirectory(atPath: HostSetup.swapDirectory)
             .filter { $0.hasPrefix("mmlab-live-swap.\(getpid()).") }.isEmpty, "swap files are removed")
+    }
+
+    /// The KSM knobs the live backend may change, as /sys/kernel/mm/ksm shows them.
+    func readKSMKnobs() -> [String: String] {
+        var out: [String: String] = [:]
+        for k in ["run", "pages_to_scan", "sleep_millisecs", "smart_scan", "use_zero_pages", "advisor_mode",
+                  "max_page_sharing", "merge_across_nodes"] {
+            out[k] = readSmallFile("\(LiveBackend.ksmDirectory)/\(k)")
+        }
+        return out
+    }
+
+    /// Other processes registered with KSM (their pages and counters are host-wide).
+    func otherKSMUsers() -> Bool {
+        let pids = (try? FileManager.default.contentsOfDirectory(atPath: "/proc"))?.compactMap { Int32($0) } ?? []
+        return pids.contains { $0 != getpid() && LiveBackend.usesKSM($0) }
+    }
+
+    func testKSMScansExactlyAndRestoresTheKnobs() throws {
+        guard LiveBackend.kernelHasKSM else { throw XCTSkip("this kernel has no /sys/kernel/mm/ksm") }
+        let knobs = readKSMKnobs()
+        let quiet = !otherKSMUsers()
+        let source = """
+        mmap A anon private rw 4p
+        mmap B anon private rw 4p
+        write A = 0x5
+        write B = seq(0x10)
+        madvise A mergeable
+        madvise B mergeable
+        ksm scan 1
+        expect ksm full_scans=0
+        ksm run
+        ksm scan 1
+        expect ksm full_scans=1 pages_shared=0 pages_sharing=0
+        ksm scan 1
+        expect ksm full_scans=2 pages_shared=1 pages_sharing=3 pages_unshared=4 pages_volatile=0
+        ksm scan 3
+        expect ksm full_scans=5 pages_shared=1 pages_sharing=3
+        """
+        let o = LiveSession.run(source: source, file: "t.mms")
+        if quiet {
+            XCTAssertEqual(o.status, 0, o.output)
+        } else {
+            print("other processes use KSM: only the scan count is checked\n\(o.output)")
+            XCTAssertFalse(o.output.contains("error"), o.output)
+        }
+        XCTAssertEqual(readKSMKnobs(), knobs, "the KSM knobs are restored")
+        if quiet {
+            // run=2 at the end dropped the run's rmap items and KSM pages.
+            for c in ["pages_shared", "pages_sharing", "pages_unshared", "pages_volatile"] {
+                XCTAssertEqual(readSmallFile("\(LiveBackend.ksmDirectory)/\(c)"), "0\n", c)
+            }
+        }
     }
 
     func testSoftDirtyIsRefusedWhenTheKernelLacksIt() throws {

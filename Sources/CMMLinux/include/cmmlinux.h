@@ -8,13 +8,13 @@
 //    request/response protocol (mml_request / mml_reply), with file descriptors passed as
 //    SCM_RIGHTS. Workers fork further workers for the scenario's `fork`.
 //  * the controller's side of that protocol (mml_call), with a bounded wait.
-//  * host set-up and its restore record (vm.page-cluster, swap files, worker pids), kept in
+//  * host set-up and its restore record (vm.page-cluster, swap files, KSM knobs, worker pids), kept in
 //    one place in C so that a signal handler can restore the host with async-signal-safe
 //    calls only.
 //
 // Each feature adds an opcode (userfaultfd, jobs on the worker's threads and PAGEMAP_SCAN so
-// far; KVM guest_memfd and KSM knobs later); the request carries up to six 64-bit arguments
-// and one file descriptor, the reply a return value, an errno, a signal with its si_code, a
+// far; KVM guest_memfd later; KSM needs none: its knobs are the controller's, in the host
+// record); the request carries up to six 64-bit arguments and one file descriptor, the reply a return value, an errno, a signal with its si_code, a
 // job state and two 64-bit values, optionally followed by a payload (a uffd_msg, page regions).
 
 #ifndef CMMLINUX_H
@@ -175,7 +175,7 @@ void mml_host_begin(void);
 int mml_host_lock(const char *path, int timeout_ms);
 
 /// Kills every recorded worker, turns off and deletes every swap file it created, writes
-/// back every sysctl it changed, removes the signal handlers, releases the lock. Safe to
+/// back every sysctl and KSM knob it changed, removes the signal handlers, releases the lock. Safe to
 /// call more than once.
 /// Returns the number of steps that failed.
 int mml_host_restore(void);
@@ -191,6 +191,18 @@ int mml_host_set_page_cluster(int value);
 /// Creates a swap file of `bytes` at `path` (zero-filled, a version-1 swap header), records
 /// it, and swapon(2)s it. 0 or -errno (the file is removed again on failure).
 int mml_host_add_swapfile(const char *path, uint64_t bytes);
+
+/// Writes /sys/kernel/mm/ksm/`name` (a value such as "0\n"), recording the old value the
+/// first time (a choice such as "[none] scan-time" as its bracketed word); restore writes
+/// every recorded knob back, `run` last. 0 or -errno.
+int mml_host_set_ksm(const char *name, const char *value);
+
+/// Whether restore writes run=2 (unmerge everything, free every rmap item and the slots of
+/// exited mms) before it writes the knobs back. Only when no other process uses KSM.
+void mml_host_ksm_unmerge_at_restore(int on);
+
+/// Reads the number in /sys/kernel/mm/ksm/`name` into *value: 0 or -errno.
+int mml_ksm_read(const char *name, int64_t *value);
 
 /// The number of active swap devices (lines of /proc/swaps after the header), or -errno.
 int mml_active_swaps(void);
