@@ -122,12 +122,28 @@ struct Diff: ParsableCommand {
     @Flag(help: "Compare every *.mms file under the folder and print a table.") var all = false
     @Option(help: "The list of known deviations (default: docs/deviations.md above the scenario, or in the working directory).")
     var deviations: String?
+    @Option(name: .customLong("random"), help: "Diff this many generated scenarios instead of a file; minimise the first that differs.")
+    var random: Int?
+    @Option(help: "With --random: the seed of the first scenario (scenario i uses seed+i; default: from the clock).")
+    var seed: UInt64?
 
     func validate() throws {
+        if let random {
+            guard random > 0, file == nil, !all else { throw ValidationError("expected --random N (N > 0) without a file or --all") }
+            return
+        }
         guard file != nil else { throw ValidationError(all ? "expected a folder after --all" : "expected a scenario file") }
     }
 
     func run() throws {
+        if let random {
+            let s = seed ?? UInt64(Date().timeIntervalSince1970 * 1000)
+            let dir = FileManager.default.temporaryDirectory.appendingPathComponent("mmlab-random-\(s)").path
+            let r = RandomDiff.run(count: random, seed: s, directory: dir)
+            print(r.text, terminator: "")
+            if r.status != 0 { throw ExitCode(r.status) }
+            return
+        }
         guard let file else { throw ExitCode(2) }
         let listPath = deviations ?? LiveDiff.findDeviationsFile(near: file)
         var list: [Deviation] = []
@@ -162,9 +178,17 @@ struct Diff: ParsableCommand {
     }
 }
 
-struct Compare: NotYetImplemented {
-    static let configuration = CommandConfiguration(abstract: "Run a scenario under design variants with costs (not implemented yet).")
-    static let what = "compare"
-    @Argument var file: String
-    @Option var design: String?
+struct Compare: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run a scenario under design variants, side by side: expectations, differing observations, costs.")
+    @Argument(help: "The .mms scenario file.") var file: String
+    @Option(help: "Switches and values: KEY=V1,V2 (several separated by ';'), e.g. pagemap.shmem_swap=none,pagecache.")
+    var design: String
+
+    func run() throws {
+        let text = try readScenario(file)
+        let (out, status) = MMLabSession.compare(source: text, file: file, designSpec: design)
+        print(out, terminator: "")
+        if status != 0 { throw ExitCode(status) }
+    }
 }

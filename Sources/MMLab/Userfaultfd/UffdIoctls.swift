@@ -97,17 +97,23 @@ extension Kernel {
         guard mms[m].alive else { return .ESRCH }
         if uffds[Int(u)].mmapChanging > 0 { return .EAGAIN }
         let end = start + length
-        // Every VMA in the range must be uffd-wp registered, and the range fully mapped.
-        guard rangeIsFullyMapped(m, start, end) else { return .ENOENT }
-        for vma in mms[m].vmas where vma.end > start && vma.start < end {
-            if !vma.flags.contains(.uffdWP) { return .ENOENT }
-        }
-        for v in mms[m].vmas.indices {
+        // mwriteprotect_range(): VMA by VMA over the range, holes skipped; the first VMA not
+        // registered for wp stops the walk with ENOENT, keeping what was already changed; no
+        // VMA at all is ENOENT too. Which userfaultfd registered a VMA is not checked.
+        var err: Errno? = .ENOENT
+        var v = 0
+        while v < mms[m].vmas.count {
             let vma = mms[m].vmas[v]
+            defer { v += 1 }
             guard vma.end > start && vma.start < end else { continue }
-            uffdWPRange(m, v, max(start, vma.start), min(end, vma.end), enable: protect)
+            guard vma.flags.contains(.uffdWP) else { err = .ENOENT; break }
+            let s = max(start, vma.start), e = min(end, vma.end)
+            uffdWPRange(m, v, s, e, enable: protect)
+            noteWriteProtect(m, s, e, protect: protect)
+            err = nil
         }
-        noteWriteProtect(m, start, end, protect: protect)
+        check()
+        if let err { return err }
         if !protect && !dontwake { wakeUserfault(u, start, end) }
         check()
         return nil
