@@ -95,7 +95,13 @@ final class CLISnapshotTests: XCTestCase {
         try assertSnapshot("run-dax-metadata-dedup", ["run", "--stats", "examples/dax/metadata-dedup.mms"], status: 0)
     }
 
-    func testCompareSaysNotImplementedYet() throws {
-        try assertSnapshot("compare-not-implemented", ["compare", "examples/swap/anon-pageout.mms"], status: 2)
+    func testCompareShmemSwapDesigns() throws {
+        try assertSnapshot("compare-shmem-swap", ["compare", "examples/shmem/pageout.mms", "--design",
+                                                  "pagemap.shmem_swap=none,pagecache"], status: 0)
+    }
+
+    func testCompareRefusesUnknownValues() throws {
+        try assertSnapshot("compare-bad-value", ["compare", "examples/shmem/pageout.mms", "--design",
+                                                 "pagemap.shmem_swap=sometimes"], status: 2)
     }
 }
