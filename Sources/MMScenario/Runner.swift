@@ -61,8 +61,8 @@ public struct ScenarioRunner<Backend: ScenarioBackend> {
             for c in checks {
                 let problem: String?
                 switch c {
-                case "no_silent_write": problem = model.kernel.silentWrites.first
-                case "no_lost_write": problem = model.kernel.lostWrites().first
+                case "no_silent_write": problem = model.kernel.silentWrites.first.map(namePages)
+                case "no_lost_write": problem = model.kernel.lostWrites().first.map(namePages)
                 default: problem = model.kernel.invariantViolations.first ?? model.kernel.verifyInvariants().first
                 }
                 report.checks.append(CheckReport(name: c, problem: problem))

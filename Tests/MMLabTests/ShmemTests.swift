@@ -4,7 +4,7 @@ import XCTest
 
 /// shmem punch hole and MADV_REMOVE (mm/shmem.c), step by step.
 final class ShmemTests: XCTestCase {
-    func testPunchIsTwoStepsUnmapThenTruncate() {
+    func testPunchIsUnmapPerMappingThenTruncate() {
         var t = TestKernel()
         let f = t.memfd(16)
         let b = t.map(f, pages: 16)
@@ -15,16 +15,24 @@ final class ShmemTests: XCTestCase {
         let fp0 = t.k.footprint(of: task)
         XCTAssertTrue(fp0.writes.contains(.pte(mm: t.mm, page: (b >> 12) + 8)), "step 1 writes the mappers' PTEs of the hole")
         XCTAssertFalse(fp0.writes.contains(.pte(mm: t.mm, page: (b >> 12) + 7)), "and not the others")
+        XCTAssertFalse(fp0.writes.contains(.pte(mm: t.mm, page: (c >> 12) + 8)), "one mapping per step")
+        XCTAssertEqual(t.k.stepName(of: task), "unmap_mapping_range")
         XCTAssertEqual(t.k.step(&task), .running)
-        // Between the steps: PTEs gone, page cache still full.
+        // Between the steps: B's PTEs gone, C's not yet, page cache still full.
         XCTAssertEqual(t.pagemap(b, page: 8), 0)
         XCTAssertNotNil(t.k.inodes[Int(f)].pages[8].folio)
+        XCTAssertEqual(t.k.inodes[Int(f)].falloc, 8...15, "the hole is published: faults in it sleep")
+        let fpC = t.k.footprint(of: task)
+        XCTAssertTrue(fpC.writes.contains(.pte(mm: t.mm, page: (c >> 12) + 9)))
+        XCTAssertEqual(t.k.step(&task), .running)
         XCTAssertEqual(t.flags(c, page: 9), presentExcl, "COWed private copy survives (even_cows = 0)")
+        XCTAssertEqual(t.k.stepName(of: task), "shmem_truncate_range")
         let fp1 = t.k.footprint(of: task)
         XCTAssertTrue(fp1.writes.contains(.pageCache(inode: f, index: 8)))
-        XCTAssertFalse(fp0.conflicts(with: Footprint(reads: [.pageCache(inode: f, index: 0)])))
+        XCTAssertFalse(fpC.conflicts(with: Footprint(reads: [.pageCache(inode: f, index: 0)])))
         XCTAssertTrue(fp1.conflicts(with: Footprint(reads: [.pageCache(inode: f, index: 9)])))
         XCTAssertEqual(t.k.step(&task), .finished)
+        XCTAssertNil(t.k.inodes[Int(f)].falloc)
         XCTAssertTrue(t.k.inodes[Int(f)].pages[8].isEmpty)
         XCTAssertEqual(t.read(b, page: 8), .ok(0))
         XCTAssertEqual(t.read(c, page: 9), .ok(0xc9))

@@ -85,9 +85,23 @@ extension Kernel {
                                      length: (last - first + 1) << pageShift)
                 return .finished
             }
+            // unmap_mapping_range() zaps one mapping (one VMA, under its PTE locks) at a time
+            // while holding i_mmap_rwsem for read, so faults of other threads may run between
+            // two mappings; then shmem_truncate_range().
+            let targets = unmapTargets(ino, first: first, last: last)
             if phase == 0 {
-                shmemPunchUnmap(ino, first: first, last: last)
-                task = .punchHole(inode: ino, first: first, last: last, phase: 1)
+                note("shmem_fallocate → publish shmem_falloc (pages \(first)..\(last))")
+                inodes[Int(ino)].falloc = first...last
+                noteFileDiscard(ino, first: first, last: last)
+            }
+            if phase < targets.count {
+                let t = targets[phase]
+                let vma = mms[t.m].vmas[t.v]
+                let what = "unmap_mapping_range → zap_page_range_single(\(mms[t.m].name), pages "
+                    + "\(max(first, vma.pgoff))..\(min(last, vma.pgoff + UInt64(vma.pages) - 1)), even_cows=0)"
+                note(what)
+                zapPTERange(t.m, vma: vma, t.s, t.e, details: ZapDetails(evenCOWs: false, dropMarkers: false))
+                task = .punchHole(inode: ino, first: first, last: last, phase: phase + 1)
                 check()
                 return .running
             }
@@ -95,6 +109,33 @@ extension Kernel {
             shmemFallocDone(ino)
             check()
             return .finished
+        }
+    }
+
+    /// The mappings unmap_mapping_range() visits for file pages [first, last], in i_mmap order
+    /// (processes in creation order, VMAs by address): (mm, vma, start, end) of each piece.
+    func unmapTargets(_ ino: InodeID, first: UInt64, last: UInt64) -> [(m: Int, v: Int, s: UInt64, e: UInt64)] {
+        var out: [(m: Int, v: Int, s: UInt64, e: UInt64)] = []
+        for m in mms.indices where mms[m].alive {
+            for v in mms[m].vmas.indices {
+                let vma = mms[m].vmas[v]
+                guard vma.inode == ino else { continue }
+                let vFirst = vma.pgoff, vLast = vma.pgoff + UInt64(vma.pages) - 1
+                guard vFirst <= last && vLast >= first else { continue }
+                let lo = max(first, vFirst), hi = min(last, vLast)
+                out.append((m, v, vma.start + (lo - vma.pgoff) << pageShift, vma.start + (hi - vma.pgoff + 1) << pageShift))
+            }
+        }
+        return out
+    }
+
+    /// A name for the next step of a task, in kernel terms (for traces).
+    public func stepName(of task: KernelTask) -> String {
+        switch task {
+        case .access: return "access"
+        case .punchHole(let ino, let first, let last, let phase):
+            if isGuestMemfd(ino) { return "kvm_gmem_punch_hole" }
+            return phase < unmapTargets(ino, first: first, last: last).count ? "unmap_mapping_range" : "shmem_truncate_range"
         }
     }
 
@@ -134,19 +175,23 @@ extension Kernel {
             if pte.isPresent { f.writes.append(.frame(pte.pfn)) }
             return f
         case .punchHole(let ino, let first, let last, let phase):
-            // Step 1 zaps every PTE that maps a page of the range; step 2 drops the page-cache
-            // slots and may zap PTEs that were filled again meanwhile.
+            // A zap step writes the PTEs of one mapping of the range; the truncate step drops
+            // the page-cache slots and may zap PTEs that were filled again meanwhile. The first
+            // step also publishes the hole (faults in it will sleep).
             var f = Footprint(reads: [.iMmap(inode: ino)])
-            for (m, mm) in mms.enumerated() where mm.alive {
-                for vma in mm.vmas where vma.inode == ino {
-                    for index in first...last {
-                        if let a = vma.address(ofPgoff: index) { f.writes.append(.pte(mm: MMID(m), page: a >> pageShift)) }
-                    }
-                }
+            let targets = unmapTargets(ino, first: first, last: last)
+            if phase == 0 { for i in first...last { f.writes.append(.pageCache(inode: ino, index: i)) } }
+            if phase < targets.count {
+                let t = targets[phase]
+                var a = t.s
+                while a < t.e { f.writes.append(.pte(mm: MMID(t.m), page: a >> pageShift)); a += pageSize }
+                return f
             }
-            if phase == 1 {
-                for i in first...last { f.writes.append(.pageCache(inode: ino, index: i)) }
+            for t in targets {
+                var a = t.s
+                while a < t.e { f.writes.append(.pte(mm: MMID(t.m), page: a >> pageShift)); a += pageSize }
             }
+            for i in first...last { f.writes.append(.pageCache(inode: ino, index: i)) }
             return f
         }
     }

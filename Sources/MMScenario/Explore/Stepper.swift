@@ -128,10 +128,7 @@ extension ScenarioRunner where Backend == ModelBackend {
             result = accessOneStep(&task, ref, &action)
         case .punch:
             var kt = threads[i].kernelTask ?? punchTask(task.statement)!
-            let phase: Int
-            if case .punchHole(_, _, _, let ph) = kt { phase = ph } else { phase = 0 }
-            action = phase == 0 ? "unmap_mapping_range" : "shmem_truncate_range"
-            if case .punchHole(let ino, _, _, _) = kt, backend.kernel.isGuestMemfd(ino) { action = "kvm_gmem_punch_hole" }
+            action = backend.kernel.stepName(of: kt)
             switch backend.kernel.step(&kt) {
             case .finished, .finishedAccess: result = .done(.ok); threads[i].kernelTask = nil
             case .running: threads[i].kernelTask = kt
@@ -231,8 +228,8 @@ extension ScenarioRunner where Backend == ModelBackend {
         out.failures["expectations"] = failedExpectations.first ?? (fatal.map { $0.description } ?? "")
         for c in checks {
             switch c {
-            case "no_silent_write": out.failures[c] = backend.kernel.silentWrites.first ?? ""
-            case "no_lost_write": out.failures[c] = backend.kernel.lostWrites().first ?? ""
+            case "no_silent_write": out.failures[c] = (backend.kernel.silentWrites.first).map(namePages) ?? ""
+            case "no_lost_write": out.failures[c] = (backend.kernel.lostWrites().first).map(namePages) ?? ""
             case "consistent":
                 out.failures[c] = backend.kernel.invariantViolations.first ?? backend.kernel.verifyInvariants().first ?? ""
             default: break
@@ -251,5 +248,16 @@ extension ScenarioRunner where Backend == ModelBackend {
         for t in threads { h.combine(t.pc); h.combine(t.finished) }
         out.fingerprint = h.finalize()
         return out
+    }
+}
+
+extension ScenarioRunner {
+    /// Replaces the addresses in a message by the scenario's page names (0x7f0000009000 → A[9]).
+    func namePages(_ message: String) -> String {
+        message.split(separator: " ", omittingEmptySubsequences: false).map { word -> String in
+            guard word.hasPrefix("0x"), let a = UInt64(word.dropFirst(2), radix: 16) else { return String(word) }
+            let name = pageName(a)
+            return name.hasPrefix("0x") ? String(word) : name
+        }.joined(separator: " ")
     }
 }
