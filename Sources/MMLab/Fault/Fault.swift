@@ -242,7 +242,7 @@ extension Kernel {
         for index in from...end {
             costs.pageCacheLookups += 1
             guard let pfn = inodes[Int(ino)].pages[Int(index)].folio,
-                  frames[pfn].flags.contains(.uptodate), !frames[pfn].flags.contains(.hwpoison),
+                  frames.flags(pfn).contains(.uptodate), !frames.flags(pfn).contains(.hwpoison),
                   let a = vma.address(ofPgoff: index) else { continue }
             costs.pteReads += 1
             guard mms[m].pageTables.pte(a).isNone else { continue }
@@ -293,7 +293,7 @@ extension Kernel {
         if write {
             entry = entry.mkdirty(softDirtyConfigured: config.memSoftDirty)
             if vma.flags.contains(.write) { entry = entry.with(PTE.rw) }   // maybe_mkwrite()
-        } else if entry.isWritable && frames[page].flags.contains(.dirty) {
+        } else if entry.isWritable && frames.flags(page).contains(.dirty) {
             entry = entry.mkdirty(softDirtyConfigured: config.memSoftDirty)
         }
         if origPTEUffdWP(orig) { entry = entry.mkUffdWP() }

@@ -139,6 +139,22 @@ public struct FrameTable: Sendable {
     /// Stores a token in `pfn` (one array write).
     @inline(__always) mutating func setToken(_ pfn: PFN, _ t: UInt64) { tokens[Int(pfn)] = t }
 
+    /// The flags of `pfn` (one array read).
+    @inline(__always) func flags(_ pfn: PFN) -> FolioFlags { FolioFlags(rawValue: UInt32(flagBits[Int(pfn)])) }
+
+    /// One more mapping: mapcount and refcount up by one (one array write).
+    @inline(__always) mutating func addMapping(_ pfn: PFN) { counts[Int(pfn)] &+= 0x0001_0001 }
+    /// One mapping less: mapcount and refcount down by one; returns the refcount left.
+    @inline(__always) mutating func removeMapping(_ pfn: PFN) -> UInt16 {
+        counts[Int(pfn)] &-= 0x0001_0001
+        return UInt16(truncatingIfNeeded: counts[Int(pfn)])
+    }
+    /// One reference less; returns the refcount left.
+    @inline(__always) mutating func dropReference(_ pfn: PFN) -> UInt16 {
+        counts[Int(pfn)] &-= 1
+        return UInt16(truncatingIfNeeded: counts[Int(pfn)])
+    }
+
     /// Whether `pfn` is an allocated frame (or the zero page).
     public func isAllocated(_ pfn: PFN) -> Bool {
         Int(pfn) < tokens.count && flagBits[Int(pfn)] & UInt16(FolioFlags.allocated.rawValue) != 0

@@ -8,8 +8,7 @@ extension Kernel {
     /// Models folio_put(): drop one reference, freeing the folio at zero.
     mutating func putFolio(_ pfn: PFN) {
         guard pfn != FrameTable.zeroPFN else { return }
-        frames[pfn].refcount -= 1
-        if frames[pfn].refcount == 0 { frames.free(pfn) }
+        if frames.dropReference(pfn) == 0 { frames.free(pfn) }
     }
 
     /// Models folio_add_new_anon_rmap(…, RMAP_EXCLUSIVE) for a new folio of `vma` at `address`.
@@ -30,15 +29,13 @@ extension Kernel {
     /// Models folio_add_anon_rmap_ptes() / folio_add_file_rmap_ptes(): one more mapping.
     mutating func addRmap(_ pfn: PFN) {
         guard pfn != FrameTable.zeroPFN else { return }
-        frames[pfn].mapcount += 1
-        frames[pfn].refcount += 1
+        frames.addMapping(pfn)
     }
 
     /// Models folio_remove_rmap_pte() followed by the put of the mapping's reference.
     mutating func removeRmapAndPut(_ pfn: PFN) {
         guard pfn != FrameTable.zeroPFN else { return }
-        frames[pfn].mapcount -= 1
-        putFolio(pfn)
+        if frames.removeMapping(pfn) == 0 { frames.free(pfn) }
     }
 
     /// Models vm_normal_page(): the folio behind a present PTE, or nil for special ones.
