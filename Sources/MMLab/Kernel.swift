@@ -16,6 +16,8 @@ public struct MM: Sendable {
     public internal(set) var rssAnon = 0
     public internal(set) var rssShmem = 0
     public internal(set) var swapEntries = 0
+    /// mm->ksm_zero_pages: KSM zero pages this mm maps (copied by fork with the mm_struct).
+    public internal(set) var ksmZeroPages = 0
 
     /// Models find_vma() + containment: the index of the VMA containing `address`.
     public func vmaIndex(containing address: UInt64) -> Int? {

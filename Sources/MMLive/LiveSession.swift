@@ -70,7 +70,7 @@ public enum LiveSession {
                  .exitProcess, .thread, .join,
                  .uffdCreate, .uffdRegister, .uffdUnregister, .uffdWriteProtect, .uffdCopy, .uffdZeropage,
                  .uffdContinue, .uffdPoison, .uffdWake, .expectEvent, .expectNoEvent,
-                 .pagemapScan, .expectPagemapScan, .ksmRun, .ksmScan, .expectKSM:
+                 .pagemapScan, .expectPagemapScan, .ksmRun, .ksmScan, .ksmUseZeroPages, .expectKSM:
                 continue
             case .check(let name) where name == "consistent":
                 continue   // the model's own invariants: nothing to check on the kernel
@@ -86,11 +86,27 @@ public enum LiveSession {
     static func firstKSMStatement(_ scenario: Scenario) -> Statement? {
         allStatements(scenario.statements).first {
             switch $0.kind {
-            case .ksmRun, .ksmScan, .expectKSM: return true
+            case .ksmRun, .ksmScan, .ksmUseZeroPages, .expectKSM: return true
             case .madvise(_, let advice): return advice == "mergeable" || advice == "unmergeable"
             default: return false
             }
         }
+    }
+
+    /// A `# live: skip: REASON` line among the scenario's leading comments: the scenario
+    /// changes host state that nothing can restore (a kernel counter it leaks), so the live
+    /// backend does not run it unless that line is removed.
+    static func headerRefusal(_ source: String) -> String? {
+        for line in source.split(separator: "\n", omittingEmptySubsequences: false) {
+            let t = line.trimmingCharacters(in: .whitespaces)
+            guard t.hasPrefix("#") else { break }
+            let prefix = "# live: skip:"
+            if t.hasPrefix(prefix) {
+                let why = t.dropFirst(prefix.count).trimmingCharacters(in: .whitespaces)
+                return "the scenario says not to run it live: \(why) (remove its `# live: skip:` line to run it anyway)"
+            }
+        }
+        return nil
     }
 
     /// Why the kernel found at start-up cannot run the scenario: a kconfig it does not match.
@@ -171,7 +187,8 @@ public enum LiveSession {
             scenario = s
             checked = c
         }
-        if let why = hostRefusal() ?? designRefusal(scenario, checked) ?? statementRefusal(scenario) {
+        if let why = hostRefusal() ?? designRefusal(scenario, checked) ?? statementRefusal(scenario)
+            ?? headerRefusal(source) {
             return skippedOutcome(file, why, json: options.json)
         }
 

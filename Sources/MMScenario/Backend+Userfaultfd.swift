@@ -34,6 +34,8 @@ public protocol BlockingBackendRequirements {
     mutating func ksmRun() -> Errno?
     /// Waits for `n` more full scans of ksmd.
     mutating func ksmScan(_ n: Int) -> Errno?
+    /// Writes /sys/kernel/mm/ksm/use_zero_pages.
+    mutating func ksmSetUseZeroPages(_ on: Bool) -> Errno?
     /// The /sys/kernel/mm/ksm counters by name.
     mutating func ksmCounters() -> [(String, Int64)]
     /// exit(2) of a process: its address space is torn down.
@@ -69,6 +71,7 @@ extension ScenarioBackend {
     public mutating func exitProcess(_ p: ProcessHandle) -> Errno? { .ENOSYS }
     public mutating func ksmRun() -> Errno? { .ENOSYS }
     public mutating func ksmScan(_ n: Int) -> Errno? { .ENOSYS }
+    public mutating func ksmSetUseZeroPages(_ on: Bool) -> Errno? { .ENOSYS }
     public mutating func ksmCounters() -> [(String, Int64)] { [] }
     public mutating func pagemapScan(_ p: ProcessHandle, _ args: PagemapScanArgs) -> Result<[PageRegion], Errno> { .failure(.ENOSYS) }
 }
@@ -110,6 +113,10 @@ extension ModelBackend {
     }
     public mutating func ksmScan(_ n: Int) -> Errno? {
         kernel.ksmScan(n)
+        return nil
+    }
+    public mutating func ksmSetUseZeroPages(_ on: Bool) -> Errno? {
+        kernel.ksmSetUseZeroPages(on)
         return nil
     }
     public mutating func ksmCounters() -> [(String, Int64)] { kernel.ksmCounters }

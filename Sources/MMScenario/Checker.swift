@@ -176,7 +176,7 @@ struct Checker {
             try block(body)
         case .clearRefs, .exitProcess:
             sawOperation = true
-        case .ksmRun, .ksmScan:
+        case .ksmRun, .ksmScan, .ksmUseZeroPages:
             sawOperation = true
         case .expectKSM:
             break

@@ -225,6 +225,8 @@ extension ScenarioRunner {
             return OpOutcome(backend.ksmRun())
         case .ksmScan(let n):
             return OpOutcome(backend.ksmScan(n))
+        case .ksmUseZeroPages(let on):
+            return OpOutcome(backend.ksmSetUseZeroPages(on))
         case .expectKSM(let wanted):
             let counters = backend.ksmCounters()
             var problems: [String] = []

@@ -147,6 +147,8 @@ public indirect enum StatementKind: Hashable, Sendable {
     case clearRefs(Int)
     case ksmRun
     case ksmScan(Int)
+    /// `ksm use_zero_pages on|off`: /sys/kernel/mm/ksm/use_zero_pages (an mmlab extension).
+    case ksmUseZeroPages(Bool)
     case poison(PageRef)
 
     // userfaultfd

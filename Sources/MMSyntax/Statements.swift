@@ -165,8 +165,11 @@ extension LineParser {
         case "exit": return .exitProcess
         case "clear_refs": return .clearRefs(try expectInt("a number"))
         case "ksm":
-            if try expectWord(in: ["run", "scan"], "a ksm command") == "run" { return .ksmRun }
-            return .ksmScan(try expectInt("a number of full scans"))
+            switch try expectWord(in: ["run", "scan", "use_zero_pages"], "a ksm command") {
+            case "run": return .ksmRun
+            case "scan": return .ksmScan(try expectInt("a number of full scans"))
+            default: return .ksmUseZeroPages(try expectWord(in: ["on", "off"], "a setting") == "on")
+            }
         default:  // "poison", the last keyword routed here
             return .poison(try expectPageRef())
         }

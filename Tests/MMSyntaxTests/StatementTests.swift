@@ -163,6 +163,8 @@ final class OperationStatementTests: XCTestCase {
     func testKsm() {
         assertKind("ksm run", .ksmRun)
         assertKind("ksm scan 2", .ksmScan(2))
+        assertKind("ksm use_zero_pages on", .ksmUseZeroPages(true))
+        assertKind("ksm use_zero_pages off", .ksmUseZeroPages(false))
     }
 
     func testPoison() {

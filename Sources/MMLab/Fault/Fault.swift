@@ -373,6 +373,8 @@ extension Kernel {
         if let old {
             if frames[old].flags.contains(.anon) { mms[m].rssAnon -= 1 } else { mms[m].rssShmem -= 1 }
             removeRmapAndPut(old)
+        } else {
+            ksmMightUnmapZeroPage(m, orig)
         }
         return .done
     }

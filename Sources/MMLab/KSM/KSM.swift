@@ -58,8 +58,16 @@ extension Kernel {
     }
 
     /// Models ksm_fork(): the child of a registered mm is registered too.
+    /// The child's mm_struct is a copy of the parent's, mm->ksm_zero_pages included; a
+    /// registered parent's count is added to ksm_zero_pages as it is, whatever fork copied
+    /// (VM_DONTCOPY and VM_WIPEONFORK VMAs keep their KSM zero pages in the parent only, so
+    /// the global count grows by more than the child maps: examples/ksm/zero-pages-fork.mms).
     mutating func ksmFork(parent: MMID, child: MMID) {
-        if ksm.mms.contains(parent) { ksmEnter(child) }
+        mms[Int(child)].ksmZeroPages = mms[Int(parent)].ksmZeroPages
+        if ksm.mms.contains(parent) {
+            ksm.zeroPages += mms[Int(child)].ksmZeroPages
+            ksmEnter(child)
+        }
     }
 
     /// Models __ksm_exit(): an mm without rmap items leaves the scan list at once; one with
@@ -77,7 +85,7 @@ extension Kernel {
             let pte = mms[m].pageTables.pte(a)
             if let pfn = normalPage(pte), frames[pfn].flags.contains(.ksm) {
                 breakKSM(m, v, a, pte)
-            } else if pte.isPresent && pte.pfn == FrameTable.zeroPFN && pte.isDirty && ksm.zeroPages > 0 {
+            } else if isKSMZeroPTE(pte) {
                 // A KSM zero page: unsharing maps a fresh zeroed page.
                 breakKSM(m, v, a, pte)
             }
@@ -105,10 +113,27 @@ extension Kernel {
         if let old {
             mms[m].rssAnon -= 1
             removeRmapAndPut(old)
-        } else if ksm.zeroPages > 0 {
-            ksm.zeroPages -= 1
+        } else {
+            ksmMightUnmapZeroPage(m, orig)
         }
     }
+
+    /// Models is_ksm_zero_pte() in include/linux/ksm.h: KSM maps the zero page dirty, which
+    /// no other path does.
+    func isKSMZeroPTE(_ pte: PTE) -> Bool {
+        pte.isPresent && pte.pfn == FrameTable.zeroPFN && pte.isDirty
+    }
+
+    /// Models ksm_might_unmap_zero_page() in include/linux/ksm.h: a KSM zero page leaves
+    /// (zapped, or replaced by a copy on write).
+    mutating func ksmMightUnmapZeroPage(_ m: Int, _ pte: PTE) {
+        guard isKSMZeroPTE(pte) else { return }
+        ksm.zeroPages -= 1
+        mms[m].ksmZeroPages -= 1
+    }
+
+    /// Writes /sys/kernel/mm/ksm/use_zero_pages.
+    public mutating func ksmSetUseZeroPages(_ on: Bool) { ksm.useZeroPages = on }
 
     /// Writes /sys/kernel/mm/ksm/run (1: start ksmd, 0: stop).
     public mutating func ksmSetRun(_ on: Bool) { ksm.run = on }
@@ -252,6 +277,7 @@ extension Kernel {
         mms[m].rssAnon -= 1
         removeRmapAndPut(pfn)
         ksm.zeroPages += 1
+        mms[m].ksmZeroPages += 1
         return true
     }
 

@@ -52,6 +52,7 @@ extension Kernel {
             } else {
                 mms[m].pageTables.set(a, .none)
                 costs.pteWrites += 1
+                ksmMightUnmapZeroPage(m, pte)
             }
             zapInstallUffdWPIfNeeded(m, vma: vma, a, pte, details)
             return true
