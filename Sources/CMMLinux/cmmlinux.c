@@ -164,13 +164,71 @@ static int mml_prot(uint64_t p)
 #endif
 /// Where the next mapping's reservation is tried (16 TiB: far from the program, its heap
 /// and the top-down mmap area of libraries and stacks). Inherited by forked workers.
-static uintptr_t mml_map_cursor = 0x100000000000UL;
+#define MML_MAP_BASE 0x100000000000UL
+#ifndef PR_SET_MEMORY_MERGE
+#define PR_SET_MEMORY_MERGE 67	// include/uapi/linux/prctl.h, Linux 6.4+
+#endif
+static uintptr_t mml_map_cursor = MML_MAP_BASE;
 
 /// Places a mapping as the model does: on a 2 MiB boundary; `align` >= 2 MiB (a power of
 /// two) on a multiple of it; a smaller `align` exactly that many bytes past a 2 MiB
 /// boundary. A PROT_NONE reservation with 2 MiB of slack on both sides is taken first and
 /// its slack given back afterwards, so no two mappings are ever closer than 2 MiB (they
 /// never merge).
+/// Parses a hexadecimal number at *p, advancing it.
+static uint64_t mml_parse_hex(const char **p, const char *end)
+{
+	uint64_t v = 0;
+	for (; *p < end; (*p)++) {
+		char c = **p;
+		int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+		if (d < 0)
+			break;
+		v = v << 4 | (uint64_t)d;
+	}
+	return v;
+}
+
+static char mml_maps_buf[1 << 20];
+
+/// After prctl(PR_SET_MEMORY_MERGE, 1) every compatible VMA of the worker is mergeable: the
+/// scenario's, and also the worker's own (the controller's image it was forked from, libc,
+/// its stacks), which the model does not have and whose pages would merge and count. This
+/// makes every VMA outside the scenario's window [first reservation, mml_map_cursor)
+/// unmergeable again (MADV_UNMERGEABLE, errors ignored), reading /proc/self/maps without
+/// allocating (the worker is a fork of a multi-threaded process).
+static void mml_unmerge_own_vmas(void)
+{
+	int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	size_t n = 0;
+	for (;;) {
+		ssize_t r = read(fd, mml_maps_buf + n, sizeof(mml_maps_buf) - n);
+		if (r <= 0)
+			break;
+		n += (size_t)r;
+		if (n == sizeof(mml_maps_buf))
+			break;
+	}
+	close(fd);
+	const char *p = mml_maps_buf, *end = mml_maps_buf + n;
+	while (p < end) {
+		uint64_t start = mml_parse_hex(&p, end);
+		if (p < end && *p == '-')
+			p++;
+		uint64_t stop = mml_parse_hex(&p, end);
+		while (p < end && *p != '\n')
+			p++;
+		if (p < end)
+			p++;
+		if (stop <= start)
+			continue;
+		if (stop <= MML_MAP_BASE || start >= mml_map_cursor)
+			(void)madvise((void *)(uintptr_t)start, stop - start, MADV_UNMERGEABLE);
+	}
+}
+
 static void mml_do_mmap(const struct mml_request *rq, int fd, struct mml_reply *rp)
 {
 	uint64_t len = rq->arg[0], prot = rq->arg[1], shared = rq->arg[2], off = rq->arg[3], align = rq->arg[4];
@@ -908,6 +966,12 @@ static void mml_worker_loop(void)
 			break;
 		case MML_OP_CLEAR_REFS:
 			mml_do_clear_refs(rq.arg[0], &rp);
+			break;
+		case MML_OP_PRCTL:
+			rp.ret = prctl((int)rq.arg[0], (unsigned long)rq.arg[1], 0UL, 0UL, 0UL);
+			rp.err = rp.ret < 0 ? errno : 0;
+			if (rp.ret == 0 && rq.arg[0] == PR_SET_MEMORY_MERGE && rq.arg[1] != 0)
+				mml_unmerge_own_vmas();
 			break;
 		case MML_OP_PROBE:
 			mml_do_probe(&rp);

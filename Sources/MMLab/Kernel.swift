@@ -18,6 +18,9 @@ public struct MM: Sendable {
     public internal(set) var swapEntries = 0
     /// mm->ksm_zero_pages: KSM zero pages this mm maps (copied by fork with the mm_struct).
     public internal(set) var ksmZeroPages = 0
+    /// MMF_VM_MERGE_ANY: prctl(PR_SET_MEMORY_MERGE, 1) made every compatible VMA mergeable,
+    /// and new ones will be (kept across fork, as MMF_INIT_MASK keeps it).
+    public internal(set) var ksmMergeAny = false
 
     /// Models find_vma() + containment: the index of the VMA containing `address`.
     public func vmaIndex(containing address: UInt64) -> Int? {

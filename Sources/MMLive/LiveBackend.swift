@@ -232,6 +232,16 @@ public final class LiveBackend: ScenarioBackend {
         do { return outcome(try w.clearRefs(value)) } catch { return broken(error) }
     }
 
+    /// prctl(PR_SET_MEMORY_MERGE) in the worker. It registers the mm with ksmd, so the KSM
+    /// knobs are set for the run first, as for `madvise mergeable`.
+    public func prctlSetMemoryMerge(_ p: ProcessHandle, _ on: Bool) -> Errno? {
+        guard let w = worker(p) else { return .ESRCH }
+        do {
+            try ksmPrepare()
+            return outcome(try w.prctl(LiveWorker.prSetMemoryMerge, on ? 1 : 0))
+        } catch { return broken(error) }
+    }
+
     /// Ends every worker (children first, bounded waits) and closes every memfd. The host
     /// settings are restored by the session, which owns them.
     public func finish() -> [String] {

@@ -65,7 +65,7 @@ public enum LiveSession {
         for s in allStatements(scenario.statements) {
             switch s.kind {
             case .scenarioTitle, .design, .kconfig, .swap, .memfd, .guestMemfd, .pread, .mmap, .read, .write, .munmap, .mprotect,
-                 .madvise, .punch, .fork, .inProcess, .clearRefs, .pagemap, .expectPagemapWord,
+                 .madvise, .punch, .fork, .inProcess, .clearRefs, .prctlMemoryMerge, .pagemap, .expectPagemapWord,
                  .expectPagemapFields, .expectRead,
                  .exitProcess, .thread, .join,
                  .uffdCreate, .uffdRegister, .uffdUnregister, .uffdWriteProtect, .uffdCopy, .uffdZeropage,
@@ -86,7 +86,7 @@ public enum LiveSession {
     static func firstKSMStatement(_ scenario: Scenario) -> Statement? {
         allStatements(scenario.statements).first {
             switch $0.kind {
-            case .ksmRun, .ksmScan, .ksmUseZeroPages, .expectKSM: return true
+            case .ksmRun, .ksmScan, .ksmUseZeroPages, .prctlMemoryMerge, .expectKSM: return true
             case .madvise(_, let advice): return advice == "mergeable" || advice == "unmergeable"
             default: return false
             }

@@ -160,6 +160,14 @@ public final class LiveWorker {
         try check(call(MML_OP_CLEAR_REFS, [UInt64(bitPattern: Int64(value))]).reply)
     }
 
+    /// PR_SET_MEMORY_MERGE from include/uapi/linux/prctl.h.
+    static let prSetMemoryMerge: UInt64 = 67
+
+    /// prctl(option, arg2, 0, 0, 0) in the worker.
+    public func prctl(_ option: UInt64, _ arg2: UInt64) throws(LiveError) -> Result<Void, SyscallError> {
+        try check(call(MML_OP_PRCTL, [option, arg2]).reply)
+    }
+
     /// The zero page's pagemap word, and the word of a page just written in a new VMA
     /// (soft-dirty set exactly when the kernel has CONFIG_MEM_SOFT_DIRTY).
     public func probe() throws(LiveError) -> Result<(zeroWord: UInt64, writtenWord: UInt64), SyscallError> {

@@ -42,6 +42,8 @@ public protocol ScenarioBackend: BlockingBackendRequirements {
     /// The raw pagemap word of one page, read as root.
     mutating func pagemap(_ p: ProcessHandle, address: UInt64) -> UInt64
     mutating func clearRefs(_ p: ProcessHandle, value: Int) -> Errno?
+    /// prctl(PR_SET_MEMORY_MERGE, on) in the process.
+    mutating func prctlSetMemoryMerge(_ p: ProcessHandle, _ on: Bool) -> Errno?
     /// Ends every process and closes every file; returns what leaked or broke, if anything.
     mutating func finish() -> [String]
     /// Problems found so far by the backend's own checks (the model's invariants).
@@ -100,6 +102,9 @@ public struct ModelBackend: ScenarioBackend {
         kernel.pagemapReadCounted(p, address)
     }
     public mutating func clearRefs(_ p: ProcessHandle, value: Int) -> Errno? { kernel.clearRefs(p, value) }
+    public mutating func prctlSetMemoryMerge(_ p: ProcessHandle, _ on: Bool) -> Errno? {
+        kernel.prctlSetMemoryMerge(p, on)
+    }
 
     public mutating func finish() -> [String] {
         for m in kernel.mms.indices where kernel.mms[m].alive { kernel.exitMM(MMID(m)) }

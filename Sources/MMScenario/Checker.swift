@@ -176,7 +176,7 @@ struct Checker {
             try block(body)
         case .clearRefs, .exitProcess:
             sawOperation = true
-        case .ksmRun, .ksmScan, .ksmUseZeroPages:
+        case .ksmRun, .ksmScan, .ksmUseZeroPages, .prctlMemoryMerge:
             sawOperation = true
         case .expectKSM:
             break

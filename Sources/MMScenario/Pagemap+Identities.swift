@@ -85,6 +85,13 @@ struct Identities {
         return nil
     }
 
+    /// The N a word has, or would get if it were noted now (as `describe` prints it).
+    func identityNumberOrNext(_ w: UInt64) -> Int? {
+        if PagemapWord.isPresent(w) { return isZero(w) ? nil : frames[w & PM.pframeMask] ?? frames.count + 1 }
+        if PagemapWord.isRealSwap(w) { return slots[w & PM.pframeMask] ?? slots.count + 1 }
+        return nil
+    }
+
     mutating func note(_ w: UInt64) {
         if PagemapWord.isPresent(w) && !isZero(w) {
             let k = w & PM.pframeMask

@@ -243,6 +243,8 @@ public struct ScenarioRunner<Backend: ScenarioBackend> {
             return .ok
         case .clearRefs(let v):
             return OpOutcome(backend.clearRefs(process, value: v))
+        case .prctlMemoryMerge(let on):
+            return OpOutcome(backend.prctlSetMemoryMerge(process, on))
         case .pagemap(let ref):
             guard let sp = mappingSpan(ref) else { return .ok }
             for page in sp.pages {
@@ -308,7 +310,8 @@ public struct ScenarioRunner<Backend: ScenarioBackend> {
                     return "\(page): expected frame=new, found \(d.identity), seen before"
                 }
             case .frameID(let n):
-                guard identities.identityNumber(word) == n else {
+                // A frame first seen by this expectation gets the next number, as printed.
+                guard identities.identityNumberOrNext(word) == n else {
                     return "\(page): expected frame=id(\(n)), found \(d.identity.isEmpty ? d.summary : d.identity)"
                 }
             case .frameSame(let other):

@@ -164,6 +164,9 @@ extension LineParser {
         case "fork": return .fork(child: try expectName("a name for the child process"))
         case "exit": return .exitProcess
         case "clear_refs": return .clearRefs(try expectInt("a number"))
+        case "prctl":
+            _ = try expectWord(in: ["memory_merge"], "a prctl setting")
+            return .prctlMemoryMerge(try expectWord(in: ["on", "off"], "a setting") == "on")
         case "ksm":
             switch try expectWord(in: ["run", "scan", "use_zero_pages"], "a ksm command") {
             case "run": return .ksmRun

@@ -183,6 +183,7 @@ final class StatementDiagnosticTests: XCTestCase {
         assertError("write A = seq(1", "t.mms:1:16: error: expected ')', found end of line")
         assertError("ksm stop", "t.mms:1:5: error: expected a ksm command (run, scan or use_zero_pages), found 'stop'")
         assertError("ksm scan", "t.mms:1:9: error: expected a number of full scans, found end of line")
+        assertError("prctl merge on", "t.mms:1:7: error: expected a prctl setting (memory_merge), found 'merge'")
         assertError("ksm use_zero_pages 1", "t.mms:1:20: error: expected a setting (on or off), found '1'")
         assertError("clear_refs", "t.mms:1:11: error: expected a number, found end of line")
         assertError("fork", "t.mms:1:5: error: expected a name for the child process, found end of line")

@@ -165,6 +165,8 @@ final class OperationStatementTests: XCTestCase {
         assertKind("ksm scan 2", .ksmScan(2))
         assertKind("ksm use_zero_pages on", .ksmUseZeroPages(true))
         assertKind("ksm use_zero_pages off", .ksmUseZeroPages(false))
+        assertKind("prctl memory_merge on", .prctlMemoryMerge(true))
+        assertKind("prctl memory_merge off", .prctlMemoryMerge(false))
     }
 
     func testPoison() {

@@ -62,6 +62,7 @@ enum mml_op {
 	/// 0, 16, 32, 48: inverted, mask, anyof, return), max_pages. PAGEMAP_SCAN on this
 	/// worker's /proc/self/pagemap; ret = regions, payload = struct page_region[] (24 bytes each).
 	MML_OP_PAGEMAP_SCAN = 19,
+	MML_OP_PRCTL = 20,	 ///< arg: option, arg2 (arg3..5 are 0)
 };
 
 /// What a job does (MML_OP_JOB_START arg[0]); arg[1..] as for the plain opcode.

@@ -45,10 +45,53 @@ extension Kernel {
     /// Models ksm_madvise(MADV_MERGEABLE): set VM_MERGEABLE on compatible VMAs; others are
     /// silently ignored (shared, special, hugetlb).
     mutating func madviseMergeable(_ m: Int, _ v: Int) -> Errno? {
-        let vma = mms[m].vmas[v]
-        if !vma.flags.intersection(VMFlags([.shared, .mayShare]).union(VMFlags.special).union(.hugetlb)).isEmpty { return nil }
+        guard vmaKSMCompatible(mms[m].vmas[v]) else { return nil }
         mms[m].vmas[v].flags.insert(.mergeable)
         ksmEnter(MMID(m))
+        return nil
+    }
+
+    /// Models vma_ksm_compatible() → ksm_compatible() in mm/ksm.c: no shared, special,
+    /// hugetlb or dax mapping.
+    func vmaKSMCompatible(_ vma: VMA) -> Bool {
+        ksmCompatible(vma.flags, backing: vma.backing)
+    }
+
+    func ksmCompatible(_ flags: VMFlags, backing: VMABacking) -> Bool {
+        guard flags.intersection(VMFlags([.shared, .mayShare]).union(VMFlags.special).union(.hugetlb)).isEmpty
+        else { return false }
+        if case .shmem(let ino) = backing, isDax(ino) { return false }
+        return true
+    }
+
+    /// Models ksm_vma_flags() in mm/ksm.c, applied by __mmap_region(): a new VMA of an mm
+    /// with MMF_VM_MERGE_ANY is mergeable when compatible.
+    func ksmVMAFlags(_ m: Int, _ flags: VMFlags, backing: VMABacking) -> VMFlags {
+        guard mms[m].ksmMergeAny, ksmCompatible(flags, backing: backing) else { return flags }
+        return flags.union(.mergeable)
+    }
+
+    /// Models prctl(PR_SET_MEMORY_MERGE) in kernel/sys.c → ksm_enable_merge_any() (register
+    /// the mm, set MMF_VM_MERGE_ANY, ksm_add_vmas()) or ksm_disable_merge_any() (ksm_del_vmas():
+    /// unmerge and clear VM_MERGEABLE on every VMA, then clear the flag; the mm stays
+    /// registered) in mm/ksm.c.
+    public mutating func prctlSetMemoryMerge(_ mmID: MMID, _ on: Bool) -> Errno? {
+        let m = Int(mmID)
+        if on {
+            guard !mms[m].ksmMergeAny else { return nil }
+            ksmEnter(mmID)
+            mms[m].ksmMergeAny = true
+            for v in mms[m].vmas.indices where vmaKSMCompatible(mms[m].vmas[v]) {
+                mms[m].vmas[v].flags.insert(.mergeable)
+            }
+        } else {
+            guard mms[m].ksmMergeAny else { return nil }
+            for v in mms[m].vmas.indices where mms[m].vmas[v].flags.contains(.mergeable) {
+                _ = madviseUnmergeable(m, v, mms[m].vmas[v].start, mms[m].vmas[v].end)
+            }
+            mms[m].ksmMergeAny = false
+        }
+        check()
         return nil
     }
 
@@ -64,6 +107,7 @@ extension Kernel {
     /// the global count grows by more than the child maps: examples/ksm/zero-pages-fork.mms).
     mutating func ksmFork(parent: MMID, child: MMID) {
         mms[Int(child)].ksmZeroPages = mms[Int(parent)].ksmZeroPages
+        mms[Int(child)].ksmMergeAny = mms[Int(parent)].ksmMergeAny
         if ksm.mms.contains(parent) {
             ksm.zeroPages += mms[Int(child)].ksmZeroPages
             ksmEnter(child)

@@ -83,6 +83,7 @@ extension Kernel {
         if shared { flags.formUnion([.shared, .mayShare]) }
         if config.memSoftDirty { flags.insert(.softDirty) }  // __mmap_region() sets VM_SOFTDIRTY
         if case .anon = backing { pgoff = base >> pageShift }
+        flags = ksmVMAFlags(Int(mmID), flags, backing: backing)
         let vma = VMA(start: base, end: base + len, flags: flags, backing: backing, pgoff: pgoff)
         insertVMA(mmID, vma)
         check()
