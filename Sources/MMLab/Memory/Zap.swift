@@ -101,17 +101,9 @@ extension Kernel {
     /// Models unmap_mapping_range(mapping, start, len, even_cows): zap every mapping of the
     /// file pages [first, last] in every process (the i_mmap walk), without dropping markers.
     mutating func unmapMappingRange(_ ino: InodeID, first: UInt64, last: UInt64, evenCOWs: Bool) {
-        for m in mms.indices where mms[m].alive {
-            for v in mms[m].vmas.indices {
-                let vma = mms[m].vmas[v]
-                guard vma.inode == ino else { continue }
-                let vFirst = vma.pgoff, vLast = vma.pgoff + UInt64(vma.pages) - 1
-                guard vFirst <= last && vLast >= first else { continue }
-                let lo = max(first, vFirst), hi = min(last, vLast)
-                let s = vma.start + (lo - vma.pgoff) << pageShift
-                let e = vma.start + (hi - vma.pgoff + 1) << pageShift
-                zapPTERange(m, vma: vma, s, e, details: ZapDetails(evenCOWs: evenCOWs, dropMarkers: false))
-            }
+        // The pieces are computed first: zapping does not change any VMA.
+        for t in unmapTargets(ino, first: first, last: last) {
+            zapPTERange(t.m, vma: mms[t.m].vmas[t.v], t.s, t.e, details: ZapDetails(evenCOWs: evenCOWs, dropMarkers: false))
         }
     }
 
