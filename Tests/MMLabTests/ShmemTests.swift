@@ -41,6 +41,36 @@ final class ShmemTests: XCTestCase {
         t.tearDownAndAssertNoLeaks()
     }
 
+    func testPunchWalkResumesAfterTheLastMappingWhenAnotherIsUnmappedMeanwhile() {
+        // Three mappings; after the first is zapped, another thread unmaps it. The walk must
+        // go on with the second and third (i_mmap order), not skip one because the list of
+        // mappings got shorter.
+        var t = TestKernel()
+        let f = t.memfd(16)
+        let a = t.map(f, pages: 16)
+        let b = t.map(f, pages: 16)
+        let c = t.map(f, pages: 16)
+        for i in 0..<16 { t.write(a, page: i, 1) }
+        _ = t.read(b, page: 8)
+        _ = t.read(c, page: 8)
+        var task = KernelTask.punchHole(inode: f, first: 8, last: 15, phase: 0)
+        XCTAssertEqual(t.k.step(&task), .running)          // zaps A
+        XCTAssertEqual(t.pagemap(a, page: 8), 0)
+        XCTAssertNil(t.k.munmap(t.mm, start: a, length: 16 * pageSize))
+        XCTAssertEqual(t.k.stepName(of: task), "unmap_mapping_range")
+        XCTAssertTrue(t.k.footprint(of: task).writes.contains(.pte(mm: t.mm, page: (b >> 12) + 8)), "B is next")
+        XCTAssertEqual(t.k.step(&task), .running)          // zaps B
+        XCTAssertEqual(t.pagemap(b, page: 8), 0)
+        XCTAssertNotEqual(t.pagemap(c, page: 8), 0, "C not yet")
+        XCTAssertEqual(t.k.stepName(of: task), "unmap_mapping_range")
+        XCTAssertEqual(t.k.step(&task), .running)          // zaps C
+        XCTAssertEqual(t.pagemap(c, page: 8), 0)
+        XCTAssertEqual(t.k.stepName(of: task), "shmem_truncate_range")
+        XCTAssertEqual(t.k.step(&task), .finished)
+        t.assertConsistent()
+        t.tearDownAndAssertNoLeaks()
+    }
+
     func testFaultBetweenPunchStepsIsUnmappedAgainByTruncate() {
         // A fault that maps a page after unmap_mapping_range() but before the truncate is
         // zapped by unmap_mapping_folio() when the folio is dropped.

@@ -59,8 +59,18 @@ public struct Footprint: Hashable, Sendable {
 public enum KernelTask: Hashable, Sendable {
     /// A user load or store; each step is one MMU attempt or one handle_mm_fault().
     case access(mm: MMID, address: UInt64, store: UInt64?)
-    /// fallocate(PUNCH_HOLE): phase 0 unmap_mapping_range(), phase 1 shmem_truncate_range().
-    case punchHole(inode: InodeID, first: UInt64, last: UInt64, phase: Int)
+    /// fallocate(PUNCH_HOLE): unmap_mapping_range() one mapping per step, then
+    /// shmem_truncate_range(). `phase` counts the steps taken; `after` is the last mapping
+    /// zapped (mm, start address), so that the walk resumes after it in i_mmap order even
+    /// when another thread changed the VMA list in between.
+    case punchHole(inode: InodeID, first: UInt64, last: UInt64, phase: Int, after: UnmapCursor? = nil)
+}
+
+/// Where an unmap_mapping_range() walk stands: the mm and start address of the piece it
+/// zapped last.
+public struct UnmapCursor: Hashable, Sendable {
+    public var mm: Int
+    public var address: UInt64
 }
 
 /// The outcome of one step.
@@ -79,7 +89,7 @@ extension Kernel {
             case .faulted: return .running
             case .completed(let r): return .finishedAccess(r)
             }
-        case .punchHole(let ino, let first, let last, let phase):
+        case .punchHole(let ino, let first, let last, let phase, let after):
             if isGuestMemfd(ino) {   // kvm_gmem_punch_hole(): one step under the invalidate lock
                 _ = kvmGmemFallocate(ino, mode: [.keepSize, .punchHole], offset: first << pageShift,
                                      length: (last - first + 1) << pageShift)
@@ -88,20 +98,20 @@ extension Kernel {
             // unmap_mapping_range() zaps one mapping (one VMA, under its PTE locks) at a time
             // while holding i_mmap_rwsem for read, so faults of other threads may run between
             // two mappings; then shmem_truncate_range().
-            let targets = unmapTargets(ino, first: first, last: last)
+            let targets = unmapTargets(ino, first: first, last: last, after: after)
             if phase == 0 {
                 note("shmem_fallocate → publish shmem_falloc (pages \(first)..\(last))")
                 inodes[Int(ino)].falloc = first...last
                 noteFileDiscard(ino, first: first, last: last)
             }
-            if phase < targets.count {
-                let t = targets[phase]
+            if let t = targets.first {
                 let vma = mms[t.m].vmas[t.v]
                 let what = "unmap_mapping_range → zap_page_range_single(\(mms[t.m].name), pages "
                     + "\(max(first, vma.pgoff))..\(min(last, vma.pgoff + UInt64(vma.pages) - 1)), even_cows=0)"
                 note(what)
                 zapPTERange(t.m, vma: vma, t.s, t.e, details: ZapDetails(evenCOWs: false, dropMarkers: false))
-                task = .punchHole(inode: ino, first: first, last: last, phase: phase + 1)
+                task = .punchHole(inode: ino, first: first, last: last, phase: phase + 1,
+                                  after: UnmapCursor(mm: t.m, address: t.s))
                 check()
                 return .running
             }
@@ -114,12 +124,17 @@ extension Kernel {
 
     /// The mappings unmap_mapping_range() visits for file pages [first, last], in i_mmap order
     /// (processes in creation order, VMAs by address): (mm, vma, start, end) of each piece.
-    func unmapTargets(_ ino: InodeID, first: UInt64, last: UInt64) -> [(m: Int, v: Int, s: UInt64, e: UInt64)] {
+    /// With `after`, only the pieces that come after that one in this order.
+    func unmapTargets(_ ino: InodeID, first: UInt64, last: UInt64,
+                      after: UnmapCursor? = nil) -> [(m: Int, v: Int, s: UInt64, e: UInt64)] {
         var out: [(m: Int, v: Int, s: UInt64, e: UInt64)] = []
         for m in mms.indices where mms[m].alive {
+            if let after, m < after.mm { continue }
             for v in mms[m].vmas.indices {
                 let vma = mms[m].vmas[v]
                 guard vma.inode == ino else { continue }
+                let lo0 = vma.start + (max(first, vma.pgoff) &- vma.pgoff) << pageShift
+                if let after, m == after.mm, lo0 <= after.address { continue }
                 let vFirst = vma.pgoff, vLast = vma.pgoff + UInt64(vma.pages) - 1
                 guard vFirst <= last && vLast >= first else { continue }
                 let lo = max(first, vFirst), hi = min(last, vLast)
@@ -133,9 +148,9 @@ extension Kernel {
     public func stepName(of task: KernelTask) -> String {
         switch task {
         case .access: return "access"
-        case .punchHole(let ino, let first, let last, let phase):
+        case .punchHole(let ino, let first, let last, _, let after):
             if isGuestMemfd(ino) { return "kvm_gmem_punch_hole" }
-            return phase < unmapTargets(ino, first: first, last: last).count ? "unmap_mapping_range" : "shmem_truncate_range"
+            return unmapTargets(ino, first: first, last: last, after: after).isEmpty ? "shmem_truncate_range" : "unmap_mapping_range"
         }
     }
 
@@ -174,20 +189,18 @@ extension Kernel {
             if vma.inode == nil || !vma.flags.contains(.shared) { f.writes.append(.anonMemory) }
             if pte.isPresent { f.writes.append(.frame(pte.pfn)) }
             return f
-        case .punchHole(let ino, let first, let last, let phase):
+        case .punchHole(let ino, let first, let last, let phase, let after):
             // A zap step writes the PTEs of one mapping of the range; the truncate step drops
             // the page-cache slots and may zap PTEs that were filled again meanwhile. The first
             // step also publishes the hole (faults in it will sleep).
             var f = Footprint(reads: [.iMmap(inode: ino)])
-            let targets = unmapTargets(ino, first: first, last: last)
             if phase == 0 { for i in first...last { f.writes.append(.pageCache(inode: ino, index: i)) } }
-            if phase < targets.count {
-                let t = targets[phase]
+            if let t = unmapTargets(ino, first: first, last: last, after: after).first {
                 var a = t.s
                 while a < t.e { f.writes.append(.pte(mm: MMID(t.m), page: a >> pageShift)); a += pageSize }
                 return f
             }
-            for t in targets {
+            for t in unmapTargets(ino, first: first, last: last) {
                 var a = t.s
                 while a < t.e { f.writes.append(.pte(mm: MMID(t.m), page: a >> pageShift)); a += pageSize }
             }
