@@ -18,7 +18,7 @@ extension Kernel {
         var flushed = false
         while a < end {
             // Skip whole missing tables quickly (pmd_none()).
-            if !mms[m].pageTables.hasTable(a) {
+            if !mms[m].pageTables.walkTable(a) {
                 a = min(end, (a | (pmdSize - 1)) + 1)
                 continue
             }

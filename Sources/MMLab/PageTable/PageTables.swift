@@ -48,7 +48,21 @@ public struct PageTables: Sendable {
     }
 
     /// Whether a PTE table covers `address` (pmd_none() is false).
-    public func hasTable(_ address: UInt64) -> Bool { tableOf[address >> 21] != nil }
+    public func hasTable(_ address: UInt64) -> Bool {
+        let pmd = address >> 21
+        return pmd == cachedPMD || tableOf[pmd] != nil
+    }
+
+    /// pmd_none() for a page-table walk: also points the one-entry cache at the table found,
+    /// so that the walk's reads and writes of its PTEs do not look it up again.
+    mutating func walkTable(_ address: UInt64) -> Bool {
+        let pmd = address >> 21
+        if pmd == cachedPMD { return true }
+        guard let u = tableOf[pmd] else { return false }
+        cachedPMD = pmd
+        cachedTable = u
+        return true
+    }
 
     /// Models __pte_alloc(): the slot for `address`, allocating its table if needed.
     mutating func allocSlot(_ address: UInt64) -> Int {
