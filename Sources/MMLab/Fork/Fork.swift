@@ -70,7 +70,7 @@ extension Kernel {
     mutating func copyPageRange(dstMM c: Int, dst: VMA, srcMM p: Int, src: VMA) {
         var a = src.start
         while a < src.end {
-            if !mms[p].pageTables.hasTable(a) { a = min(src.end, (a | (pmdSize - 1)) + 1); continue }
+            if !mms[p].pageTables.walkTable(a) { a = min(src.end, (a | (pmdSize - 1)) + 1); continue }
             let pte = mms[p].pageTables.pte(a)
             costs.pteReads += 1
             if !pte.isNone {

@@ -203,7 +203,7 @@ extension Kernel {
                 guard vma.flags.contains(.mergeable), vma.anonVMA != nil else { continue }
                 var a = vma.start
                 while a < vma.end {
-                    if !mms[m].pageTables.hasTable(a) { a = min(vma.end, (a | (pmdSize - 1)) + 1); continue }
+                    if !mms[m].pageTables.walkTable(a) { a = min(vma.end, (a | (pmdSize - 1)) + 1); continue }
                     defer { a += pageSize }
                     let pte = mms[m].pageTables.pte(a)
                     guard let pfn = normalPage(pte), frames[pfn].flags.contains(.anon) else { continue }

@@ -49,7 +49,7 @@ extension Kernel {
         if !vma.flags.intersection(VMFlags.special.union([.hugetlb])).isEmpty { return .EINVAL }
         var a = s
         while a < e {
-            if !mms[m].pageTables.hasTable(a) { a = min(e, (a | (pmdSize - 1)) + 1); continue }
+            if !mms[m].pageTables.walkTable(a) { a = min(e, (a | (pmdSize - 1)) + 1); continue }
             let pte = mms[m].pageTables.pte(a)
             if let marker = pte.marker, marker.contains(.guard_) {
                 let rest = marker.subtracting(.guard_)

@@ -11,7 +11,7 @@ extension Kernel {
         var list: [PFN] = []
         var a = start
         while a < end {
-            if !mms[m].pageTables.hasTable(a) { a = min(end, (a | (pmdSize - 1)) + 1); continue }
+            if !mms[m].pageTables.walkTable(a) { a = min(end, (a | (pmdSize - 1)) + 1); continue }
             let pte = mms[m].pageTables.pte(a)
             costs.pteReads += 1
             defer { a += pageSize }

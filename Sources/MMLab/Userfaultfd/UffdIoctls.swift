@@ -128,7 +128,7 @@ extension Kernel {
         let tryWritable = !enable && vma.flags.contains(.write) && vmaWantsManualPTEWriteUpgrade(vma)
         var a = start
         while a < end {
-            if !useMarkers && !mms[m].pageTables.hasTable(a) { a = min(end, (a | (pmdSize - 1)) + 1); continue }
+            if !useMarkers && !mms[m].pageTables.walkTable(a) { a = min(end, (a | (pmdSize - 1)) + 1); continue }
             let pte = mms[m].pageTables.pte(a)
             costs.pteReads += 1
             var new = pte
