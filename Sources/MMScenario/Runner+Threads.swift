@@ -25,6 +25,19 @@ struct ThreadState {
 }
 
 extension ScenarioRunner {
+    /// Thread `i`'s statement in progress, or its next statement started (nil when it has
+    /// none left). Starting a statement forgets the kernel task of the previous one.
+    mutating func takeTask(_ i: Int) -> StatementTask? {
+        if let t = threads[i].task { return t }
+        guard threads[i].pc < threads[i].statements.count else { return nil }
+        let s = threads[i].statements[threads[i].pc]
+        threads[i].pc += 1
+        threads[i].kernelTask = nil
+        var entry = StatementReport(statement: s, process: threads[i].processName, depth: threads[i].depth)
+        entry.thread = threads[i].name
+        return StatementTask(statement: s, entry: entry, process: processes[threads[i].processName] ?? backend.mainProcess)
+    }
+
     /// `thread NAME { … }`: create the thread in the current process and run it at once.
     mutating func startThread(_ name: String, body: [Statement], depth: Int) {
         threads.append(ThreadState(name: name, processName: processName, statements: body, depth: depth + 1))
@@ -57,17 +70,7 @@ extension ScenarioRunner {
         }
         var progressed = false
         while fatal == nil {
-            var task: StatementTask
-            if let t = threads[i].task {
-                task = t
-            } else {
-                guard threads[i].pc < threads[i].statements.count else { break }
-                let s = threads[i].statements[threads[i].pc]
-                threads[i].pc += 1
-                var entry = StatementReport(statement: s, process: threads[i].processName, depth: threads[i].depth)
-                entry.thread = threads[i].name
-                task = StatementTask(statement: s, entry: entry, process: processes[threads[i].processName] ?? backend.mainProcess)
-            }
+            guard var task = takeTask(i) else { break }
             threads[i].waiting = nil
             switch advance(&task) {
             case .done(let outcome):

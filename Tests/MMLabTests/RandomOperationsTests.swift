@@ -5,22 +5,11 @@ import XCTest
 /// Seeded random sequences of operations over anon and shmem memory in several processes,
 /// with the model's invariants checked after every operation and no leak at the end.
 final class RandomOperationsTests: XCTestCase {
-    struct SplitMix64: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9e37_79b9_7f4a_7c15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
-            z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
-            return z ^ (z >> 31)
-        }
-    }
-
     func testInvariantsHoldOverRandomOperations() {
         let seeds: [UInt64] = (1...40).map { $0 &* 7919 }
         var ops = 0
         for seed in seeds {
-            var rng = SplitMix64(state: seed)
+            var rng = SplitMix64(seed: seed)
             var t = TestKernel(swapMiB: UInt64.random(in: 0...1, using: &rng) == 0 ? 0 : 1)
             var procs: [MMID] = [t.mm]
             let f = t.memfd(32)

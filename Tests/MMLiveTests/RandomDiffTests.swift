@@ -10,6 +10,7 @@
 import Foundation
 import MMScenario
 import XCTest
+import MMLab
 @testable import MMLive
 
 final class ScenarioGeneratorTests: XCTestCase {

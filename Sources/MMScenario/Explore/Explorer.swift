@@ -66,17 +66,6 @@ public enum ReplayToken {
     }
 }
 
-/// A small deterministic generator for random sampling (SplitMix64).
-struct SplitMix64 {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9e37_79b9_7f4a_7c15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
-        z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
-        return z ^ (z >> 31)
-    }
-}
 
 /// Explores a scenario's executions.
 struct Explorer {
@@ -149,7 +138,7 @@ struct Explorer {
 
     /// Random executions from a seed.
     mutating func sample(_ start: Runner, count: Int, seed: UInt64) {
-        var rng = SplitMix64(state: seed)
+        var rng = SplitMix64(seed: seed)
         for _ in 0..<count {
             var runner = start
             var schedule: [Int] = []

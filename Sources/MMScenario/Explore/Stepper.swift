@@ -109,17 +109,7 @@ extension ScenarioRunner where Backend == ModelBackend {
         }
         let before = tracing ? pteSnapshot() : [:]
         if tracing { backend.kernel.trace = [] }
-        var task: StatementTask
-        if let t = threads[i].task {
-            task = t
-        } else {
-            let s = threads[i].statements[threads[i].pc]
-            threads[i].pc += 1
-            var entry = StatementReport(statement: s, process: threads[i].processName, depth: threads[i].depth)
-            entry.thread = threads[i].name
-            task = StatementTask(statement: s, entry: entry, process: processes[threads[i].processName] ?? backend.mainProcess)
-            threads[i].kernelTask = nil
-        }
+        guard var task = takeTask(i) else { preconditionFailure("a thread without a statement was scheduled") }
         threads[i].waiting = nil
         var action = ""
         var result: TaskStep? = nil
