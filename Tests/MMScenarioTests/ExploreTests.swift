@@ -116,4 +116,61 @@ final class ExploreTests: XCTestCase {
         let (out, status, _) = try explore("examples/races/uffd-stress-small.mms")
         XCTAssertEqual(status, 0, out)
     }
+
+    /// UFFDIO_WRITEPROTECT runs one PTE table per step under mmap_lock held for read: a store
+    /// of another thread may come between two tables, a munmap (mmap_lock for write) may not.
+    func testWriteProtectStepsPerTableAndHoldsMmapLock() throws {
+        let path = "examples/races/wp-tables.mms"
+        guard case .success(let (start, _, _)) = MMLabSession.exploreStart(try load(path), file: path) else {
+            return XCTFail("set-up failed")
+        }
+        var runner = start
+        XCTAssertEqual(runner.enabledThreads(), [0, 1, 2])
+        let first = runner.stepThread(0, tracing: true)
+        XCTAssertTrue(first.action.contains("uffd_wp_range(main, 0x7f0000000000..0x7f0000200000, wp)"), first.action)
+        XCTAssertEqual(first.pteChanges, ["A[0]: 0x8000000000001067 → 0x8000000000001465"])
+        XCTAssertEqual(runner.enabledThreads(), [0, 1], "the munmap waits for mmap_lock")
+        XCTAssertEqual(runner.whyNotEnabled(2), "unmapper takes mmap_lock(mm0) for write, which tracker holds for read")
+        _ = runner.stepThread(1, tracing: false)   // the store to A[600] lands before its table is protected
+        let last = runner.stepThread(0, tracing: true)
+        XCTAssertTrue(last.action.contains("0x7f0000200000..0x7f0000400000"), last.action)
+        XCTAssertEqual(runner.enabledThreads(), [1, 2], "the walk ended and released mmap_lock")
+        let (out, status) = MMLabSession.replay(source: try load(path), file: path, token: "v1.02")
+        XCTAssertEqual(status, 2)
+        XCTAssertTrue(out.contains("unmapper takes mmap_lock(mm0) for write, which tracker holds for read"), out)
+    }
+
+    /// A hole punch holds i_mmap_rwsem for read from its first zap to its last: an mmap of the
+    /// file (which links the VMA under i_mmap_rwsem for write) waits; a fault does not.
+    func testPunchHoldsIMmapRwsemBetweenItsZaps() throws {
+        let source = """
+        memfd F 16p
+        mmap A F shared rw
+        write A = 0x1
+        fork child
+        in child {
+          read A[0]
+        }
+        thread punch {
+          punch F[0..15]
+        }
+        thread mapper {
+          mmap B F shared rw
+        }
+        thread reader {
+          read A[3]
+        }
+        """
+        guard case .success(let (start, _, _)) = MMLabSession.exploreStart(source, file: "t.mms") else {
+            return XCTFail("set-up failed")
+        }
+        var runner = start
+        let zap = runner.stepThread(0, tracing: true)   // zaps main's mapping; child's is next
+        XCTAssertEqual(zap.pteChanges.count, 1, "16 PTEs zapped the same way print as one line (runs of up to 8 are listed): \(zap.pteChanges)")
+        XCTAssertTrue(zap.pteChanges.first?.hasPrefix("A[0..15]: ") ?? false, "\(zap.pteChanges)")
+        XCTAssertEqual(runner.enabledThreads(), [0, 2])
+        XCTAssertTrue(runner.whyNotEnabled(1).contains("i_mmap_rwsem"), runner.whyNotEnabled(1))
+        _ = runner.stepThread(0, tracing: false)   // zaps the child's mapping
+        XCTAssertEqual(runner.enabledThreads(), [0, 1, 2], "the truncate step runs without i_mmap_rwsem")
+    }
 }

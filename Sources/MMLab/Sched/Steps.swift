@@ -64,6 +64,37 @@ public enum KernelTask: Hashable, Sendable {
     /// zapped (mm, start address), so that the walk resumes after it in i_mmap order even
     /// when another thread changed the VMA list in between.
     case punchHole(inode: InodeID, first: UInt64, last: UInt64, phase: Int, after: UnmapCursor? = nil)
+    /// UFFDIO_WRITEPROTECT: mwriteprotect_range() holds mmap_lock for read over the whole
+    /// walk and changes one VMA piece within one PTE table per step (change_protection()
+    /// takes each table's PTE lock in turn); the wake (unprotect without DONTWAKE) ends the
+    /// last step. `next` is where the walk goes on (nil before the first step).
+    case writeProtect(uffd: UffdID, start: UInt64, end: UInt64, protect: Bool, dontwake: Bool, next: UInt64? = nil)
+}
+
+/// A sleeping lock a multi-step kernel task holds between its steps, always for read here
+/// (the tasks that would hold one for write, mmap and munmap, run as a single step).
+public enum KernelLock: Hashable, Sendable, CustomStringConvertible {
+    /// mm->mmap_lock.
+    case mmapLock(MMID)
+    /// mapping->i_mmap_rwsem of a file.
+    case iMmapRwsem(InodeID)
+
+    public var description: String {
+        switch self {
+        case .mmapLock(let m): "mmap_lock(mm\(m))"
+        case .iMmapRwsem(let i): "i_mmap_rwsem(\(i))"
+        }
+    }
+}
+
+/// The next piece of a UFFDIO_WRITEPROTECT walk.
+enum WriteProtectPiece: Equatable {
+    /// VMA `v`, [s, e): within one VMA and one PTE table.
+    case piece(v: Int, s: UInt64, e: UInt64)
+    /// The next VMA of the range is not registered for wp: the walk stops with ENOENT.
+    case notRegistered
+    /// No VMA left in the range.
+    case none
 }
 
 /// Where an unmap_mapping_range() walk stands: the mm and start address of the piece it
@@ -78,6 +109,8 @@ public enum TaskStep: Hashable, Sendable {
     case running
     case finishedAccess(AccessResult)
     case finished
+    /// A system call or ioctl finished with this error (nil: success).
+    case finishedCall(Errno?)
 }
 
 extension Kernel {
@@ -119,6 +152,62 @@ extension Kernel {
             shmemFallocDone(ino)
             check()
             return .finished
+        case .writeProtect(let u, let start, let end, let protect, let dontwake, let next):
+            if next == nil, let e = uffdWriteProtectCheck(u, start: start, end: end, protect: protect, dontwake: dontwake) {
+                return .finishedCall(e)
+            }
+            let m = Int(uffds[Int(u)].mm)
+            switch writeProtectPiece(m, from: next ?? start, end: end) {
+            case .none, .notRegistered:
+                return .finishedCall(.ENOENT)   // no VMA at all, or the first one is not registered
+            case .piece(let v, let s, let e):
+                let vma = mms[m].vmas[v], name = mms[m].name
+                note("mwriteprotect_range → uffd_wp_range(\(name), 0x\(String(s, radix: 16))..0x\(String(e, radix: 16)), \(protect ? "wp" : "unwp"))")
+                uffdWPRange(m, v, s, e, enable: protect, flush: e == vma.end || e == end)
+                noteWriteProtect(m, s, e, protect: protect)
+                check()
+                switch writeProtectPiece(m, from: e, end: end) {
+                case .piece:
+                    task = .writeProtect(uffd: u, start: start, end: end, protect: protect, dontwake: dontwake, next: e)
+                    return .running
+                case .notRegistered:
+                    return .finishedCall(.ENOENT)
+                case .none:
+                    if !protect && !dontwake {
+                        note("wake_userfault")
+                        wakeUserfault(u, start, end)
+                    }
+                    check()
+                    return .finishedCall(nil)
+                }
+            }
+        }
+    }
+
+    /// The piece of a UFFDIO_WRITEPROTECT walk at or after `from`: mwriteprotect_range()
+    /// visits the VMAs of the range in order, skipping holes; change_protection() then walks
+    /// each VMA's part one PTE table at a time.
+    func writeProtectPiece(_ m: Int, from: UInt64, end: UInt64) -> WriteProtectPiece {
+        guard from < end else { return .none }
+        guard let v = mms[m].vmas.firstIndex(where: { $0.end > from && $0.start < end }) else { return .none }
+        let vma = mms[m].vmas[v]
+        guard vma.flags.contains(.uffdWP) else { return .notRegistered }
+        let s = max(from, vma.start)
+        return .piece(v: v, s: s, e: min(end, vma.end, (s | (pmdSize - 1)) + 1))
+    }
+
+    /// The locks a task holds between its steps (for read): a scheduler must not run a step
+    /// that takes one of them for write (munmap, mmap, mprotect, fork…) until the task ends.
+    public func heldLocks(of task: KernelTask) -> [KernelLock] {
+        switch task {
+        case .access:
+            return []
+        case .punchHole(let ino, let first, let last, let phase, let after):
+            // unmap_mapping_range() holds i_mmap_rwsem for read from the first zap to the last.
+            guard phase > 0, !isGuestMemfd(ino), !unmapTargets(ino, first: first, last: last, after: after).isEmpty else { return [] }
+            return [.iMmapRwsem(ino)]
+        case .writeProtect(let u, _, _, _, _, let next):
+            return next == nil ? [] : [.mmapLock(uffds[Int(u)].mm)]
         }
     }
 
@@ -151,6 +240,8 @@ extension Kernel {
         case .punchHole(let ino, let first, let last, _, let after):
             if isGuestMemfd(ino) { return "kvm_gmem_punch_hole" }
             return unmapTargets(ino, first: first, last: last, after: after).isEmpty ? "shmem_truncate_range" : "unmap_mapping_range"
+        case .writeProtect:
+            return "userfaultfd_writeprotect"
         }
     }
 
@@ -205,6 +296,19 @@ extension Kernel {
                 while a < t.e { f.writes.append(.pte(mm: MMID(t.m), page: a >> pageShift)); a += pageSize }
             }
             for i in first...last { f.writes.append(.pageCache(inode: ino, index: i)) }
+            return f
+        case .writeProtect(let u, let start, let end, let protect, let dontwake, let next):
+            // One PTE table's piece: its PTEs change under the PTE lock, mmap_lock is held for
+            // read. The last step wakes the faults waiting in the range (conflicts with all).
+            guard Int(u) < uffds.count else { return Footprint(writes: [.global]) }
+            let mm = uffds[Int(u)].mm, m = Int(mm)
+            guard mms[m].alive, case .piece(_, let s, let e) = writeProtectPiece(m, from: next ?? start, end: end) else {
+                return Footprint(reads: [.vmas(mm: mm)])
+            }
+            var f = Footprint(reads: [.vmas(mm: mm)])
+            var a = s
+            while a < e { f.writes.append(.pte(mm: mm, page: a >> pageShift)); a += pageSize }
+            if !protect && !dontwake, writeProtectPiece(m, from: e, end: end) == .none { f.writes.append(.global) }
             return f
         }
     }

@@ -90,39 +90,35 @@ extension Kernel {
     /// Models UFFDIO_WRITEPROTECT → mwriteprotect_range().
     public mutating func uffdWriteProtect(_ u: UffdID, start: UInt64, length: UInt64, protect: Bool,
                                           dontwake: Bool) -> Errno? {
-        guard uffds[Int(u)].initialized else { return .EINVAL }
-        guard start & (pageSize - 1) == 0, length > 0, length & (pageSize - 1) == 0 else { return .EINVAL }
+        // mwriteprotect_range(): VMA by VMA over the range, holes skipped; the first VMA not
+        // registered for wp stops the walk with ENOENT, keeping what was already changed; no
+        // VMA at all is ENOENT too. Which userfaultfd registered a VMA is not checked. The
+        // walk is the stepped task `explore` interleaves, run to its end.
+        var task = KernelTask.writeProtect(uffd: u, start: start, end: start &+ length, protect: protect, dontwake: dontwake)
+        while true {
+            switch step(&task) {
+            case .running: continue
+            case .finishedCall(let e): return e
+            case .finished, .finishedAccess: return nil
+            }
+        }
+    }
+
+    /// The argument checks of userfaultfd_writeprotect() before the walk.
+    func uffdWriteProtectCheck(_ u: UffdID, start: UInt64, end: UInt64, protect: Bool, dontwake: Bool) -> Errno? {
+        guard Int(u) < uffds.count, uffds[Int(u)].initialized else { return .EINVAL }
+        guard start & (pageSize - 1) == 0, end > start, end & (pageSize - 1) == 0 else { return .EINVAL }
         if protect && dontwake { return .EINVAL }   // MODE_WP and MODE_DONTWAKE together
         let m = Int(uffds[Int(u)].mm)
         guard mms[m].alive else { return .ESRCH }
         if uffds[Int(u)].mmapChanging > 0 { return .EAGAIN }
-        let end = start + length
-        // mwriteprotect_range(): VMA by VMA over the range, holes skipped; the first VMA not
-        // registered for wp stops the walk with ENOENT, keeping what was already changed; no
-        // VMA at all is ENOENT too. Which userfaultfd registered a VMA is not checked.
-        var err: Errno? = .ENOENT
-        var v = 0
-        while v < mms[m].vmas.count {
-            let vma = mms[m].vmas[v]
-            defer { v += 1 }
-            guard vma.end > start && vma.start < end else { continue }
-            guard vma.flags.contains(.uffdWP) else { err = .ENOENT; break }
-            let s = max(start, vma.start), e = min(end, vma.end)
-            uffdWPRange(m, v, s, e, enable: protect)
-            noteWriteProtect(m, s, e, protect: protect)
-            err = nil
-        }
-        check()
-        if let err { return err }
-        if !protect && !dontwake { wakeUserfault(u, start, end) }
-        check()
         return nil
     }
 
     /// Models uffd_wp_range() → change_protection(MM_CP_UFFD_WP[_RESOLVE]) over one VMA:
     /// present PTEs get or lose the uffd-wp bit, swap PTEs the swap uffd-wp bit; none PTEs get
     /// markers when the VMA uses them; unprotect turns uffd-wp markers back into none PTEs.
-    mutating func uffdWPRange(_ m: Int, _ v: Int, _ start: UInt64, _ end: UInt64, enable: Bool) {
+    mutating func uffdWPRange(_ m: Int, _ v: Int, _ start: UInt64, _ end: UInt64, enable: Bool, flush: Bool = true) {
         let vma = mms[m].vmas[v]
         let useMarkers = enable && uffdWPUseMarkers(vma)
         let tryWritable = !enable && vma.flags.contains(.write) && vmaWantsManualPTEWriteUpgrade(vma)
@@ -155,7 +151,7 @@ extension Kernel {
             }
             a += pageSize
         }
-        costs.tlbFlushes += 1
+        if flush { costs.tlbFlushes += 1 }
     }
 
     /// Models mfill_atomic() for UFFDIO_COPY, ZEROPAGE, CONTINUE and POISON over

@@ -207,7 +207,8 @@ extension MMLabSession {
         let width = max(6, runner.threads.map(\.name.count).max() ?? 6)
         for (n, t) in schedule.enumerated() {
             guard runner.enabledThreads().contains(t) else {
-                return (lines, runner, "step \(n + 1): thread #\(t) cannot run here (the token does not fit this scenario)")
+                let why = t < runner.threads.count ? runner.whyNotEnabled(t) : "there is no such thread"
+                return (lines, runner, "step \(n + 1): thread #\(t) cannot run here: \(why) (the token does not fit this scenario)")
             }
             let r = runner.stepThread(t, tracing: true)
             lines.append("\(pad(n + 1, 3)) \(padRight(r.thread, width))  line \(r.line): \(r.statement)  —  \(r.action)")

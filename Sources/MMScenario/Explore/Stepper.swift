@@ -1,8 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 //
 // Threads stepped one kernel step at a time, for `explore` and `replay`: an access is an MMU
-// attempt or one handle_mm_fault(); a hole punch is unmap_mapping_range() then
-// shmem_truncate_range(); every other statement is one step that conflicts with everything.
+// attempt or one handle_mm_fault(); a hole punch is unmap_mapping_range() one mapping at a
+// time, then shmem_truncate_range(); UFFDIO_WRITEPROTECT is one VMA piece per PTE table;
+// every other statement is one step that conflicts with everything. A task between its
+// steps holds its sleeping locks (mmap_lock, i_mmap_rwsem) for read, so a statement that
+// takes one of them for write (mmap, munmap, mprotect, fork…) waits until the task ends.
 
 import MMLab
 import MMSyntax
@@ -45,11 +48,66 @@ extension ScenarioRunner where Backend == ModelBackend {
         return post
     }
 
-    /// Threads that can take a step now, by index.
+    /// Threads that can take a step now, by index: not finished, not asleep, and not about
+    /// to take a lock for write that another thread's task holds.
     func enabledThreads() -> [Int] {
-        threads.indices.filter { i in
-            !threads[i].finished && (threads[i].waiting.map { backend.isWoken($0) } ?? true)
+        let held = threads.indices.map { i in threads[i].kernelTask.map { backend.kernel.heldLocks(of: $0) } ?? [] }
+        let anyHeld = held.contains { !$0.isEmpty }
+        return threads.indices.filter { i in
+            guard !threads[i].finished && (threads[i].waiting.map { backend.isWoken($0) } ?? true) else { return false }
+            guard anyHeld, threads[i].kernelTask == nil else { return true }
+            let wants = writeLocks(i)
+            return !threads.indices.contains { j in j != i && held[j].contains { wants.contains($0) } }
         }
+    }
+
+    /// Why thread `i` cannot take a step now, in words (for replay errors).
+    func whyNotEnabled(_ i: Int) -> String {
+        let t = threads[i]
+        if t.finished { return "\(t.name) has finished" }
+        if let w = t.waiting, !backend.isWoken(w) { return "\(t.name) sleeps (\(t.blockedOn))" }
+        let wants = writeLocks(i)
+        for j in threads.indices where j != i {
+            guard let kt = threads[j].kernelTask else { continue }
+            if let l = backend.kernel.heldLocks(of: kt).first(where: { wants.contains($0) }) {
+                return "\(t.name) takes \(l) for write, which \(threads[j].name) holds for read"
+            }
+        }
+        return "\(t.name) cannot run"
+    }
+
+    /// The sleeping locks the next statement of thread `i` takes for write (nothing for a
+    /// statement in progress): mmap_lock of its mm for the calls that change the VMA tree or
+    /// VMA flags (mmap, munmap, mprotect, fork, exit, uffd register/unregister, prctl, the
+    /// madvise advice madvise_need_mmap_write() names, clear_refs 4), and with it the
+    /// i_mmap_rwsem of every file that mm maps (linking or unlinking a file VMA takes it for
+    /// write), plus that of the file an mmap maps.
+    func writeLocks(_ i: Int) -> [KernelLock] {
+        guard let s = currentStatement(i) else { return [] }
+        let p = processes[threads[i].processName] ?? backend.mainProcess
+        var mm: ProcessHandle? = nil
+        var extra: [KernelLock] = []
+        switch s.kind {
+        case .mmap(_, let backing, _, _, _, _, _):
+            mm = p
+            if case .object(let obj) = backing, let f = files[obj] { extra.append(.iMmapRwsem(f.handle)) }
+        case .munmap, .mprotect, .fork, .exitProcess, .prctlMemoryMerge:
+            mm = p
+        case .uffdRegister(let u, _, _), .uffdUnregister(let u, _):
+            if let h = uffds[u], Int(h) < backend.kernel.uffds.count { mm = backend.kernel.uffds[Int(h)].mm } else { mm = p }
+        case .madvise(_, let advice):
+            if ["mergeable", "unmergeable", "dontfork", "dofork", "wipeonfork", "keeponfork"].contains(advice) { mm = p }
+        case .clearRefs(let v):
+            if v == 4 { mm = p }
+        default:
+            break
+        }
+        guard let mm, Int(mm) < backend.kernel.mms.count else { return extra }
+        var out: [KernelLock] = [.mmapLock(mm)] + extra
+        for vma in backend.kernel.mms[Int(mm)].vmas {
+            if let ino = vma.inode, !out.contains(.iMmapRwsem(ino)) { out.append(.iMmapRwsem(ino)) }
+        }
+        return out
     }
 
     /// The statement thread `i` is in, or would start next.
@@ -69,19 +127,29 @@ extension ScenarioRunner where Backend == ModelBackend {
             var store: UInt64? = nil
             if case .write(_, let v) = s.kind { store = v.token(at: idx) }
             return backend.kernel.footprint(of: .access(mm: p, address: pageAddress(ref.name, page), store: store))
-        case .punch:
-            if let kt = threads[i].kernelTask { return backend.kernel.footprint(of: kt) }
-            if let kt = punchTask(s) { return backend.kernel.footprint(of: kt) }
+        case .punch, .uffdWriteProtect:
+            if let kt = threads[i].kernelTask ?? steppedTask(s) { return backend.kernel.footprint(of: kt) }
             return Footprint(writes: [.global])
         default:
             return Footprint(writes: [.global])
         }
     }
 
-    func punchTask(_ s: Statement) -> KernelTask? {
-        guard case .punch(let ref) = s.kind, let f = files[ref.name] else { return nil }
-        let first = UInt64(ref.first ?? 0), last = UInt64(ref.last ?? max(f.pages - 1, 0))
-        return .punchHole(inode: f.handle, first: first, last: last, phase: 0)
+    /// The kernel task a statement that runs in several steps starts with (nil: it runs as
+    /// one step, or its names do not resolve; the whole-statement path then reports why).
+    func steppedTask(_ s: Statement) -> KernelTask? {
+        switch s.kind {
+        case .punch(let ref):
+            guard let f = files[ref.name] else { return nil }
+            let first = UInt64(ref.first ?? 0), last = UInt64(ref.last ?? max(f.pages - 1, 0))
+            return .punchHole(inode: f.handle, first: first, last: last, phase: 0)
+        case .uffdWriteProtect(let name, let ref, let protect, let dontwake):
+            guard let u = uffds[name], let sp = span(ref) else { return nil }
+            return .writeProtect(uffd: u, start: sp.address, end: sp.address + UInt64(sp.pages.count) * pageSize,
+                                 protect: protect, dontwake: dontwake)
+        default:
+            return nil
+        }
     }
 
     /// The PTEs of every named mapping in every live process, for trace diffs.
@@ -116,11 +184,16 @@ extension ScenarioRunner where Backend == ModelBackend {
         switch task.statement.kind {
         case .read(let ref), .write(let ref, _), .expectRead(let ref, _):
             result = accessOneStep(&task, ref, &action)
-        case .punch:
-            var kt = threads[i].kernelTask ?? punchTask(task.statement)!
+        case .punch, .uffdWriteProtect:
+            guard var kt = threads[i].kernelTask ?? steppedTask(task.statement) else {
+                action = "whole statement"
+                result = advance(&task)
+                break
+            }
             action = backend.kernel.stepName(of: kt)
             switch backend.kernel.step(&kt) {
             case .finished, .finishedAccess: result = .done(.ok); threads[i].kernelTask = nil
+            case .finishedCall(let e): result = .done(OpOutcome(e)); threads[i].kernelTask = nil
             case .running: threads[i].kernelTask = kt
             }
         default:
@@ -155,9 +228,37 @@ extension ScenarioRunner where Backend == ModelBackend {
                 guard let open = k.lastIndex(of: "["), let n = Int(k[k.index(after: open)...].dropLast()) else { return (k, 0) }
                 return (String(k[..<open]), n)
             }
-            for key in Set(before.keys).union(after.keys).sorted(by: { order($0) < order($1) }) where before[key] != after[key] {
-                record.pteChanges.append("\(key): \(hex(before[key] ?? 0)) → \(hex(after[key] ?? 0))")
+            // Runs of more than 8 neighbouring PTEs that changed the same way (the same bits
+            // before and after, frames aside) print as one line, so a step over a whole table
+            // stays readable; shorter runs are listed one by one.
+            var run: (name: String, first: Int, last: Int, b: UInt64, a: UInt64, key: String)? = nil
+            var pending: [String] = []
+            func flush() {
+                guard let r = run else { return }
+                if r.last - r.first < 8 {
+                    record.pteChanges += pending
+                } else {
+                    record.pteChanges.append("\(r.name)[\(r.first)..\(r.last)]: \(hex(r.b)) → \(hex(r.a)) "
+                        + "(shown for \(r.key); \(r.last - r.first + 1) PTEs, the same bits each)")
+                }
+                run = nil
+                pending = []
             }
+            for key in Set(before.keys).union(after.keys).sorted(by: { order($0) < order($1) }) where before[key] != after[key] {
+                let (name, n) = order(key)
+                let b = before[key] ?? 0, a = after[key] ?? 0
+                let line = "\(key): \(hex(b)) → \(hex(a))"
+                if let r = run, r.name == name, r.last + 1 == n,
+                   (r.b & ~PTE.pfnMask, r.a & ~PTE.pfnMask) == (b & ~PTE.pfnMask, a & ~PTE.pfnMask) {
+                    run!.last = n
+                    pending.append(line)
+                    continue
+                }
+                flush()
+                run = (name, n, n, b, a, key)
+                pending = [line]
+            }
+            flush()
         }
         return record
     }
