@@ -79,6 +79,9 @@ extension ScenarioRunner {
         case .blocked(let w, let st):
             task.syscall = st
             return .blocked(w, "waiting for a userfaultfd reader to read its event")
+        case .preempted(let st):   // only stepwise calls stop here; run it on
+            task.syscall = st
+            return syscallStep(&task, call)
         }
     }
 

@@ -173,4 +173,26 @@ final class ExploreTests: XCTestCase {
         _ = runner.stepThread(0, tracing: false)   // zaps the child's mapping
         XCTAssertEqual(runner.enabledThreads(), [0, 1, 2], "the truncate step runs without i_mmap_rwsem")
     }
+
+    /// MADV_DONTNEED zaps one PTE table per step: a store can come between two tables, so a
+    /// later store is discarded while an earlier one survives (a fourth final state).
+    func testDontneedStepsPerTable() throws {
+        let path = "examples/races/dontneed-tables.mms"
+        let (out, status, r) = try explore(path)
+        XCTAssertEqual(status, 0, out)
+        XCTAssertEqual(r.distinctFinalStates, 4, out)
+        guard case .success(let (start, post, checks)) = MMLabSession.exploreStart(try load(path), file: path) else {
+            return XCTFail("set-up failed")
+        }
+        let (lines, end, err) = MMLabSession.traceSchedule(start, [0, 1, 1, 1, 0])
+        XCTAssertNil(err)
+        XCTAssertTrue(lines[0].contains("zap_page_range_single(main, 0x7f0000000000..0x7f0000200000)"), lines[0])
+        XCTAssertTrue(lines.last { $0.contains("zapper") }?.contains("0x7f0000200000..0x7f0000400000") ?? false, "\(lines)")
+        var runner = end
+        XCTAssertTrue(runner.enabledThreads().isEmpty)
+        let a = runner.mappings["A"]!.address
+        XCTAssertEqual(runner.backend.kernel.peekToken(runner.backend.mainProcess, a), 0x2, "the earlier store survives")
+        XCTAssertEqual(runner.backend.kernel.peekToken(runner.backend.mainProcess, a + 600 * 4096), 0x0, "the later one is discarded")
+        _ = runner.finishExecution(post: post, checks: checks)
+    }
 }

@@ -32,18 +32,24 @@ public struct SyscallState: Hashable, Sendable {
     /// munmap / fork: event waiters still to be released, in order.
     var pendingWaiters: [WaitID] = []
     var result: SyscallResult = .ok
+    /// Stop at each lock boundary (`explore`): MADV_DONTNEED then zaps one PTE table per
+    /// step and returns `.preempted` in between, holding mmap_lock for read.
+    public var stepwise = false
 }
 
 /// A step of a system call: finished, or asleep until `WaitID` is woken.
 public enum SyscallProgress: Hashable, Sendable {
     case finished(SyscallResult)
     case blocked(WaitID, SyscallState)
+    /// A stepwise call reached a lock boundary; resume it to go on.
+    case preempted(SyscallState)
 }
 
 extension Kernel {
     /// Starts a system call; it runs until it finishes or sleeps.
-    public mutating func start(_ call: Syscall) -> SyscallProgress {
+    public mutating func start(_ call: Syscall, stepwise: Bool = false) -> SyscallProgress {
         var st = SyscallState(call: call)
+        st.stepwise = stepwise
         switch call {
         case .madvise(_, let start, _, _):
             st.position = start
@@ -90,7 +96,9 @@ extension Kernel {
     }
 
     /// madvise(MADV_DONTNEED / MADV_REMOVE) with userfaultfd_remove() before each VMA piece;
-    /// any other advice runs straight through madvise().
+    /// any other advice runs straight through madvise(). Stepwise, MADV_DONTNEED zaps one
+    /// PTE table per step (zap_pte_range() takes each table's lock in turn) and is preempted
+    /// in between.
     mutating func madviseEventsStep(_ st: inout SyscallState) -> SyscallProgress {
         guard case .madvise(let mm, let start, let length, let advice) = st.call else { return .finished(.ok) }
         guard advice == .dontneed || advice == .remove else {
@@ -110,6 +118,19 @@ extension Kernel {
                 let w = queueEvent(u, UffdMessage(event: .remove, start: s, end: e))
                 return .blocked(w, st)
             }
+            if st.stepwise && advice == .dontneed {
+                let tableEnd = min(e, (s | (pmdSize - 1)) + 1)
+                let name = mms[m].name
+                note("madvise_dontneed_single_vma → zap_page_range_single(\(name), 0x\(String(s, radix: 16))..0x\(String(tableEnd, radix: 16)))")
+                st.error = madviseVMA(m, v, s, tableEnd, advice)
+                st.position = tableEnd
+                if tableEnd == e { st.announced = false }
+                check()
+                if st.error == nil, st.position < end, mms[m].vmas.contains(where: { $0.end > st.position && $0.start < end }) {
+                    return .preempted(st)
+                }
+                continue
+            }
             st.error = madviseVMA(m, v, s, e, advice)
             st.announced = false
             st.position = e
@@ -117,5 +138,20 @@ extension Kernel {
         check()
         if let e = st.error { return .finished(.errno(e)) }
         return .finished(st.hole ? .errno(.ENOMEM) : .ok)
+    }
+
+    /// The PTEs the next step of a stepwise MADV_DONTNEED zaps, and whether that step first
+    /// queues a REMOVE event (nil: nothing left to zap).
+    /// `state` is the call in progress (nil: not started yet).
+    public func madviseDontneedNextStep(_ call: Syscall, _ state: SyscallState?) -> (mm: MMID, start: UInt64, end: UInt64, announces: Bool)? {
+        guard case .madvise(let mm, let start, let length, .dontneed) = call, Int(mm) < mms.count else { return nil }
+        let m = Int(mm)
+        let end = start &+ ((length &+ pageSize &- 1) & ~(pageSize - 1))
+        let from = state?.position ?? start
+        guard from < end, let v = mms[m].vmas.firstIndex(where: { $0.end > from && $0.start < end }) else { return nil }
+        let vma = mms[m].vmas[v]
+        let s = max(from, vma.start), e = min(end, vma.end)
+        let announces = !(state?.announced ?? false) && vma.uffd != nil && uffdFeatures(vma).contains(.eventRemove)
+        return (mm, s, min(e, (s | (pmdSize - 1)) + 1), announces)
     }
 }

@@ -2,8 +2,8 @@
 //
 // Threads stepped one kernel step at a time, for `explore` and `replay`: an access is an MMU
 // attempt or one handle_mm_fault(); a hole punch is unmap_mapping_range() one mapping at a
-// time, then shmem_truncate_range(); UFFDIO_WRITEPROTECT is one VMA piece per PTE table;
-// every other statement is one step that conflicts with everything. A task between its
+// time, then shmem_truncate_range(); UFFDIO_WRITEPROTECT and MADV_DONTNEED are one VMA
+// piece per PTE table; every other statement is one step that conflicts with everything. A task between its
 // steps holds its sleeping locks (mmap_lock, i_mmap_rwsem) for read, so a statement that
 // takes one of them for write (mmap, munmap, mprotect, fork…) waits until the task ends.
 
@@ -51,14 +51,27 @@ extension ScenarioRunner where Backend == ModelBackend {
     /// Threads that can take a step now, by index: not finished, not asleep, and not about
     /// to take a lock for write that another thread's task holds.
     func enabledThreads() -> [Int] {
-        let held = threads.indices.map { i in threads[i].kernelTask.map { backend.kernel.heldLocks(of: $0) } ?? [] }
+        let held = threads.indices.map { heldLocks($0) }
         let anyHeld = held.contains { !$0.isEmpty }
         return threads.indices.filter { i in
             guard !threads[i].finished && (threads[i].waiting.map { backend.isWoken($0) } ?? true) else { return false }
-            guard anyHeld, threads[i].kernelTask == nil else { return true }
+            guard anyHeld, threads[i].task == nil else { return true }
             let wants = writeLocks(i)
             return !threads.indices.contains { j in j != i && held[j].contains { wants.contains($0) } }
         }
+    }
+
+    /// The locks thread `i` holds between two steps of its statement: those of its kernel
+    /// task, or mmap_lock (read) of a stepwise MADV_DONTNEED between two PTE tables. A thread
+    /// asleep on a userfaultfd holds none (handle_userfault() and userfaultfd_remove() drop
+    /// mmap_lock before sleeping).
+    func heldLocks(_ i: Int) -> [KernelLock] {
+        if let kt = threads[i].kernelTask { return backend.kernel.heldLocks(of: kt) }
+        if threads[i].waiting == nil, let st = threads[i].task?.syscall, st.stepwise,
+           case .madvise(let mm, _, _, .dontneed) = st.call {
+            return [.mmapLock(mm)]
+        }
+        return []
     }
 
     /// Why thread `i` cannot take a step now, in words (for replay errors).
@@ -68,8 +81,7 @@ extension ScenarioRunner where Backend == ModelBackend {
         if let w = t.waiting, !backend.isWoken(w) { return "\(t.name) sleeps (\(t.blockedOn))" }
         let wants = writeLocks(i)
         for j in threads.indices where j != i {
-            guard let kt = threads[j].kernelTask else { continue }
-            if let l = backend.kernel.heldLocks(of: kt).first(where: { wants.contains($0) }) {
+            if let l = heldLocks(j).first(where: { wants.contains($0) }) {
                 return "\(t.name) takes \(l) for write, which \(threads[j].name) holds for read"
             }
         }
@@ -130,9 +142,27 @@ extension ScenarioRunner where Backend == ModelBackend {
         case .punch, .uffdWriteProtect:
             if let kt = threads[i].kernelTask ?? steppedTask(s) { return backend.kernel.footprint(of: kt) }
             return Footprint(writes: [.global])
+        case .madvise(let ref, "dontneed"):
+            // One PTE table's zap under mmap_lock (read): its PTEs, and the anonymous folios it
+            // unmaps; a step that first queues a REMOVE event conflicts with everything.
+            guard let call = dontneedCall(ref, p) else { return Footprint(writes: [.global]) }
+            guard let next = backend.kernel.madviseDontneedNextStep(call, threads[i].task?.syscall) else {
+                return Footprint(reads: [.vmas(mm: p)])
+            }
+            if next.announces { return Footprint(writes: [.global]) }
+            var f = Footprint(reads: [.vmas(mm: next.mm)], writes: [.anonMemory])
+            var a = next.start
+            while a < next.end { f.writes.append(.pte(mm: next.mm, page: a >> pageShift)); a += pageSize }
+            return f
         default:
             return Footprint(writes: [.global])
         }
+    }
+
+    /// The madvise(MADV_DONTNEED) call of a statement.
+    func dontneedCall(_ ref: PageRef, _ p: ProcessHandle) -> Syscall? {
+        guard let sp = span(ref) else { return nil }
+        return .madvise(mm: p, start: sp.address, length: UInt64(sp.pages.count) * pageSize, advice: .dontneed)
     }
 
     /// The kernel task a statement that runs in several steps starts with (nil: it runs as
@@ -195,6 +225,28 @@ extension ScenarioRunner where Backend == ModelBackend {
             case .finished, .finishedAccess: result = .done(.ok); threads[i].kernelTask = nil
             case .finishedCall(let e): result = .done(OpOutcome(e)); threads[i].kernelTask = nil
             case .running: threads[i].kernelTask = kt
+            }
+        case .madvise(let ref, "dontneed"):
+            guard let call = dontneedCall(ref, task.process) else {
+                action = "whole statement"
+                result = advance(&task)
+                break
+            }
+            action = "madvise(MADV_DONTNEED)"
+            let progress = task.syscall.map { backend.kernel.resume($0) } ?? backend.kernel.start(call, stepwise: true)
+            switch progress {
+            case .finished(let r):
+                task.syscall = nil
+                switch r {
+                case .ok, .forked: result = .done(.ok)
+                case .errno(let e): result = .done(.errno(e))
+                }
+            case .blocked(let w, let st):
+                task.syscall = st
+                result = .blocked(w, "waiting for a userfaultfd reader to read its event")
+            case .preempted(let st):
+                task.syscall = st
+                result = nil
             }
         default:
             action = "whole statement"
