@@ -195,4 +195,23 @@ final class ExploreTests: XCTestCase {
         XCTAssertEqual(runner.backend.kernel.peekToken(runner.backend.mainProcess, a + 600 * 4096), 0x0, "the later one is discarded")
         _ = runner.finishExecution(post: post, checks: checks)
     }
+
+    /// UFFDIO_COPY fills one page per step: a fault on the next page can come in between.
+    func testCopyFillsOnePagePerStep() throws {
+        let path = "examples/races/uffd-stress-small.mms"
+        guard case .success(let (start, _, _)) = MMLabSession.exploreStart(try load(path), file: path) else {
+            return XCTFail("set-up failed")
+        }
+        var runner = start
+        let first = runner.stepThread(2, tracing: true)
+        XCTAssertTrue(first.action.hasPrefix("userfaultfd_copy"), first.action)
+        XCTAssertEqual(first.pteChanges.count, 1, "\(first.pteChanges)")
+        XCTAssertTrue(first.pteChanges[0].hasPrefix("A[0]: 0x0 → "), "\(first.pteChanges)")
+        XCTAssertEqual(runner.heldLocks(2), [.mmapLock(0)])
+        let load = runner.stepThread(1, tracing: true)   // f2 reads A[0], already filled
+        XCTAssertEqual(load.action, "load A[0] reads 0x10")
+        let second = runner.stepThread(2, tracing: true)
+        XCTAssertTrue(second.pteChanges.first?.hasPrefix("A[1]: 0x0 → ") ?? false, "\(second.pteChanges)")
+        XCTAssertEqual(runner.heldLocks(2), [], "the copy ended")
+    }
 }

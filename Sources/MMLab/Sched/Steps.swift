@@ -69,6 +69,9 @@ public enum KernelTask: Hashable, Sendable {
     /// takes each table's PTE lock in turn); the wake (unprotect without DONTWAKE) ends the
     /// last step. `next` is where the walk goes on (nil before the first step).
     case writeProtect(uffd: UffdID, start: UInt64, end: UInt64, protect: Bool, dontwake: Bool, next: UInt64? = nil)
+    /// UFFDIO_COPY, ZEROPAGE, CONTINUE, POISON: mfill_atomic() holds mmap_lock for read and
+    /// fills one page per step; `done` counts the pages filled (nil before the first step).
+    case mfill(uffd: UffdID, start: UInt64, end: UInt64, mode: MfillMode, wp: Bool, dontwake: Bool, done: Int? = nil)
 }
 
 /// A sleeping lock a multi-step kernel task holds between its steps, always for read here
@@ -152,6 +155,8 @@ extension Kernel {
             shmemFallocDone(ino)
             check()
             return .finished
+        case .mfill:
+            return mfillStep(&task)
         case .writeProtect(let u, let start, let end, let protect, let dontwake, let next):
             if next == nil, let e = uffdWriteProtectCheck(u, start: start, end: end, protect: protect, dontwake: dontwake) {
                 return .finishedCall(e)
@@ -208,6 +213,8 @@ extension Kernel {
             return [.iMmapRwsem(ino)]
         case .writeProtect(let u, _, _, _, _, let next):
             return next == nil ? [] : [.mmapLock(uffds[Int(u)].mm)]
+        case .mfill(let u, _, _, _, _, _, let done):
+            return done == nil ? [] : [.mmapLock(uffds[Int(u)].mm)]
         }
     }
 
@@ -242,6 +249,13 @@ extension Kernel {
             return unmapTargets(ino, first: first, last: last, after: after).isEmpty ? "shmem_truncate_range" : "unmap_mapping_range"
         case .writeProtect:
             return "userfaultfd_writeprotect"
+        case .mfill(_, _, _, let mode, _, _, _):
+            switch mode {
+            case .copy: return "userfaultfd_copy"
+            case .zeropage: return "userfaultfd_zeropage"
+            case .continue: return "userfaultfd_continue"
+            case .poison: return "userfaultfd_poison"
+            }
         }
     }
 
@@ -309,6 +323,19 @@ extension Kernel {
             var a = s
             while a < e { f.writes.append(.pte(mm: mm, page: a >> pageShift)); a += pageSize }
             if !protect && !dontwake, writeProtectPiece(m, from: e, end: end) == .none { f.writes.append(.global) }
+            return f
+        case .mfill(let u, let start, let end, _, _, let dontwake, let done):
+            // One page under its PTE lock (and its page-cache slot for shmem); the last step
+            // wakes the faults waiting on the filled range (conflicts with all).
+            guard Int(u) < uffds.count else { return Footprint(writes: [.global]) }
+            let mm = uffds[Int(u)].mm, m = Int(mm)
+            let a = start + UInt64(done ?? 0) << pageShift
+            var f = Footprint(reads: [.vmas(mm: mm)], writes: [.pte(mm: mm, page: a >> pageShift)])
+            if mms[m].alive, let v = mms[m].vmaIndex(containing: a), let ino = mms[m].vmas[v].inode {
+                f.writes.append(.pageCache(inode: ino, index: mms[m].vmas[v].pgoff(of: a)))
+            }
+            if mms[m].alive, mms[m].vmaIndex(containing: a).map({ mms[m].vmas[$0].inode == nil }) ?? false { f.writes.append(.anonMemory) }
+            if a + pageSize >= end && !dontwake { f.writes.append(.global) }
             return f
         }
     }

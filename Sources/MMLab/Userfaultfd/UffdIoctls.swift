@@ -159,31 +159,58 @@ extension Kernel {
     /// returns EAGAIN (the partial count goes to the result field), as the ioctls do.
     public mutating func uffdMfill(_ u: UffdID, start: UInt64, length: UInt64, mode: MfillMode, wp: Bool,
                                    dontwake: Bool) -> Errno? {
-        guard let features = uffds[Int(u)].features else { return .EINVAL }
-        guard start & (pageSize - 1) == 0, length > 0, length & (pageSize - 1) == 0 else { return .EINVAL }
-        _ = features   // UFFD_FEATURE_POISON only advertises UFFDIO_POISON; the ioctl does not check it
+        // The stepped task `explore` interleaves (one page per step), run to its end.
+        var task = KernelTask.mfill(uffd: u, start: start, end: start &+ length, mode: mode, wp: wp, dontwake: dontwake)
+        while true {
+            switch step(&task) {
+            case .running: continue
+            case .finishedCall(let e): return e
+            case .finished, .finishedAccess: return nil
+            }
+        }
+    }
+
+    /// The checks of mfill_atomic() before the first page: the destination must lie inside
+    /// one registered VMA; MODE_WP needs a wp-registered VMA; CONTINUE a file VMA.
+    func uffdMfillCheck(_ u: UffdID, start: UInt64, end: UInt64, mode: MfillMode, wp: Bool) -> Errno? {
+        guard Int(u) < uffds.count, uffds[Int(u)].features != nil else { return .EINVAL }
+        // UFFD_FEATURE_POISON only advertises UFFDIO_POISON; the ioctl does not check it.
+        guard start & (pageSize - 1) == 0, end > start, end & (pageSize - 1) == 0 else { return .EINVAL }
         let m = Int(uffds[Int(u)].mm)
         guard mms[m].alive else { return .ESRCH }   // mmget_not_zero() failed
         if uffds[Int(u)].mmapChanging > 0 { return .EAGAIN }
-        let end = start + length
-        // The destination must lie inside one registered VMA.
         guard let v = mms[m].vmaIndex(containing: start), mms[m].vmas[v].end >= end,
               mms[m].vmas[v].uffd != nil else { return .ENOENT }
         let vma = mms[m].vmas[v]
         if wp && !vma.flags.contains(.uffdWP) { return .EINVAL }
         if mode == .continue && vma.inode == nil { return .EINVAL }
-        var done = 0
-        var err: Errno? = nil
-        var a = start
-        while a < end {
-            if let e = mfillAtomicPTE(m, v, a, index: done, mode: mode, wp: wp) { err = e; break }
-            done += 1
-            a += pageSize
-        }
-        if done > 0 && !dontwake { wakeUserfault(u, start, start + UInt64(done) << pageShift) }
-        check()
-        if let err { return done > 0 ? .EAGAIN : err }
         return nil
+    }
+
+    /// One step of mfill_atomic(): the checks with the first page, then one page per step
+    /// (each under its PTE lock, mmap_lock held for read throughout); the wake of the pages
+    /// filled ends the last step. An error after some pages were filled returns EAGAIN.
+    mutating func mfillStep(_ task: inout KernelTask) -> TaskStep {
+        guard case .mfill(let u, let start, let end, let mode, let wp, let dontwake, let done) = task else { return .finished }
+        if done == nil, let e = uffdMfillCheck(u, start: start, end: end, mode: mode, wp: wp) { return .finishedCall(e) }
+        let n = done ?? 0
+        let m = Int(uffds[Int(u)].mm)
+        let a = start + UInt64(n) << pageShift
+        var err: Errno? = nil
+        if let v = mms[m].vmaIndex(containing: a) {
+            err = mfillAtomicPTE(m, v, a, index: n, mode: mode, wp: wp)
+        } else {
+            err = .ENOENT
+        }
+        let filled = err == nil ? n + 1 : n
+        if err == nil && a + pageSize < end {
+            task = .mfill(uffd: u, start: start, end: end, mode: mode, wp: wp, dontwake: dontwake, done: filled)
+            return .running
+        }
+        if filled > 0 && !dontwake { wakeUserfault(u, start, start + UInt64(filled) << pageShift) }
+        check()
+        if let err { return .finishedCall(filled > 0 ? .EAGAIN : err) }
+        return .finishedCall(nil)
     }
 
     /// One page of mfill_atomic(): mfill_atomic_pte_copy / _zeropage / _continue / _poison.

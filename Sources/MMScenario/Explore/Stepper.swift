@@ -3,9 +3,10 @@
 // Threads stepped one kernel step at a time, for `explore` and `replay`: an access is an MMU
 // attempt or one handle_mm_fault(); a hole punch is unmap_mapping_range() one mapping at a
 // time, then shmem_truncate_range(); UFFDIO_WRITEPROTECT and MADV_DONTNEED are one VMA
-// piece per PTE table; every other statement is one step that conflicts with everything. A task between its
-// steps holds its sleeping locks (mmap_lock, i_mmap_rwsem) for read, so a statement that
-// takes one of them for write (mmap, munmap, mprotect, fork…) waits until the task ends.
+// piece per PTE table; UFFDIO_COPY, ZEROPAGE, CONTINUE and POISON one page per step; every
+// other statement is one step that conflicts with everything. A task between its steps
+// holds its sleeping locks (mmap_lock, i_mmap_rwsem) for read, so a statement that takes
+// one of them for write (mmap, munmap, mprotect, fork…) waits until the task ends.
 
 import MMLab
 import MMSyntax
@@ -139,7 +140,7 @@ extension ScenarioRunner where Backend == ModelBackend {
             var store: UInt64? = nil
             if case .write(_, let v) = s.kind { store = v.token(at: idx) }
             return backend.kernel.footprint(of: .access(mm: p, address: pageAddress(ref.name, page), store: store))
-        case .punch, .uffdWriteProtect:
+        case .punch, .uffdWriteProtect, .uffdCopy, .uffdZeropage, .uffdContinue, .uffdPoison:
             if let kt = threads[i].kernelTask ?? steppedTask(s) { return backend.kernel.footprint(of: kt) }
             return Footprint(writes: [.global])
         case .madvise(let ref, "dontneed"):
@@ -177,9 +178,28 @@ extension ScenarioRunner where Backend == ModelBackend {
             guard let u = uffds[name], let sp = span(ref) else { return nil }
             return .writeProtect(uffd: u, start: sp.address, end: sp.address + UInt64(sp.pages.count) * pageSize,
                                  protect: protect, dontwake: dontwake)
+        case .uffdCopy(let name, let ref, let value, let wp, let dontwake):
+            let mode: MfillMode
+            switch value {
+            case .literal(let v): mode = .copy(base: v, seq: false)
+            case .seq(let v): mode = .copy(base: v, seq: true)
+            }
+            return mfillTask(name, ref, mode, wp: wp, dontwake: dontwake)
+        case .uffdZeropage(let name, let ref, let dontwake):
+            return mfillTask(name, ref, .zeropage, wp: false, dontwake: dontwake)
+        case .uffdContinue(let name, let ref, let wp, let dontwake):
+            return mfillTask(name, ref, .continue, wp: wp, dontwake: dontwake)
+        case .uffdPoison(let name, let ref, let dontwake):
+            return mfillTask(name, ref, .poison, wp: false, dontwake: dontwake)
         default:
             return nil
         }
+    }
+
+    func mfillTask(_ name: String, _ ref: PageRef, _ mode: MfillMode, wp: Bool, dontwake: Bool) -> KernelTask? {
+        guard let u = uffds[name], let sp = span(ref) else { return nil }
+        return .mfill(uffd: u, start: sp.address, end: sp.address + UInt64(sp.pages.count) * pageSize,
+                      mode: mode, wp: wp, dontwake: dontwake)
     }
 
     /// The PTEs of every named mapping in every live process, for trace diffs.
@@ -214,7 +234,7 @@ extension ScenarioRunner where Backend == ModelBackend {
         switch task.statement.kind {
         case .read(let ref), .write(let ref, _), .expectRead(let ref, _):
             result = accessOneStep(&task, ref, &action)
-        case .punch, .uffdWriteProtect:
+        case .punch, .uffdWriteProtect, .uffdCopy, .uffdZeropage, .uffdContinue, .uffdPoison:
             guard var kt = threads[i].kernelTask ?? steppedTask(task.statement) else {
                 action = "whole statement"
                 result = advance(&task)
