@@ -214,4 +214,29 @@ final class ExploreTests: XCTestCase {
         XCTAssertTrue(second.pteChanges.first?.hasPrefix("A[1]: 0x0 → ") ?? false, "\(second.pteChanges)")
         XCTAssertEqual(runner.heldLocks(2), [], "the copy ended")
     }
+
+    /// Threads of a forked child (`in child { thread … }`) are interleaved with main's.
+    func testThreadsOfAChildProcess() throws {
+        let (out, status, r) = try explore("examples/races/fork-cow.mms")
+        XCTAssertEqual(status, 0, out)
+        XCTAssertEqual(r.threads, ["pw", "cr"])
+        XCTAssertGreaterThan(r.executions, 1)
+        let (trace, _) = MMLabSession.replay(source: try load("examples/races/fork-cow.mms"),
+                                             file: "examples/races/fork-cow.mms", token: "v1.0001111")
+        XCTAssertTrue(trace.contains("PTE child:A[1]: 0x8000000000002045 → 0x8000000000004067"), trace)
+        XCTAssertTrue(trace.contains("do_wp_page → wp_page_copy"), trace)
+        let mixed = """
+        mmap A anon private rw 1p
+        fork child
+        in child {
+          read A[0]
+          thread t {
+            read A[0]
+          }
+        }
+        """
+        let (text, code, _) = MMLabSession.explore(source: mixed, file: "m.mms")
+        XCTAssertEqual(code, 2)
+        XCTAssertTrue(text.contains("m.mms:4:3: error: expected only threads in a process block that explore interleaves, found 'read A[0]'"), text)
+    }
 }

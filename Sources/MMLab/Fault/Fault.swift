@@ -131,6 +131,7 @@ extension Kernel {
 
     /// Models do_anonymous_page(): the zero page for reads, a new exclusive page for writes.
     mutating func doAnonymousPage(_ m: Int, _ v: Int, _ address: UInt64, write: Bool, orig: PTE) -> VMFault {
+        note("do_anonymous_page")
         let flags = mms[m].vmas[v].flags
         if flags.contains(.uffdMissing) {
             return userfault(m, v, address, write: write, reason: .uffdMissing)
@@ -255,6 +256,7 @@ extension Kernel {
 
     /// Models do_cow_fault(): copy the page-cache page into a new anon page.
     mutating func doCOWFault(_ m: Int, _ v: Int, _ address: UInt64, orig: PTE) -> VMFault {
+        note("do_cow_fault")
         if let trapped = shmemFaultUserfault(m, v, address, write: true) { return trapped }
         anonVMAPrepare(m, v)
         guard let ino = mms[m].vmas[v].inode,
@@ -340,6 +342,7 @@ extension Kernel {
 
     /// Models wp_page_reuse(): make the PTE young, dirty and (with VM_WRITE) writable.
     mutating func wpPageReuse(_ m: Int, _ v: Int, _ address: UInt64, _ orig: PTE) {
+        note("do_wp_page → wp_page_reuse")
         var entry = orig.with(PTE.accessed).mkdirty(softDirtyConfigured: config.memSoftDirty)
         if mms[m].vmas[v].flags.contains(.write) { entry = entry.with(PTE.rw) }
         mms[m].pageTables.set(address, entry)
@@ -359,6 +362,7 @@ extension Kernel {
 
     /// Models wp_page_copy(): a new exclusive anon page replaces the old mapping.
     mutating func wpPageCopy(_ m: Int, _ v: Int, _ address: UInt64, orig: PTE, old: PFN?) -> VMFault {
+        note("do_wp_page → wp_page_copy")
         anonVMAPrepare(m, v)
         let vma = mms[m].vmas[v]
         let pfn = frames.alloc(token: old.map { frames[$0].token } ?? 0)
@@ -392,10 +396,11 @@ extension Kernel {
     mutating func doSwapPage(_ m: Int, _ v: Int, _ address: UInt64, write: Bool, orig: PTE) -> VMFault {
         let e = orig.swapEntry
         if !e.isRealSwap {
-            if e.isMarker { return handlePTEMarker(m, v, address, write: write, orig: orig) }
+            if e.isMarker { note("do_swap_page → handle_pte_marker"); return handlePTEMarker(m, v, address, write: write, orig: orig) }
             if e.type == SwapEntry.hwpoisonType { return .hwpoison }
             return .sigbus
         }
+        note("do_swap_page")
         let vma = mms[m].vmas[v]
         let pfn = swapCacheLookup(e) ?? swapReadIntoCache(e)
         frames[pfn].refcount += 1          // the lookup's reference; it becomes the mapping's

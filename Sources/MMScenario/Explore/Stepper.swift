@@ -32,7 +32,8 @@ public struct ExecutionOutcome: Sendable {
 
 extension ScenarioRunner where Backend == ModelBackend {
     /// Runs the main flow up to the first top-level `thread`, then registers every top-level
-    /// thread without running it; returns the statements that run once the threads are done.
+    /// thread (of main, or of a child in an `in P { thread … }` block) without running it;
+    /// returns the statements that run once the threads are done.
     mutating func exploreSetUp() -> [Statement] {
         backend.kernel.enableWriteChecks()
         var post: [Statement] = []
@@ -42,6 +43,24 @@ extension ScenarioRunner where Backend == ModelBackend {
             if case .thread(let name, let body) = s.kind {
                 sawThread = true
                 threads.append(ThreadState(name: name, processName: "main", statements: body, depth: 1))
+                continue
+            }
+            // `in P { thread T { … } … }`: threads of another process (a forked child).
+            if case .inProcess(let pname, let body) = s.kind, body.contains(where: { $0.isThread }) {
+                if let other = body.first(where: { !$0.isThread }) {
+                    fatal = Diagnostic(other.location, "expected only threads in a process block that explore interleaves, "
+                        + "found '\(other.text)' (put it in a block of its own before the threads)")
+                    break
+                }
+                guard processes[pname] != nil else {
+                    fatal = Diagnostic(s.location, "expected a live process, found '\(pname)', which was never forked (its fork failed)")
+                    break
+                }
+                sawThread = true
+                for t in body {
+                    guard case .thread(let name, let tb) = t.kind else { continue }
+                    threads.append(ThreadState(name: name, processName: pname, statements: tb, depth: 2))
+                }
                 continue
             }
             if sawThread { post.append(s) } else { runStatement(s, depth: 0) }
@@ -412,6 +431,10 @@ extension ScenarioRunner where Backend == ModelBackend {
         out.fingerprint = h.finalize()
         return out
     }
+}
+
+extension Statement {
+    var isThread: Bool { if case .thread = kind { return true } else { return false } }
 }
 
 extension ScenarioRunner {
