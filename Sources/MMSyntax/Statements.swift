@@ -331,51 +331,46 @@ extension LineParser {
         }
     }
 
-    /// `cat=RANGES …` of `expect pagemap_scan` (at least one).
+    /// `category=RANGES …` of `expect pagemap_scan` (at least one).
     private mutating func parseScanCategories() throws(Diagnostic) -> [ScanCategoryExpectation] {
-        let names = ScenarioVocabulary.pagemapScanCategories
-        var result: [ScanCategoryExpectation] = []
-        repeat {
-            let token = peek
-            guard token.kind == .word, names.contains(token.text) else {
-                let suffix = result.isEmpty ? "" : " or end of line"
-                throw unexpected("a pagemap_scan category (\(Self.alternatives(names)))" + suffix, token)
-            }
-            guard !result.contains(where: { $0.category == token.text }) else {
-                throw secondOccurrence(token, of: "'\(token.text)'")
-            }
-            advance()
-            try expectSymbol("=", "'=' after '\(token.text)'")
+        try parseAssignments(ScenarioVocabulary.pagemapScanCategories, "a pagemap_scan category") { (p: inout Self) throws(Diagnostic) in
             var ranges: [ClosedRange<Int>] = []
-            if peek.isWord("none") {
-                advance()
+            if p.peek.isWord("none") {
+                p.advance()
             } else {
                 repeat {
-                    if !ranges.isEmpty { advance() }  // the ','
-                    ranges.append(try expectPageRange(open: ranges.isEmpty).0)
-                } while peek.isSymbol(",")
+                    if !ranges.isEmpty { p.advance() }  // the ','
+                    ranges.append(try p.expectPageRange(open: ranges.isEmpty).0)
+                } while p.peek.isSymbol(",")
             }
-            result.append(ScanCategoryExpectation(category: token.text, ranges: ranges))
-        } while !atEndOfStatement
-        return result
+            return ranges
+        }.map { ScanCategoryExpectation(category: $0.0, ranges: $0.1) }
     }
 
     /// `name=N …` of `expect ksm` (at least one).
     private mutating func parseKsmCounters() throws(Diagnostic) -> [NamedValue] {
-        let names = ScenarioVocabulary.ksmCounters
-        var result: [NamedValue] = []
+        try parseAssignments(ScenarioVocabulary.ksmCounters, "a ksm counter") { (p: inout Self) throws(Diagnostic) in
+            try p.expectNumber("a number")
+        }.map { NamedValue(name: $0.0, value: $0.1) }
+    }
+
+    /// `name=VALUE …` up to the end of the statement, each name from `names` at most once;
+    /// `value` parses what follows the `=`.
+    private mutating func parseAssignments<T>(_ names: [String], _ what: String,
+                                              _ value: (inout Self) throws(Diagnostic) -> T) throws(Diagnostic) -> [(String, T)] {
+        var result: [(String, T)] = []
         repeat {
             let token = peek
             guard token.kind == .word, names.contains(token.text) else {
                 let suffix = result.isEmpty ? "" : " or end of line"
-                throw unexpected("a ksm counter (\(Self.alternatives(names)))" + suffix, token)
+                throw unexpected("\(what) (\(Self.alternatives(names)))" + suffix, token)
             }
-            guard !result.contains(where: { $0.name == token.text }) else {
+            guard !result.contains(where: { $0.0 == token.text }) else {
                 throw secondOccurrence(token, of: "'\(token.text)'")
             }
             advance()
             try expectSymbol("=", "'=' after '\(token.text)'")
-            result.append(NamedValue(name: token.text, value: try expectNumber("a number")))
+            result.append((token.text, try value(&self)))
         } while !atEndOfStatement
         return result
     }

@@ -182,7 +182,11 @@ let benchmarks: @Sendable () -> Void = {
     }
 
     for (name, file) in [("seed 001 under 6.18", "seed001-618.mms"), ("seed 001 under the old designs", "seed001-old-designs.mms"),
-                         ("transact (writers vs WP_ASYNC scan-and-reset)", "transact.mms")] {
+                         ("transact (writers vs WP_ASYNC scan-and-reset)", "transact.mms"),
+                         ("uffd-stress in small (faults vs UFFDIO_COPY per page)", "uffd-stress-small.mms"),
+                         ("stores vs UFFDIO_WRITEPROTECT per PTE table", "wp-tables.mms"),
+                         ("stores vs MADV_DONTNEED per PTE table", "dontneed-tables.mms"),
+                         ("COW across two processes", "fork-cow.mms")] {
         Benchmark("explore \(name)",
                   configuration: .init(metrics: base + [Rates.executionsPerSecond, Rates.executions, Rates.plainExecutions],
                                        maxIterations: 5)) { benchmark in
