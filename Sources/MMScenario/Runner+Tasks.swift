@@ -78,6 +78,9 @@ extension ScenarioRunner {
             }
         case .blocked(let w, let st):
             task.syscall = st
+            if case .madvise(_, _, _, let advice) = call, advice == .populate_read || advice == .populate_write {
+                return .blocked(w, "userfault at \(pageName(st.position))")
+            }
             return .blocked(w, "waiting for a userfaultfd reader to read its event")
         case .preempted(let st):   // only stepwise calls stop here; run it on
             task.syscall = st

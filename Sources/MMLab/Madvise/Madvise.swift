@@ -39,6 +39,12 @@ public enum Advice: String, CaseIterable, Sendable {
     }
 }
 
+/// Where MADV_POPULATE_(READ|WRITE) stands: done (with its error), or asleep on a userfault.
+enum PopulateProgress {
+    case finished(Errno?)
+    case sleeps(WaitID)
+}
+
 extension Kernel {
     /// Models do_madvise() → madvise_walk_vmas(): apply `advice` to every VMA piece in
     /// [start, start+length); a hole anywhere makes the call return ENOMEM after the rest
@@ -137,24 +143,34 @@ extension Kernel {
     /// would raise SIGBUS or SIGSEGV → EFAULT, poison → EHWPOISON.
     mutating func madvisePopulate(_ m: Int, _ start: UInt64, _ end: UInt64, write: Bool) -> Errno? {
         var a = start
+        switch madvisePopulateFrom(m, &a, end, write: write) {
+        case .finished(let e): return e
+        case .sleeps(let w):
+            // Only the resumable system call (start/resume) can sleep; a direct call cannot.
+            cancelUserfault(w)
+            return .EAGAIN
+        }
+    }
+
+    /// Populates from `a` on; stops when a fault sleeps in handle_userfault() (GUP with
+    /// FOLL_UNLOCKABLE allows it: mmap_lock is dropped, the task sleeps, and once woken
+    /// madvise_populate() retries from the page it stopped at), leaving `a` there.
+    mutating func madvisePopulateFrom(_ m: Int, _ a: inout UInt64, _ end: UInt64, write: Bool) -> PopulateProgress {
         while a < end {
-            guard let v = mms[m].vmaIndex(containing: a) else { return .ENOMEM }
+            guard let v = mms[m].vmaIndex(containing: a) else { return .finished(.ENOMEM) }
             let flags = mms[m].vmas[v].flags
-            if write ? !flags.contains(.write) : !flags.contains(.read) { return .EINVAL }
+            if write ? !flags.contains(.write) : !flags.contains(.read) { return .finished(.EINVAL) }
             var tries = 0
             while true {
                 let pte = mms[m].pageTables.pte(a)
                 if pte.isPresent && (!write || pte.isWritable) { break }
                 tries += 1
-                if tries > 8 { return .EFAULT }
+                if tries > 8 { return .finished(.EFAULT) }
                 switch handleMMFault(m, a, write: write) {
                 case .done: continue
-                case .sigbus, .sigsegv: return .EFAULT
-                case .hwpoison: return .EHWPOISON
-                case .userfault(let w):
-                    // A populate that would sleep in handle_userfault(): not modelled yet.
-                    cancelUserfault(w)
-                    return .EAGAIN
+                case .sigbus, .sigsegv: return .finished(.EFAULT)
+                case .hwpoison: return .finished(.EHWPOISON)
+                case .userfault(let w): return .sleeps(w)
                 }
             }
             if write, let pfn = normalPage(mms[m].pageTables.pte(a)) {
@@ -162,6 +178,6 @@ extension Kernel {
             }
             a += pageSize
         }
-        return nil
+        return .finished(nil)
     }
 }

@@ -25,7 +25,7 @@ public struct SyscallState: Hashable, Sendable {
     public let call: Syscall
     /// madvise: the address up to which the walk got, and whether the VMA piece at it was
     /// already announced with a REMOVE event.
-    var position: UInt64 = 0
+    public internal(set) var position: UInt64 = 0
     var announced = false
     var hole = false
     var error: Errno? = nil
@@ -96,11 +96,23 @@ extension Kernel {
     }
 
     /// madvise(MADV_DONTNEED / MADV_REMOVE) with userfaultfd_remove() before each VMA piece;
-    /// any other advice runs straight through madvise(). Stepwise, MADV_DONTNEED zaps one
+    /// MADV_POPULATE_* sleeping on userfaults; any other advice runs straight through madvise(). Stepwise, MADV_DONTNEED zaps one
     /// PTE table per step (zap_pte_range() takes each table's lock in turn) and is preempted
     /// in between.
     mutating func madviseEventsStep(_ st: inout SyscallState) -> SyscallProgress {
         guard case .madvise(let mm, let start, let length, let advice) = st.call else { return .finished(.ok) }
+        if advice == .populate_read || advice == .populate_write {
+            // madvise_populate(): a fault that traps sleeps until woken, then is retried.
+            guard start & (pageSize - 1) == 0 else { return .finished(.errno(.EINVAL)) }
+            let end = start &+ ((length &+ pageSize &- 1) & ~(pageSize - 1))
+            switch madvisePopulateFrom(Int(mm), &st.position, end, write: advice == .populate_write) {
+            case .finished(let e):
+                check()
+                return .finished(e.map { .errno($0) } ?? .ok)
+            case .sleeps(let w):
+                return .blocked(w, st)
+            }
+        }
         guard advice == .dontneed || advice == .remove else {
             return .finished(madvise(mm, start: start, length: length, advice: advice).map { .errno($0) } ?? .ok)
         }
