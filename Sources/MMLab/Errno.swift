@@ -28,24 +28,58 @@ public enum Errno: Int32, CaseIterable, Error, Sendable, CustomStringConvertible
     }
 }
 
-/// A signal raised by a memory access, with its si_code.
+/// A signal raised by a memory access, with its si_code and, for a machine check
+/// (BUS_MCEERR_AR/AO under CONFIG_MEMORY_FAILURE), si_addr and si_addr_lsb.
 public struct SignalInfo: Hashable, Sendable, CustomStringConvertible {
     public enum Signal: String, Sendable { case SIGSEGV, SIGBUS }
     public var signal: Signal
-    /// si_code: SEGV_MAPERR 1, SEGV_ACCERR 2; BUS_ADRERR 2, BUS_MCEERR_AR 4.
+    /// si_code: SEGV_MAPERR 1, SEGV_ACCERR 2; BUS_ADRERR 2, BUS_MCEERR_AR 4, BUS_MCEERR_AO 5.
     public var code: Int32
+    /// si_addr, when the model reports it (machine-check signals; nil otherwise, as the live
+    /// backend reports no address).
+    public var address: UInt64? = nil
+    /// si_addr_lsb: the log2 of the size of the corrupted range (12 a page, 21 a PMD, 30 a PUD).
+    public var addrLSB: Int? = nil
+
+    public init(signal: Signal, code: Int32, address: UInt64? = nil, addrLSB: Int? = nil) {
+        self.signal = signal
+        self.code = code
+        self.address = address
+        self.addrLSB = addrLSB
+    }
+
     public static let segvMapErr = SignalInfo(signal: .SIGSEGV, code: 1)
     public static let segvAccErr = SignalInfo(signal: .SIGSEGV, code: 2)
     public static let busAdrErr = SignalInfo(signal: .SIGBUS, code: 2)
     public static let busMceErrAR = SignalInfo(signal: .SIGBUS, code: 4)
+    public static let busMceErrAO = SignalInfo(signal: .SIGBUS, code: 5)
+
+    /// Models force_sig_mceerr() / send_sig_mceerr(): SIGBUS with BUS_MCEERR_AR (action
+    /// required, the current task consumed the error) or BUS_MCEERR_AO, si_addr and si_addr_lsb.
+    public static func mceErr(actionRequired: Bool, address: UInt64, lsb: Int) -> SignalInfo {
+        SignalInfo(signal: .SIGBUS, code: actionRequired ? 4 : 5, address: address, addrLSB: lsb)
+    }
+
     public var codeName: String {
         switch (signal, code) {
         case (.SIGSEGV, 1): return "SEGV_MAPERR"
         case (.SIGSEGV, 2): return "SEGV_ACCERR"
         case (.SIGBUS, 2): return "BUS_ADRERR"
         case (.SIGBUS, 4): return "BUS_MCEERR_AR"
+        case (.SIGBUS, 5): return "BUS_MCEERR_AO"
         default: return "code \(code)"
         }
     }
-    public var description: String { "\(signal.rawValue) (\(codeName))" }
+
+    /// `SIGBUS (BUS_MCEERR_AR, lsb 21, si_addr M[0])`: the si_code, si_addr_lsb when known,
+    /// and si_addr named by `addressName` (nil: si_addr is not shown).
+    public func text(addressName: String?) -> String {
+        var parts = [codeName]
+        if let lsb = addrLSB { parts.append("lsb \(lsb)") }
+        if let addressName { parts.append("si_addr \(addressName)") }
+        return "\(signal.rawValue) (\(parts.joined(separator: ", ")))"
+    }
+
+    /// `SIGBUS (BUS_ADRERR)`, or `SIGBUS (BUS_MCEERR_AR, lsb 21)` for a machine check.
+    public var description: String { text(addressName: nil) }
 }

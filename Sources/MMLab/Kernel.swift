@@ -103,6 +103,9 @@ public struct Kernel: Sendable {
     public var trace: [String]? = nil
     /// Invariant violations found by `check()` (empty in a correct model).
     public internal(set) var invariantViolations: [String] = []
+    /// Frames whose memory has an uncorrectable error (a hardware property, not PG_hwpoison):
+    /// a later load from one is a machine check. Membership tests only (MemoryFailure/).
+    public internal(set) var corruptedPFNs: Set<PFN> = []
     /// Where the next mapping goes (a bump allocator on 2 MiB boundaries).
     var nextMapBase: UInt64 = 0x7f00_0000_0000
 
@@ -135,7 +138,8 @@ public struct KernelConfig: Hashable, Sendable {
     /// CONFIG_MEM_SOFT_DIRTY. Off by default: the reference machine is built without it.
     public var memSoftDirty = false
     /// CONFIG_MEMORY_FAILURE: a poisoned page raises SIGBUS with BUS_MCEERR_AR (with it) or
-    /// BUS_ADRERR (without it, as on the reference machine).
+    /// BUS_ADRERR (without it, as on the reference machine); MADV_HWPOISON is valid advice
+    /// only with it (memory_failure(), MemoryFailure/).
     public var memoryFailure = false
     /// /sys/kernel/debug/fault_around_bytes in pages (default 65536 bytes).
     public var faultAroundPages = 16

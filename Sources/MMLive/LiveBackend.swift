@@ -151,6 +151,20 @@ public final class LiveBackend: ScenarioBackend {
         catch { return broken(error) }
     }
 
+    /// madvise(MADV_HWPOISON) in the worker. The session runs `poison` only for scenarios
+    /// without `kconfig MEMORY_FAILURE = y` on a kernel without CONFIG_MEMORY_FAILURE, where the
+    /// kernel refuses the advice (EINVAL); a kernel that has it is checked for again here, so
+    /// that no host frame is ever poisoned.
+    public func madviseHWPoison(_ p: ProcessHandle, address: UInt64, length: UInt64) -> HWPoisonResult {
+        if LiveSession.kernelHasMemoryFailure() {
+            problems.append("refused to call madvise(MADV_HWPOISON): this kernel has CONFIG_MEMORY_FAILURE and would poison host RAM")
+            return HWPoisonResult(error: .EIO)
+        }
+        guard let w = worker(p) else { return HWPoisonResult(error: .ESRCH) }
+        do { return HWPoisonResult(error: outcome(try w.madvise(address: address, length: length, advice: Kernel.madvHWPoison))) }
+        catch { return HWPoisonResult(error: broken(error)) }
+    }
+
     /// Punches from `main` (a file operation; it runs on the pinned CPU like everything else).
     public func punchHole(_ object: ObjectHandle, offset: UInt64, length: UInt64) -> Errno? {
         guard Int(object) < files.count, object >= 0 else { return .EBADF }

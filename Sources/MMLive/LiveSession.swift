@@ -59,13 +59,14 @@ public enum LiveSession {
     }
 
     /// Why the live backend cannot run a statement the checker accepted: what it has no
-    /// opcode for yet (poison, dax, checks other than `consistent`) is
-    /// refused here, rather than run and reported as ENOSYS.
+    /// opcode for yet (dax, checks other than `consistent`) is refused here, rather than run
+    /// and reported as ENOSYS. `poison` runs (madvise(MADV_HWPOISON)); poisonRefusal()
+    /// refuses it where it could reach host RAM.
     static func statementRefusal(_ scenario: Scenario) -> String? {
         for s in allStatements(scenario.statements) {
             switch s.kind {
             case .scenarioTitle, .design, .kconfig, .swap, .memfd, .guestMemfd, .pread, .mmap, .read, .write, .munmap, .mprotect,
-                 .madvise, .punch, .fork, .inProcess, .clearRefs, .prctlMemoryMerge, .pagemap, .expectPagemapWord,
+                 .madvise, .punch, .poison, .fork, .inProcess, .clearRefs, .prctlMemoryMerge, .pagemap, .expectPagemapWord,
                  .expectPagemapFields, .expectRead,
                  .exitProcess, .thread, .join,
                  .uffdCreate, .uffdRegister, .uffdUnregister, .uffdWriteProtect, .uffdCopy, .uffdZeropage,
@@ -80,6 +81,22 @@ public enum LiveSession {
             }
         }
         return nil
+    }
+
+    /// Why a scenario with `poison` must not run on this kernel: under `kconfig
+    /// MEMORY_FAILURE = y` the statement is madvise(MADV_HWPOISON) on a kernel that honours
+    /// it, which would poison a frame of host RAM (irreversible: the page is lost until
+    /// reboot). Without it, the kernel refuses the advice with EINVAL, which is harmless and
+    /// is what the live backend runs. (A kernel built with CONFIG_MEMORY_FAILURE also refuses
+    /// scenarios without that line, through kernelRefusal(); LiveBackend.madviseHWPoison()
+    /// checks again before the call.)
+    static func poisonRefusal(_ scenario: Scenario, _ checked: CheckedScenario) -> String? {
+        guard checked.config.memoryFailure,
+              let s = allStatements(scenario.statements).first(where: { if case .poison = $0.kind { true } else { false } })
+        else { return nil }
+        return "'poison' (line \(s.location.line)) under kconfig MEMORY_FAILURE = y would inject a memory failure "
+            + "into host RAM, which cannot be undone; the live backend runs poison only as the EINVAL of a kernel "
+            + "without CONFIG_MEMORY_FAILURE"
     }
 
     /// The first statement that uses KSM: `ksm`, `expect ksm`, `madvise mergeable/unmergeable`.
@@ -187,8 +204,8 @@ public enum LiveSession {
             scenario = s
             checked = c
         }
-        if let why = hostRefusal() ?? designRefusal(scenario, checked) ?? statementRefusal(scenario)
-            ?? headerRefusal(source) {
+        if let why = hostRefusal() ?? designRefusal(scenario, checked) ?? poisonRefusal(scenario, checked)
+            ?? statementRefusal(scenario) ?? headerRefusal(source) {
             return skippedOutcome(file, why, json: options.json)
         }
 

@@ -36,6 +36,9 @@ public protocol ScenarioBackend: BlockingBackendRequirements {
     mutating func mprotect(_ p: ProcessHandle, address: UInt64, length: UInt64, prot: Prot) -> Errno?
     mutating func madvise(_ p: ProcessHandle, address: UInt64, length: UInt64, advice: Advice) -> Errno?
     mutating func punchHole(_ object: ObjectHandle, offset: UInt64, length: UInt64) -> Errno?
+    /// madvise(MADV_HWPOISON) of the range in the process (the `poison` statement): madvise's
+    /// errno, and the SIGBUS it queued for the caller (delivered as the call returns).
+    mutating func madviseHWPoison(_ p: ProcessHandle, address: UInt64, length: UInt64) -> HWPoisonResult
     mutating func fork(_ p: ProcessHandle, childName: String) -> Result<ProcessHandle, Errno>
     /// A load (`store == nil`) or a store of a token filling the page.
     mutating func access(_ p: ProcessHandle, address: UInt64, store: UInt64?) -> AccessResult
@@ -91,6 +94,9 @@ public struct ModelBackend: ScenarioBackend {
     }
     public mutating func punchHole(_ object: ObjectHandle, offset: UInt64, length: UInt64) -> Errno? {
         kernel.fallocatePunchHole(object, offset: offset, length: length)
+    }
+    public mutating func madviseHWPoison(_ p: ProcessHandle, address: UInt64, length: UInt64) -> HWPoisonResult {
+        kernel.madviseHWPoison(p, start: address, length: length)
     }
     public mutating func fork(_ p: ProcessHandle, childName: String) -> Result<ProcessHandle, Errno> {
         .success(kernel.fork(p, childName: childName))

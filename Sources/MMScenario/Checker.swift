@@ -35,6 +35,10 @@ struct Checker {
     var forkingUffds: [String] = []
     /// Inside a thread body (blocks do not nest there yet).
     var inThread = false
+    /// The device-dax instances, and the mappings of one (membership tests only): `poison`
+    /// under MEMORY_FAILURE is modelled on device-dax memory only.
+    var daxObjects: Set<String> = []
+    var daxMappings: Set<String> = []
 
     static func check(_ scenario: Scenario) throws(Diagnostic) -> CheckedScenario {
         var c = Checker()
@@ -135,12 +139,14 @@ struct Checker {
                 pages = bytes.map { Int(clamping: ($0 + 4095) / 4096) } ?? max(filePages - off, 0)
             }
             try declare(name, .mapping(pages: pages), at: s.location)
+            if case .object(let obj) = backing, daxObjects.contains(obj) { daxMappings.insert(name) }
         case .guestMemfd(let name, let bytes, _):
             sawOperation = true
             try declare(name, .file(pages: Int(clamping: (bytes + 4095) / 4096)), at: s.location)
         case .dax(let name, let bytes, _):
             sawOperation = true
             try declare(name, .file(pages: Int(clamping: (bytes + 4095) / 4096)), at: s.location)
+            daxObjects.insert(name)
         case .read(let r), .munmap(let r), .pagemap(let r), .expectRead(let r, _):
             sawOperation = true
             _ = try resolve(r, wantFile: false)
@@ -180,8 +186,14 @@ struct Checker {
             sawOperation = true
         case .expectKSM:
             break
-        case .poison:
-            throw notImplemented(s, "poison (memory failure)", issue: "issue 6")
+        case .poison(let r):
+            sawOperation = true
+            _ = try resolve(r, wantFile: false)
+            // Without MEMORY_FAILURE, MADV_HWPOISON is EINVAL for any memory; with it, the
+            // model has memory_failure() for device-dax (ZONE_DEVICE) pages only.
+            if result.config.memoryFailure && !daxMappings.contains(r.name) {
+                throw notImplemented(s, "poison of RAM pages (memory_failure() on anon/page-cache folios)", issue: "a later issue")
+            }
         case .uffdCreate(let name, let features):
             sawOperation = true
             try declare(name, .uffd, at: s.location)

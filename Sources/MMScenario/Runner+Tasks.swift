@@ -111,7 +111,7 @@ extension ScenarioRunner {
                         "\(ref.name)[\(page)]: expected \(hex(want)), found \(sig)"))
                     return .done(.ok)
                 }
-                return .done(.signal(sig, page: "\(ref.name)[\(page)]"))
+                return .done(signalOutcome(sig, page: "\(ref.name)[\(page)]"))
             case .modelError(let msg):
                 fatal = Diagnostic(task.statement.location, "internal \(backendKind) error: \(msg)")
                 return .done(.ok)
@@ -225,6 +225,19 @@ extension ScenarioRunner {
                 entry.expectations.append(ExpectationResult(met: true, message: "ok"))
             }
             return .ok
+        case .poison(let ref):
+            guard let sp = mappingSpan(ref) else { return .ok }
+            let r = backend.madviseHWPoison(process, address: sp.address, length: UInt64(sp.pages.count) * pageSize)
+            if let why = r.notModelled {
+                fatal = Diagnostic(s.location, "internal \(backendKind) error: \(why)")
+                return .ok
+            }
+            if let sig = r.signal {
+                let at = r.signalAt >= sp.address && r.signalAt < sp.address + UInt64(sp.pages.count) * pageSize
+                    ? "\(ref.name)[\(sp.pages.lowerBound + Int((r.signalAt - sp.address) / pageSize))]" : pageName(r.signalAt)
+                return signalOutcome(sig, page: at)
+            }
+            return OpOutcome(r.error)
         case .exitProcess:
             return OpOutcome(backend.exitProcess(process))
         case .ksmRun:
@@ -321,6 +334,12 @@ extension ScenarioRunner {
         case .remove, .unmap:
             return "\(m.event == .remove ? "remove" : "unmap") \(rangeName(m.start, m.end))"
         }
+    }
+
+    /// A signal as a statement's outcome, its si_addr (when the backend reports one) named
+    /// as a page of the scenario.
+    func signalOutcome(_ sig: SignalInfo, page: String) -> OpOutcome {
+        .signal(sig, page: page, siAddr: sig.address.map(pageName))
     }
 
     /// The name of the page at `address` (the first mapping that contains it).

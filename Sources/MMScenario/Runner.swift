@@ -336,7 +336,8 @@ func hex(_ v: UInt64) -> String { "0x" + String(v, radix: 16) }
 public enum OpOutcome: Hashable, Sendable, CustomStringConvertible {
     case ok
     case errno(Errno)
-    case signal(SignalInfo, page: String)
+    /// A signal raised at `page`; `siAddr` names its si_addr when the backend reports one.
+    case signal(SignalInfo, page: String, siAddr: String? = nil)
 
     init(_ e: Errno?) { self = e.map { .errno($0) } ?? .ok }
 
@@ -345,7 +346,7 @@ public enum OpOutcome: Hashable, Sendable, CustomStringConvertible {
     func matches(_ o: Outcome) -> Bool {
         switch (self, o) {
         case (.errno(let e), .errno(let name)): return e.description == name
-        case (.signal(let s, _), .signal(let name)): return s.signal.rawValue == name
+        case (.signal(let s, _, _), .signal(let name)): return s.signal.rawValue == name
         default: return false
         }
     }
@@ -354,7 +355,7 @@ public enum OpOutcome: Hashable, Sendable, CustomStringConvertible {
         switch self {
         case .ok: "success"
         case .errno(let e): e.description
-        case .signal(let s, let page): "\(s) at \(page)"
+        case .signal(let s, let page, let siAddr): "\(s.text(addressName: siAddr ?? s.address.map(hex))) at \(page)"
         }
     }
 }

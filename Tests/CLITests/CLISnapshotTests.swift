@@ -95,6 +95,11 @@ final class CLISnapshotTests: XCTestCase {
         try assertSnapshot("run-dax-metadata-dedup", ["run", "--stats", "examples/dax/metadata-dedup.mms"], status: 0)
     }
 
+    /// The machine-check signals with their si_addr_lsb and si_addr (as a page name).
+    func testDaxPoison2M() throws {
+        try assertSnapshot("run-dax-poison-2m", ["run", "examples/dax/poison-2m.mms"], status: 0)
+    }
+
     func testCompareShmemSwapDesigns() throws {
         try assertSnapshot("compare-shmem-swap", ["compare", "examples/shmem/pageout.mms", "--design",
                                                   "pagemap.shmem_swap=none,pagecache"], status: 0)

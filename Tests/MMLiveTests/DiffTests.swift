@@ -149,6 +149,26 @@ final class LiveRefusalTests: XCTestCase {
         XCTAssertNotNil(o.error)
     }
 
+    /// Under `kconfig MEMORY_FAILURE = y`, `poison` would poison host RAM on a kernel that has
+    /// CONFIG_MEMORY_FAILURE: refused whatever the kernel, before anything runs. Without it,
+    /// `poison` is not refused (the kernel gives EINVAL).
+    func testPoisonUnderMemoryFailureIsRefused() throws {
+        let source = "kconfig MEMORY_FAILURE = y\ndax D 2M align=2M\nmmap M D shared rw\npoison M[3] -> SIGBUS\n"
+        guard case .success(let (scenario, checked)) = MMLabSession.prepare(source, file: "t.mms") else {
+            return XCTFail("the scenario checks")
+        }
+        let why = try XCTUnwrap(LiveSession.poisonRefusal(scenario, checked))
+        XCTAssertTrue(why.hasPrefix("'poison' (line 4) under kconfig MEMORY_FAILURE = y would inject a memory failure into host RAM"), why)
+        let o = LiveSession.run(source: source, file: "t.mms")
+        XCTAssertEqual(o.status, 3, o.output)
+        if LiveSession.hostRefusal() == nil { XCTAssertTrue(o.output.contains("skipped: 'poison' (line 4)"), o.output) }
+
+        let plain = "mmap A anon private rw 1p\npoison A[0] -> EINVAL\n"
+        guard case .success(let (s2, c2)) = MMLabSession.prepare(plain, file: "t.mms") else { return XCTFail("the scenario checks") }
+        XCTAssertNil(LiveSession.poisonRefusal(s2, c2))
+        XCTAssertNil(LiveSession.statementRefusal(s2))
+    }
+
     func testWithoutRootEverythingIsSkipped() throws {
         guard mml_is_linux() != 0, mml_geteuid() != 0 else { throw XCTSkip("this test needs a user that is not root") }
         let o = LiveSession.run(source: "mmap A anon private rw 1p\n", file: "t.mms")

@@ -55,7 +55,8 @@ final class DiagnosticsTests: XCTestCase {
     func testLaterIssuesAreNotImplementedYet() {
         assertError("mmap A anon private rw 4p\nfork c\nthread T {\n  in c {\n    read A[0]\n  }\n}\n",
                     "t.mms:4:3: error: a block inside a thread is not implemented yet (planned: issue 5)")
-        assertError("mmap A anon private rw 4p\npoison A[0]\n", "t.mms:2:1: error: poison (memory failure) is not implemented yet (planned: issue 6)")
+        assertError("kconfig MEMORY_FAILURE = y\nmmap A anon private rw 4p\npoison A[0]\n",
+                    "t.mms:3:1: error: poison of RAM pages (memory_failure() on anon/page-cache folios) is not implemented yet (planned: a later issue)")
         assertError("design pagemap.shmem_swap = marker\n",
                     "t.mms:1:1: error: design pagemap.shmem_swap = marker is not implemented yet (planned: the design-variant work for its seed)")
         assertError("mmap A anon private rw 4p\nmadvise A free\n",
@@ -148,5 +149,23 @@ final class DiagnosticsTests: XCTestCase {
             XCTAssertTrue([0, 1, 2].contains(out.status))
             XCTAssertEqual(out.report?.problems ?? [], [], String(decoding: bytes, as: UTF8.self))
         }
+    }
+
+    /// `poison` under MEMORY_FAILURE is modelled on device-dax only: anon, memfd and
+    /// guest_memfd mappings are refused before anything runs, at the statement; without
+    /// MEMORY_FAILURE the statement is EINVAL for any memory and runs.
+    func testPoisonOfRAMPagesIsRefusedUnderMemoryFailure() {
+        let refusal = "poison of RAM pages (memory_failure() on anon/page-cache folios) is not implemented yet (planned: a later issue)"
+        assertError("kconfig MEMORY_FAILURE = y\nmemfd F 4p\nmmap S F shared rw\nin main {\n  poison S[1..2] -> SIGBUS\n}\n",
+                    "t.mms:5:3: error: " + refusal)
+        assertError("kconfig MEMORY_FAILURE = y\nguest_memfd G 4p flags=mmap,init_shared\nmmap B G shared rw\npoison B[0]\n",
+                    "t.mms:4:1: error: " + refusal)
+        // A mapping of a dax device is accepted; a name that is not a mapping is an error as before.
+        let dax = run("kconfig MEMORY_FAILURE = y\ndax D 2M align=2M\nmmap M D shared rw\npoison M[3] -> SIGBUS\n")
+        XCTAssertEqual(dax.status, 0, dax.output)
+        assertError("kconfig MEMORY_FAILURE = y\ndax D 2M align=2M\npoison D[0]\n",
+                    "t.mms:3:8: error: expected a mapping, found 'D', which is a file (map it with mmap first)")
+        let plain = run("mmap A anon private rw 4p\npoison A[0] -> EINVAL\n")
+        XCTAssertEqual(plain.status, 0, plain.output)
     }
 }

@@ -6,7 +6,8 @@
 // so a 2 MiB device can never be mapped with 4 KiB PTEs. The model keeps one PTE per 4 KiB
 // page also for PMD and PUD mappings, marked with the PSE bit (bit 7), which gives the same
 // pagemap words (every subpage present, PFN = head + index) and lets PAGEMAP_SCAN report
-// them as huge. Every device-dax rule of the model is in this file.
+// them as huge. Every device-dax rule of the model is in this file, except memory failure
+// (MemoryFailure/: memory_failure_dev_pagemap() and mf_generic_kill_procs()).
 
 /// A device-dax instance (struct dev_dax).
 public struct DaxDevice: Hashable, Sendable {

@@ -58,6 +58,11 @@ extension Kernel {
         if pte.isPresent && !pte.isProtNone && (store == nil || pte.isWritable) {
             // The hardware sets Accessed, and Dirty on a store (never soft-dirty).
             let pfn = pte.pfn
+            // A load from a frame with an uncorrectable error is a machine check (x86 raises
+            // SRAR on data loads; stores are not modelled as consuming the error).
+            if store == nil && !corruptedPFNs.isEmpty && corruptedPFNs.contains(pfn) {
+                return .completed(machineCheck(m, address, pfn))
+            }
             var hw = PTE.accessed
             if let t = store {
                 frames.setToken(pfn, t)
@@ -74,8 +79,10 @@ extension Kernel {
         case .sigsegv(let s): return .completed(.signal(s))
         case .sigbus: return .completed(.signal(.busAdrErr))
         case .hwpoison:
-            // x86 do_sigbus(): BUS_MCEERR_AR only under CONFIG_MEMORY_FAILURE.
-            return .completed(.signal(config.memoryFailure ? .busMceErrAR : .busAdrErr))
+            // x86 do_sigbus(): under CONFIG_MEMORY_FAILURE, VM_FAULT_HWPOISON is
+            // force_sig_mceerr(BUS_MCEERR_AR, address, PAGE_SHIFT); without it, BUS_ADRERR.
+            return .completed(.signal(config.memoryFailure
+                ? .mceErr(actionRequired: true, address: address, lsb: Int(pageShift)) : .busAdrErr))
         case .userfault(let w): return .completed(.blocked(w))
         }
     }

@@ -271,6 +271,11 @@ extension Kernel {
             let page = address >> pageShift
             let pte = mms[m].pageTables.pte(address & ~(pageSize - 1))
             if pte.isPresent && !pte.isProtNone && (store == nil || pte.isWritable) {
+                // A load from a corrupted frame is a machine check: memory_failure() unmaps
+                // the folio from every process.
+                if store == nil && !corruptedPFNs.isEmpty && corruptedPFNs.contains(pte.pfn) {
+                    return Footprint(writes: [.global])
+                }
                 var f = Footprint(reads: [.pte(mm: mm, page: page)])
                 if store != nil { f.writes.append(.frame(pte.pfn)) } else { f.reads.append(.frame(pte.pfn)) }
                 return f

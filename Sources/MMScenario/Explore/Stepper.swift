@@ -390,7 +390,7 @@ extension ScenarioRunner where Backend == ModelBackend {
                 return nil
             case .signal(let sig):
                 action = "\(verb) \(ref.name)[\(page)]: \(sig)"
-                return .done(.signal(sig, page: "\(ref.name)[\(page)]"))
+                return .done(signalOutcome(sig, page: "\(ref.name)[\(page)]"))
             case .blocked(let w):
                 action = "\(verb) \(ref.name)[\(page)] faults"
                 return .blocked(w, "userfault at \(ref.name)[\(page)]")
