@@ -14,6 +14,15 @@ public struct ZapDetails: Sendable {
 extension Kernel {
     /// Models zap_pte_range() over [start, end) of one VMA of mm `m`, under the PTE lock.
     mutating func zapPTERange(_ m: Int, vma: VMA, _ start: UInt64, _ end: UInt64, details: ZapDetails) {
+        var (start, end) = (start, end)
+        if let ino = vma.inode, let dev = inodes[Int(ino)].dax, dev.align > pageSize {
+            // zap_pmd_range()/zap_pud_range(): a huge entry the range covers only in part is
+            // split, and splitting a file (device-dax) PMD or PUD clears it whole
+            // (__split_huge_pmd_locked(), __split_huge_pud_locked()): the range widens to the
+            // device alignment.
+            start = max(vma.start, start & ~(dev.align - 1))
+            end = min(vma.end, (end + dev.align - 1) & ~(dev.align - 1))
+        }
         var a = start
         var flushed = false
         while a < end {
