@@ -88,8 +88,11 @@ extension LiveBackend {
             host.note("KSM already had state when the run began (\(leftover.joined(separator: " "))): "
                 + "the counters are host-wide, so `expect ksm` includes it")
         }
-        if let sharing = try? ksmRead("max_page_sharing"), sharing < 256 {
-            host.note("KSM max_page_sharing is \(sharing) on this host (default 256); the model has no such limit")
+        // The model starts from the default max_page_sharing (256); it can only change while
+        // no KSM page exists on the host.
+        if let sharing = try? ksmRead("max_page_sharing"), sharing != 256, let e = host.setKSM("max_page_sharing", "256") {
+            host.note("KSM max_page_sharing is \(sharing) on this host and cannot be set to the model's 256 "
+                + "(\(errnoName(e)): KSM pages exist): stable-node chains form at \(sharing) mappings here")
         }
     }
 
@@ -156,6 +159,15 @@ extension LiveBackend {
     /// Whether any live worker's mm is registered with ksmd.
     func anyWorkerUsesKSM() -> Bool {
         workers.contains { $0.alive && LiveBackend.usesKSM($0.pid) }
+    }
+
+    /// `ksm max_page_sharing N`: the knob ksmPrepare() set to 256 (the restore puts back the
+    /// host's value). The kernel refuses it with EBUSY while KSM pages exist, EINVAL below 2.
+    public func ksmSetMaxPageSharing(_ n: Int) -> Errno? {
+        do { try ksmPrepare() } catch { return broken(error) }
+        guard let host else { return .EIO }
+        if let e = host.setKSM("max_page_sharing", String(n)) { return Errno(rawValue: e) ?? .EIO }
+        return nil
     }
 
     /// `ksm use_zero_pages on|off`: the knob ksmPrepare() set to 0 (and the restore puts back).

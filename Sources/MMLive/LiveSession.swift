@@ -71,7 +71,7 @@ public enum LiveSession {
                  .exitProcess, .thread, .join,
                  .uffdCreate, .uffdRegister, .uffdUnregister, .uffdWriteProtect, .uffdCopy, .uffdZeropage,
                  .uffdContinue, .uffdPoison, .uffdWake, .expectEvent, .expectNoEvent,
-                 .pagemapScan, .expectPagemapScan, .ksmRun, .ksmScan, .ksmUseZeroPages, .expectKSM:
+                 .pagemapScan, .expectPagemapScan, .ksmRun, .ksmScan, .ksmUseZeroPages, .ksmMaxPageSharing, .expectKSM:
                 continue
             case .check(let name) where name == "consistent":
                 continue   // the model's own invariants: nothing to check on the kernel
@@ -103,7 +103,7 @@ public enum LiveSession {
     static func firstKSMStatement(_ scenario: Scenario) -> Statement? {
         allStatements(scenario.statements).first {
             switch $0.kind {
-            case .ksmRun, .ksmScan, .ksmUseZeroPages, .prctlMemoryMerge, .expectKSM: return true
+            case .ksmRun, .ksmScan, .ksmUseZeroPages, .ksmMaxPageSharing, .prctlMemoryMerge, .expectKSM: return true
             case .madvise(_, let advice): return advice == "mergeable" || advice == "unmergeable"
             default: return false
             }

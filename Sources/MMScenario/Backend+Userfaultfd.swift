@@ -36,6 +36,8 @@ public protocol BlockingBackendRequirements {
     mutating func ksmScan(_ n: Int) -> Errno?
     /// Writes /sys/kernel/mm/ksm/use_zero_pages.
     mutating func ksmSetUseZeroPages(_ on: Bool) -> Errno?
+    /// Writes /sys/kernel/mm/ksm/max_page_sharing.
+    mutating func ksmSetMaxPageSharing(_ n: Int) -> Errno?
     /// The /sys/kernel/mm/ksm counters by name.
     mutating func ksmCounters() -> [(String, Int64)]
     /// exit(2) of a process: its address space is torn down.
@@ -72,6 +74,7 @@ extension ScenarioBackend {
     public mutating func ksmRun() -> Errno? { .ENOSYS }
     public mutating func ksmScan(_ n: Int) -> Errno? { .ENOSYS }
     public mutating func ksmSetUseZeroPages(_ on: Bool) -> Errno? { .ENOSYS }
+    public mutating func ksmSetMaxPageSharing(_ n: Int) -> Errno? { .ENOSYS }
     public mutating func ksmCounters() -> [(String, Int64)] { [] }
     public mutating func pagemapScan(_ p: ProcessHandle, _ args: PagemapScanArgs) -> Result<[PageRegion], Errno> { .failure(.ENOSYS) }
 }
@@ -118,6 +121,9 @@ extension ModelBackend {
     public mutating func ksmSetUseZeroPages(_ on: Bool) -> Errno? {
         kernel.ksmSetUseZeroPages(on)
         return nil
+    }
+    public mutating func ksmSetMaxPageSharing(_ n: Int) -> Errno? {
+        kernel.ksmSetMaxPageSharing(n)
     }
     public mutating func ksmCounters() -> [(String, Int64)] { kernel.ksmCounters }
     public mutating func pagemapScan(_ p: ProcessHandle, _ args: PagemapScanArgs) -> Result<[PageRegion], Errno> {

@@ -182,7 +182,7 @@ struct Checker {
             try block(body)
         case .clearRefs, .exitProcess:
             sawOperation = true
-        case .ksmRun, .ksmScan, .ksmUseZeroPages, .prctlMemoryMerge:
+        case .ksmRun, .ksmScan, .ksmUseZeroPages, .ksmMaxPageSharing, .prctlMemoryMerge:
             sawOperation = true
         case .expectKSM:
             break

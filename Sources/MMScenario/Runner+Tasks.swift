@@ -246,6 +246,8 @@ extension ScenarioRunner {
             return OpOutcome(backend.ksmScan(n))
         case .ksmUseZeroPages(let on):
             return OpOutcome(backend.ksmSetUseZeroPages(on))
+        case .ksmMaxPageSharing(let n):
+            return OpOutcome(backend.ksmSetMaxPageSharing(n))
         case .expectKSM(let wanted):
             let counters = backend.ksmCounters()
             var problems: [String] = []

@@ -149,6 +149,8 @@ public indirect enum StatementKind: Hashable, Sendable {
     case ksmScan(Int)
     /// `ksm use_zero_pages on|off`: /sys/kernel/mm/ksm/use_zero_pages (an mmlab extension).
     case ksmUseZeroPages(Bool)
+    /// `ksm max_page_sharing N`: /sys/kernel/mm/ksm/max_page_sharing (an mmlab extension).
+    case ksmMaxPageSharing(Int)
     /// `prctl memory_merge on|off`: prctl(PR_SET_MEMORY_MERGE, 1|0) (an mmlab extension).
     case prctlMemoryMerge(Bool)
     case poison(PageRef)

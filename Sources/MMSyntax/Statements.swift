@@ -168,9 +168,10 @@ extension LineParser {
             _ = try expectWord(in: ["memory_merge"], "a prctl setting")
             return .prctlMemoryMerge(try expectWord(in: ["on", "off"], "a setting") == "on")
         case "ksm":
-            switch try expectWord(in: ["run", "scan", "use_zero_pages"], "a ksm command") {
+            switch try expectWord(in: ["run", "scan", "use_zero_pages", "max_page_sharing"], "a ksm command") {
             case "run": return .ksmRun
             case "scan": return .ksmScan(try expectInt("a number of full scans"))
+            case "max_page_sharing": return .ksmMaxPageSharing(try expectInt("a number of mappings per KSM page"))
             default: return .ksmUseZeroPages(try expectWord(in: ["on", "off"], "a setting") == "on")
             }
         default:  // "poison", the last keyword routed here

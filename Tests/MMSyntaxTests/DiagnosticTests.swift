@@ -181,7 +181,7 @@ final class StatementDiagnosticTests: XCTestCase {
         assertError("write A 0x11", "t.mms:1:9: error: expected '=' and a token, found '0x11'")
         assertError("write A = seq 1", "t.mms:1:15: error: expected '(' after 'seq', found '1'")
         assertError("write A = seq(1", "t.mms:1:16: error: expected ')', found end of line")
-        assertError("ksm stop", "t.mms:1:5: error: expected a ksm command (run, scan or use_zero_pages), found 'stop'")
+        assertError("ksm stop", "t.mms:1:5: error: expected a ksm command (run, scan, use_zero_pages or max_page_sharing), found 'stop'")
         assertError("ksm scan", "t.mms:1:9: error: expected a number of full scans, found end of line")
         assertError("prctl merge on", "t.mms:1:7: error: expected a prctl setting (memory_merge), found 'merge'")
         assertError("ksm use_zero_pages 1", "t.mms:1:20: error: expected a setting (on or off), found '1'")

@@ -3,7 +3,9 @@
 // Kernel samepage merging (mm/ksm.c): MADV_MERGEABLE/UNMERGEABLE, full scans of the
 // mergeable VMAs with a checksum that must be stable for one scan, the unstable tree rebuilt
 // every scan, the stable tree of KSM pages, merging by write-protecting and replacing PTEs,
-// COW on write (do_wp_page never reuses a KSM folio), and the sysfs counters.
+// COW on write (do_wp_page never reuses a KSM folio), stable-node chains (a KSM page takes at
+// most max_page_sharing mappings; more pages of the same content make further KSM pages, the
+// "dups" of one chain), and the sysfs counters.
 
 /// One scanned page (struct ksm_rmap_item): where it is and what the scanner knows of it.
 struct KSMRmapItem: Hashable, Sendable {
@@ -29,8 +31,11 @@ public struct KSMState: Hashable, Sendable {
     public internal(set) var zeroPages = 0
     /// rmap items by (mm, address), kept in scan order.
     var items: [KSMRmapItem] = []
-    /// The stable tree: content → KSM page.
-    var stable: [UInt64: PFN] = [:]
+    /// The stable tree: content → its KSM pages, newest first (one stable node, or the dups
+    /// of a stable_node chain, which stable_node_chain_add_dup() adds at the head).
+    var stable: [UInt64: [PFN]] = [:]
+    /// /sys/kernel/mm/ksm/max_page_sharing: the most mappings one KSM page takes.
+    public internal(set) var maxPageSharing = 256
     /// The mms registered with KSM (ksm_mm_head's mm_slot list), in registration order: the
     /// order a scan visits them in.
     var mms: [MMID] = []
@@ -252,8 +257,10 @@ extension Kernel {
         if ksm.useZeroPages && checksum == 0 {
             if ksmReplaceWithZeroPage(m, v, a, pfn) { return }
         }
-        // stable_tree_search()
-        if let kpage = ksm.stable[checksum], frames.isAllocated(kpage), frames[kpage].flags.contains(.ksm) {
+        // stable_tree_search(): a KSM page of this content with room for one more mapping; when
+        // every one of them is full (max_page_sharing), the page goes on to the unstable tree
+        // to make a new KSM page with another one (a new dup of the chain).
+        if let kpage = stableNodeDup(checksum) {
             if ksmMergeInto(m, v, a, pfn, kpage) { ksm.items[i].stable = kpage }
             return
         }
@@ -267,7 +274,7 @@ extension Kernel {
             // try_to_merge_two_pages(): this page becomes the KSM page, the tree's page maps it.
             guard ksmWriteProtectPage(m, a, pfn) else { return }
             frames[pfn].flags.insert(.ksm)
-            ksm.stable[checksum] = pfn
+            ksm.stable[checksum, default: []].insert(pfn, at: 0)   // stable_tree_insert()
             ksm.items[i].stable = pfn
             unstableTree.removeValue(forKey: checksum)
             if ksmMergeInto(om, ov, other.address, opfn, pfn) {
@@ -325,13 +332,41 @@ extension Kernel {
         return true
     }
 
-    /// Drops stable-tree entries whose KSM page is gone.
-    mutating func pruneStableTree() {
-        for (content, kpage) in ksm.stable.sorted(by: { $0.key < $1.key }) {
-            if !frames.isAllocated(kpage) || !frames[kpage].flags.contains(.ksm) || frames[kpage].token != content {
-                ksm.stable.removeValue(forKey: content)
+    /// Models stable_node_dup() / __stable_node_chain() in mm/ksm.c.
+    /// Of the live KSM pages of `content`, the one with the most rmap items that is still a
+    /// page-sharing candidate (fewer than max_page_sharing); the first found wins a tie, and
+    /// the dups are walked newest first. nil: none, or all full.
+    func stableNodeDup(_ content: UInt64) -> PFN? {
+        guard let dups = ksm.stable[content] else { return nil }
+        var found: PFN? = nil
+        var foundLen = -1
+        for kpage in dups where frames.isAllocated(kpage) && frames[kpage].flags.contains(.ksm) && frames[kpage].token == content {
+            let len = ksm.items.reduce(0) { $0 + ($1.stable == kpage ? 1 : 0) }   // rmap_hlist_len
+            if len < ksm.maxPageSharing && len > foundLen {
+                found = kpage
+                foundLen = len
             }
         }
+        return found
+    }
+
+    /// Drops stable-tree entries whose KSM page is gone.
+    mutating func pruneStableTree() {
+        for (content, dups) in ksm.stable.sorted(by: { $0.key < $1.key }) {
+            let live = dups.filter { frames.isAllocated($0) && frames[$0].flags.contains(.ksm) && frames[$0].token == content }
+            if live.isEmpty { ksm.stable.removeValue(forKey: content) } else if live != dups { ksm.stable[content] = live }
+        }
+    }
+
+    /// Models max_page_sharing_store() in mm/ksm.c.
+    /// At least 2; changing it needs a stable tree without KSM pages (EBUSY otherwise).
+    public mutating func ksmSetMaxPageSharing(_ n: Int) -> Errno? {
+        guard n >= 2 else { return .EINVAL }
+        if n == ksm.maxPageSharing { return nil }
+        if ksm.items.contains(where: { $0.stable != nil }) { return .EBUSY }   // ksm_pages_shared
+        ksm.stable = [:]                                                       // remove_all_stable_nodes()
+        ksm.maxPageSharing = n
+        return nil
     }
 
     /// The /sys/kernel/mm/ksm counters, as the kernel derives them from its rmap items.
