@@ -189,6 +189,19 @@ extension Kernel {
         }
     }
 
+    /// Runs `task` step after step to its end, as `run` does (no other thread in between);
+    /// returns the error it finished with.
+    mutating func runToEnd(_ task: KernelTask) -> Errno? {
+        var task = task
+        while true {
+            switch step(&task) {
+            case .running: continue
+            case .finishedCall(let e): return e
+            case .finished, .finishedAccess: return nil
+            }
+        }
+    }
+
     /// The piece of a UFFDIO_WRITEPROTECT walk at or after `from`: mwriteprotect_range()
     /// visits the VMAs of the range in order, skipping holes; change_protection() then walks
     /// each VMA's part one PTE table at a time.

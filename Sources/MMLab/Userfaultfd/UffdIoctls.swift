@@ -94,14 +94,7 @@ extension Kernel {
         // registered for wp stops the walk with ENOENT, keeping what was already changed; no
         // VMA at all is ENOENT too. Which userfaultfd registered a VMA is not checked. The
         // walk is the stepped task `explore` interleaves, run to its end.
-        var task = KernelTask.writeProtect(uffd: u, start: start, end: start &+ length, protect: protect, dontwake: dontwake)
-        while true {
-            switch step(&task) {
-            case .running: continue
-            case .finishedCall(let e): return e
-            case .finished, .finishedAccess: return nil
-            }
-        }
+        runToEnd(.writeProtect(uffd: u, start: start, end: start &+ length, protect: protect, dontwake: dontwake))
     }
 
     /// The argument checks of userfaultfd_writeprotect() before the walk.
@@ -160,14 +153,7 @@ extension Kernel {
     public mutating func uffdMfill(_ u: UffdID, start: UInt64, length: UInt64, mode: MfillMode, wp: Bool,
                                    dontwake: Bool) -> Errno? {
         // The stepped task `explore` interleaves (one page per step), run to its end.
-        var task = KernelTask.mfill(uffd: u, start: start, end: start &+ length, mode: mode, wp: wp, dontwake: dontwake)
-        while true {
-            switch step(&task) {
-            case .running: continue
-            case .finishedCall(let e): return e
-            case .finished, .finishedAccess: return nil
-            }
-        }
+        runToEnd(.mfill(uffd: u, start: start, end: start &+ length, mode: mode, wp: wp, dontwake: dontwake))
     }
 
     /// The checks of mfill_atomic() before the first page: the destination must lie inside
