@@ -152,6 +152,30 @@ extension ScenarioRunner {
         return u
     }
 
+    /// The arguments of a `pagemap_scan` statement.
+    func pagemapScanArgs(_ ref: PageRef, _ flags: [String]) -> PagemapScanArgs? {
+        guard let sp = span(ref) else { return nil }
+        var args = PagemapScanArgs(start: sp.address, end: sp.address + UInt64(sp.pages.count) * pageSize)
+        args.wpMatching = flags.contains("wp_matching")
+        args.checkWPAsync = flags.contains("check_wpasync")
+        return args
+    }
+
+    /// A `pagemap_scan` statement's result: its regions as observations, or its error.
+    func recordScan(_ ref: PageRef, _ result: Result<[PageRegion], Errno>, _ entry: inout StatementReport) -> OpOutcome {
+        switch result {
+        case .success(let regions):
+            for r in regions {
+                let first = Int((r.start - (mappings[ref.name]?.address ?? 0)) / pageSize)
+                let last = Int((r.end - (mappings[ref.name]?.address ?? 0)) / pageSize) - 1
+                let pr = first == last ? "\(ref.name)[\(first)]" : "\(ref.name)[\(first)..\(last)]"
+                entry.observations.append(.scan(ref: pr, categories: categoryNames(r.categories)))
+            }
+            return .ok
+        case .failure(let e): return .errno(e)
+        }
+    }
+
     /// The statements `execute` does not handle itself.
     mutating func executeMore(_ s: Statement, _ entry: inout StatementReport) -> OpOutcome {
         switch s.kind {
@@ -262,21 +286,8 @@ extension ScenarioRunner {
             entry.expectations.append(ExpectationResult(met: problems.isEmpty, message: problems.isEmpty ? "ok" : problems.joined(separator: "; ")))
             return .ok
         case .pagemapScan(let ref, let flags):
-            guard let sp = mappingSpan(ref) else { return .ok }
-            var args = PagemapScanArgs(start: sp.address, end: sp.address + UInt64(sp.pages.count) * pageSize)
-            args.wpMatching = flags.contains("wp_matching")
-            args.checkWPAsync = flags.contains("check_wpasync")
-            switch backend.pagemapScan(process, args) {
-            case .success(let regions):
-                for r in regions {
-                    let first = Int((r.start - (mappings[ref.name]?.address ?? 0)) / pageSize)
-                    let last = Int((r.end - (mappings[ref.name]?.address ?? 0)) / pageSize) - 1
-                    let pr = first == last ? "\(ref.name)[\(first)]" : "\(ref.name)[\(first)..\(last)]"
-                    entry.observations.append(.scan(ref: pr, categories: categoryNames(r.categories)))
-                }
-                return .ok
-            case .failure(let e): return .errno(e)
-            }
+            guard mappingSpan(ref) != nil, let args = pagemapScanArgs(ref, flags) else { return .ok }
+            return recordScan(ref, backend.pagemapScan(process, args), &entry)
         case .expectPagemapScan(let ref, let expectations):
             guard let sp = mappingSpan(ref) else { return .ok }
             let base = mappings[ref.name]?.address ?? 0

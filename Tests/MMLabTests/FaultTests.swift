@@ -155,4 +155,23 @@ final class PagemapRangeTests: XCTestCase {
             XCTAssertEqual(words[i], t.k.pagemapRead(t.mm, start + UInt64(i) * 4096), "word \(i)")
         }
     }
+
+    /// PAGEMAP_SCAN of part of a VMA (and across two PTE tables) ends: the stepped walk once
+    /// looped forever when its range ended before the VMA did.
+    func testPagemapScanOfPartOfAVMAEndsAndSpansTables() {
+        var t = TestKernel()
+        let a = t.anon(1024)
+        t.write(a, page: 2, 1)
+        t.write(a, page: 600, 2)
+        guard case .success(let one) = t.k.pagemapScan(t.mm, PagemapScanArgs(start: a + 2 * pageSize, end: a + 3 * pageSize)) else {
+            return XCTFail("scan failed")
+        }
+        XCTAssertEqual(one.map(\.start), [a + 2 * pageSize])
+        var args = PagemapScanArgs(start: a, end: a + 700 * pageSize)
+        args.categoryMask = PageCategory.present
+        guard case .success(let two) = t.k.pagemapScan(t.mm, args) else { return XCTFail("scan failed") }
+        XCTAssertEqual(two.map(\.start), [a + 2 * pageSize, a + 600 * pageSize], "both tables are walked")
+        t.assertConsistent()
+        t.tearDownAndAssertNoLeaks()
+    }
 }

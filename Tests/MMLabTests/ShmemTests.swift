@@ -71,6 +71,28 @@ final class ShmemTests: XCTestCase {
         t.tearDownAndAssertNoLeaks()
     }
 
+    func testPunchZapsOnePTETablePerStep() {
+        // A mapping whose part of the hole spans two PTE tables is zapped in two steps.
+        var t = TestKernel()
+        let f = t.memfd(1024)
+        let b = t.map(f, pages: 1024)
+        t.write(b, page: 500, 1)
+        t.write(b, page: 600, 2)
+        var task = KernelTask.punchHole(inode: f, first: 400, last: 700, phase: 0)
+        XCTAssertFalse(t.k.footprint(of: task).writes.contains(.pte(mm: t.mm, page: (b >> 12) + 600)), "one table per step")
+        XCTAssertEqual(t.k.step(&task), .running)
+        XCTAssertEqual(t.pagemap(b, page: 500), 0)
+        XCTAssertNotEqual(t.pagemap(b, page: 600), 0, "the second table is the next step")
+        XCTAssertEqual(t.k.stepName(of: task), "unmap_mapping_range")
+        XCTAssertEqual(t.k.step(&task), .running)
+        XCTAssertEqual(t.pagemap(b, page: 600), 0)
+        XCTAssertEqual(t.k.stepName(of: task), "shmem_truncate_range")
+        XCTAssertEqual(t.k.step(&task), .finished)
+        XCTAssertEqual(t.read(b, page: 600), .ok(0))
+        t.assertConsistent()
+        t.tearDownAndAssertNoLeaks()
+    }
+
     func testFaultBetweenPunchStepsIsUnmappedAgainByTruncate() {
         // A fault that maps a page after unmap_mapping_range() but before the truncate is
         // zapped by unmap_mapping_folio() when the folio is dropped.

@@ -239,4 +239,23 @@ final class ExploreTests: XCTestCase {
         XCTAssertEqual(code, 2)
         XCTAssertTrue(text.contains("m.mms:4:3: error: expected only threads in a process block that explore interleaves, found 'read A[0]'"), text)
     }
+
+    /// PAGEMAP_SCAN walks one PTE table per step: here the range ends one table and begins
+    /// the next, so the scan is two steps and holds mmap_lock in between.
+    func testPagemapScanStepsPerTable() throws {
+        let path = "examples/races/transact-tables.mms"
+        let (trace, status) = MMLabSession.replay(source: try load(path), file: path, token: "v1.22")
+        XCTAssertEqual(status, 0, trace)
+        XCTAssertTrue(trace.contains("pagemap_scan_pmd_entry(main, 0x7f00001fe000..0x7f0000200000)"), trace)
+        XCTAssertTrue(trace.contains("pagemap_scan_pmd_entry(main, 0x7f0000200000..0x7f0000206000)"), trace)
+        guard case .success(let (start, _, _)) = MMLabSession.exploreStart(try load(path), file: path) else {
+            return XCTFail("set-up failed")
+        }
+        var runner = start
+        _ = runner.stepThread(2, tracing: false)
+        XCTAssertEqual(runner.heldLocks(2), [.mmapLock(0)])
+        _ = runner.stepThread(2, tracing: false)
+        XCTAssertEqual(runner.heldLocks(2), [])
+        XCTAssertTrue(runner.threads[2].finished)
+    }
 }

@@ -186,7 +186,8 @@ let benchmarks: @Sendable () -> Void = {
                          ("uffd-stress in small (faults vs UFFDIO_COPY per page)", "uffd-stress-small.mms"),
                          ("stores vs UFFDIO_WRITEPROTECT per PTE table", "wp-tables.mms"),
                          ("stores vs MADV_DONTNEED per PTE table", "dontneed-tables.mms"),
-                         ("COW across two processes", "fork-cow.mms")] {
+                         ("COW across two processes", "fork-cow.mms"),
+                         ("transact across two PTE tables (scan per table)", "transact-tables.mms")] {
         Benchmark("explore \(name)",
                   configuration: .init(metrics: base + [Rates.executionsPerSecond, Rates.executions, Rates.plainExecutions],
                                        maxIterations: 5)) { benchmark in

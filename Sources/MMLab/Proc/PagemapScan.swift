@@ -31,6 +31,15 @@ public struct PageRegion: Hashable, Sendable {
     public var categories: UInt64
 }
 
+/// Where a PAGEMAP_SCAN walk stands: the next address (nil before the first step), the
+/// regions found so far and the pages reported (for max_pages).
+public struct PagemapScanState: Hashable, Sendable {
+    var position: UInt64? = nil
+    var regions: [PageRegion] = []
+    var reported: UInt64 = 0
+    public init() {}
+}
+
 /// struct pm_scan_arg, reduced to what changes behaviour (vec is unbounded here).
 public struct PagemapScanArgs: Hashable, Sendable {
     public var start: UInt64
@@ -53,52 +62,95 @@ public struct PagemapScanArgs: Hashable, Sendable {
 
 extension Kernel {
     /// Models do_pagemap_scan(): the matching pages as merged regions, with the
-    /// WP_MATCHING side effect of write-protecting every matched page that is WRITTEN.
+    /// WP_MATCHING side effect of write-protecting every matched page that is WRITTEN. The
+    /// walk is the stepped task `explore` interleaves, run to its end.
     public mutating func pagemapScan(_ mmID: MMID, _ args: PagemapScanArgs) -> Result<[PageRegion], Errno> {
-        let masks = args.categoryInverted | args.categoryMask | args.categoryAnyofMask | args.returnMask
-        guard masks & ~PageCategory.all == 0, args.start & (pageSize - 1) == 0 else { return .failure(.EINVAL) }
+        var task = KernelTask.pagemapScan(mm: mmID, args: args, state: PagemapScanState())
+        while true {
+            switch step(&task) {
+            case .finishedScan(let r): return r
+            case .running: continue
+            case .finishedCall(let e): return .failure(e ?? .EINVAL)
+            case .finished, .finishedAccess: return .success([])
+            }
+        }
+    }
+
+    /// One step of do_pagemap_scan() → walk_page_range(): the argument check with the first
+    /// piece, then one VMA's piece within one PTE table per step (pagemap_scan_pmd_entry()
+    /// under the table's lock, mmap_lock held for read throughout). pagemap_scan_test_walk()
+    /// decides per VMA: without async uffd-wp, CHECK_WPASYNC fails the call with EPERM (after
+    /// what was already done) and WP_MATCHING skips the VMA.
+    mutating func pagemapScanStep(_ task: inout KernelTask) -> TaskStep {
+        guard case .pagemapScan(let mmID, let args, var st) = task else { return .finished }
         let m = Int(mmID)
         let end = (args.end + pageSize - 1) & ~(pageSize - 1)
-        var regions: [PageRegion] = []
-        var reported: UInt64 = 0
-        for v in mms[m].vmas.indices {
+        if st.position == nil {
+            let masks = args.categoryInverted | args.categoryMask | args.categoryAnyofMask | args.returnMask
+            guard masks & ~PageCategory.all == 0, args.start & (pageSize - 1) == 0 else { return .finishedScan(.failure(.EINVAL)) }
+            st.position = args.start
+        }
+        var a = st.position!
+        while a < end, let v = mms[m].vmas.firstIndex(where: { $0.end > a && $0.start < end }) {
             let vma = mms[m].vmas[v]
-            guard vma.end > args.start && vma.start < end else { continue }
             // pagemap_scan_test_walk()
             let wpAllowed = uffdWPAsync(vma) && uffdWPUseMarkers(vma)
             if !wpAllowed {
-                if args.checkWPAsync { return .failure(.EPERM) }
-                if args.wpMatching { continue }
+                if args.checkWPAsync { return .finishedScan(.failure(.EPERM)) }
+                if args.wpMatching { a = vma.end; continue }
             }
-            if vma.flags.contains(.pfnmap) { continue }
+            if vma.flags.contains(.pfnmap) { a = vma.end; continue }
             var vmaCats: UInt64 = 0
             if wpAllowed { vmaCats |= PageCategory.wpAllowed }
             // A VMA without async uffd-wp tracking cannot tell written pages apart: every page
             // of it, holes included, reports WRITTEN (checked on the running 6.18 kernel).
             else { vmaCats |= PageCategory.written }
             if vma.flags.contains(.softDirty) { vmaCats |= PageCategory.softDirty }
-            var a = max(args.start, vma.start)
-            while a < min(end, vma.end) {
+            a = max(a, vma.start)
+            let pieceEnd = min(end, vma.end, (a | (pmdSize - 1)) + 1)
+            let (from, name) = (a, mms[m].name)
+            note("pagemap_scan_pmd_entry(\(name), 0x\(String(from, radix: 16))..0x\(String(pieceEnd, radix: 16)))")
+            while a < pieceEnd {
                 let cats = vmaCats | pageCategories(vma, mms[m].pageTables.pte(a))
                 let c = cats ^ args.categoryInverted
                 let match = (c & args.categoryMask) == args.categoryMask
                     && (args.categoryAnyofMask == 0 || c & args.categoryAnyofMask != 0)
                 if match {
-                    if args.maxPages != 0 && reported >= args.maxPages { return .success(regions) }
-                    reported += 1
+                    if args.maxPages != 0 && st.reported >= args.maxPages { check(); return .finishedScan(.success(st.regions)) }
+                    st.reported += 1
                     let out = cats & args.returnMask
-                    if let last = regions.last, last.end == a, last.categories == out {
-                        regions[regions.count - 1].end = a + pageSize
+                    if let last = st.regions.last, last.end == a, last.categories == out {
+                        st.regions[st.regions.count - 1].end = a + pageSize
                     } else if out != 0 || args.returnMask == 0 {
-                        regions.append(PageRegion(start: a, end: a + pageSize, categories: out))
+                        st.regions.append(PageRegion(start: a, end: a + pageSize, categories: out))
                     }
                     if args.wpMatching && cats & PageCategory.written != 0 { writeProtectForScan(m, v, a) }
                 }
                 a += pageSize
             }
+            check()
+            guard a < end, mms[m].vmas.contains(where: { $0.end > a && $0.start < end }) else { break }
+            st.position = a
+            task = .pagemapScan(mm: mmID, args: args, state: st)
+            return .running
         }
         check()
-        return .success(regions)
+        return .finishedScan(.success(st.regions))
+    }
+
+    /// The PTEs the next step of a PAGEMAP_SCAN reads (and with WP_MATCHING may write).
+    func pagemapScanNextPiece(_ mmID: MMID, _ args: PagemapScanArgs, _ st: PagemapScanState) -> Range<UInt64>? {
+        let m = Int(mmID)
+        let end = (args.end + pageSize - 1) & ~(pageSize - 1)
+        var a = st.position ?? args.start
+        while a < end, let v = mms[m].vmas.firstIndex(where: { $0.end > a && $0.start < end }) {
+            let vma = mms[m].vmas[v]
+            let wpAllowed = uffdWPAsync(vma) && uffdWPUseMarkers(vma)
+            if (!wpAllowed && args.wpMatching && !args.checkWPAsync) || vma.flags.contains(.pfnmap) { a = vma.end; continue }
+            a = max(a, vma.start)
+            return a..<min(end, vma.end, (a | (pmdSize - 1)) + 1)
+        }
+        return nil
     }
 
     /// Models pagemap_page_category() for one PTE (the PTE-level categories).

@@ -59,10 +59,11 @@ public struct Footprint: Hashable, Sendable {
 public enum KernelTask: Hashable, Sendable {
     /// A user load or store; each step is one MMU attempt or one handle_mm_fault().
     case access(mm: MMID, address: UInt64, store: UInt64?)
-    /// fallocate(PUNCH_HOLE): unmap_mapping_range() one mapping per step, then
-    /// shmem_truncate_range(). `phase` counts the steps taken; `after` is the last mapping
-    /// zapped (mm, start address), so that the walk resumes after it in i_mmap order even
-    /// when another thread changed the VMA list in between.
+    /// fallocate(PUNCH_HOLE): unmap_mapping_range() one mapping's piece within one PTE table
+    /// per step (zap_page_range_single() → zap_pte_range() under each table's lock), then
+    /// shmem_truncate_range(). `phase` counts the steps taken; `after` is where the walk
+    /// stopped (mm, end of the range zapped last), so that it resumes there in i_mmap order
+    /// even when the VMA list changed in between.
     case punchHole(inode: InodeID, first: UInt64, last: UInt64, phase: Int, after: UnmapCursor? = nil)
     /// UFFDIO_WRITEPROTECT: mwriteprotect_range() holds mmap_lock for read over the whole
     /// walk and changes one VMA piece within one PTE table per step (change_protection()
@@ -72,6 +73,8 @@ public enum KernelTask: Hashable, Sendable {
     /// UFFDIO_COPY, ZEROPAGE, CONTINUE, POISON: mfill_atomic() holds mmap_lock for read and
     /// fills one page per step; `done` counts the pages filled (nil before the first step).
     case mfill(uffd: UffdID, start: UInt64, end: UInt64, mode: MfillMode, wp: Bool, dontwake: Bool, done: Int? = nil)
+    /// PAGEMAP_SCAN: one VMA piece within one PTE table per step, mmap_lock held for read.
+    case pagemapScan(mm: MMID, args: PagemapScanArgs, state: PagemapScanState)
 }
 
 /// A sleeping lock a multi-step kernel task holds between its steps, always for read here
@@ -100,7 +103,7 @@ enum WriteProtectPiece: Equatable {
     case none
 }
 
-/// Where an unmap_mapping_range() walk stands: the mm and start address of the piece it
+/// Where an unmap_mapping_range() walk stands: the mm and the end address of the range it
 /// zapped last.
 public struct UnmapCursor: Hashable, Sendable {
     public var mm: Int
@@ -114,6 +117,8 @@ public enum TaskStep: Hashable, Sendable {
     case finished
     /// A system call or ioctl finished with this error (nil: success).
     case finishedCall(Errno?)
+    /// PAGEMAP_SCAN finished: the regions it reports, or its error.
+    case finishedScan(Result<[PageRegion], Errno>)
 }
 
 extension Kernel {
@@ -142,12 +147,13 @@ extension Kernel {
             }
             if let t = targets.first {
                 let vma = mms[t.m].vmas[t.v]
+                let e = min(t.e, (t.s | (pmdSize - 1)) + 1)   // one PTE table
                 let what = "unmap_mapping_range → zap_page_range_single(\(mms[t.m].name), pages "
-                    + "\(max(first, vma.pgoff))..\(min(last, vma.pgoff + UInt64(vma.pages) - 1)), even_cows=0)"
+                    + "\(vma.pgoff(of: t.s))..\(vma.pgoff(of: e - pageSize)), even_cows=0)"
                 note(what)
-                zapPTERange(t.m, vma: vma, t.s, t.e, details: ZapDetails(evenCOWs: false, dropMarkers: false))
+                zapPTERange(t.m, vma: vma, t.s, e, details: ZapDetails(evenCOWs: false, dropMarkers: false))
                 task = .punchHole(inode: ino, first: first, last: last, phase: phase + 1,
-                                  after: UnmapCursor(mm: t.m, address: t.s))
+                                  after: UnmapCursor(mm: t.m, address: e))
                 check()
                 return .running
             }
@@ -157,6 +163,8 @@ extension Kernel {
             return .finished
         case .mfill:
             return mfillStep(&task)
+        case .pagemapScan:
+            return pagemapScanStep(&task)
         case .writeProtect(let u, let start, let end, let protect, let dontwake, let next):
             if next == nil, let e = uffdWriteProtectCheck(u, start: start, end: end, protect: protect, dontwake: dontwake) {
                 return .finishedCall(e)
@@ -197,6 +205,7 @@ extension Kernel {
             switch step(&task) {
             case .running: continue
             case .finishedCall(let e): return e
+            case .finishedScan(let r): if case .failure(let e) = r { return e } else { return nil }
             case .finished, .finishedAccess: return nil
             }
         }
@@ -228,12 +237,15 @@ extension Kernel {
             return next == nil ? [] : [.mmapLock(uffds[Int(u)].mm)]
         case .mfill(let u, _, _, _, _, _, let done):
             return done == nil ? [] : [.mmapLock(uffds[Int(u)].mm)]
+        case .pagemapScan(let mm, _, let st):
+            return st.position == nil ? [] : [.mmapLock(mm)]
         }
     }
 
     /// The mappings unmap_mapping_range() visits for file pages [first, last], in i_mmap order
     /// (processes in creation order, VMAs by address): (mm, vma, start, end) of each piece.
-    /// With `after`, only the pieces that come after that one in this order.
+    /// With `after`, only what comes after that point in this order (a piece it falls in
+    /// starts there).
     func unmapTargets(_ ino: InodeID, first: UInt64, last: UInt64,
                       after: UnmapCursor? = nil) -> [(m: Int, v: Int, s: UInt64, e: UInt64)] {
         var out: [(m: Int, v: Int, s: UInt64, e: UInt64)] = []
@@ -242,12 +254,16 @@ extension Kernel {
             for v in mms[m].vmas.indices {
                 let vma = mms[m].vmas[v]
                 guard vma.inode == ino else { continue }
-                let lo0 = vma.start + (max(first, vma.pgoff) &- vma.pgoff) << pageShift
-                if let after, m == after.mm, lo0 <= after.address { continue }
                 let vFirst = vma.pgoff, vLast = vma.pgoff + UInt64(vma.pages) - 1
                 guard vFirst <= last && vLast >= first else { continue }
                 let lo = max(first, vFirst), hi = min(last, vLast)
-                out.append((m, v, vma.start + (lo - vma.pgoff) << pageShift, vma.start + (hi - vma.pgoff + 1) << pageShift))
+                var s = vma.start + (lo - vma.pgoff) << pageShift
+                let e = vma.start + (hi - vma.pgoff + 1) << pageShift
+                if let after, m == after.mm {
+                    if e <= after.address { continue }
+                    s = max(s, after.address)
+                }
+                out.append((m, v, s, e))
             }
         }
         return out
@@ -269,6 +285,8 @@ extension Kernel {
             case .continue: return "userfaultfd_continue"
             case .poison: return "userfaultfd_poison"
             }
+        case .pagemapScan:
+            return "do_pagemap_scan"
         }
     }
 
@@ -320,7 +338,8 @@ extension Kernel {
             if phase == 0 { for i in first...last { f.writes.append(.pageCache(inode: ino, index: i)) } }
             if let t = unmapTargets(ino, first: first, last: last, after: after).first {
                 var a = t.s
-                while a < t.e { f.writes.append(.pte(mm: MMID(t.m), page: a >> pageShift)); a += pageSize }
+                let e = min(t.e, (t.s | (pmdSize - 1)) + 1)
+                while a < e { f.writes.append(.pte(mm: MMID(t.m), page: a >> pageShift)); a += pageSize }
                 return f
             }
             for t in unmapTargets(ino, first: first, last: last) {
@@ -354,6 +373,19 @@ extension Kernel {
             }
             if mms[m].alive, mms[m].vmaIndex(containing: a).map({ mms[m].vmas[$0].inode == nil }) ?? false { f.writes.append(.anonMemory) }
             if a + pageSize >= end && !dontwake { f.writes.append(.global) }
+            return f
+        case .pagemapScan(let mm, let args, let st):
+            // One table's PTEs, read (and written with WP_MATCHING: the scan write-protects
+            // what it reports written), mmap_lock held for read.
+            guard Int(mm) < mms.count, mms[Int(mm)].alive, let r = pagemapScanNextPiece(mm, args, st) else {
+                return Footprint(reads: [.vmas(mm: mm)])
+            }
+            var f = Footprint(reads: [.vmas(mm: mm)])
+            var a = r.lowerBound
+            while a < r.upperBound {
+                if args.wpMatching { f.writes.append(.pte(mm: mm, page: a >> pageShift)) } else { f.reads.append(.pte(mm: mm, page: a >> pageShift)) }
+                a += pageSize
+            }
             return f
         }
     }

@@ -1,12 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
 //
 // Threads stepped one kernel step at a time, for `explore` and `replay`: an access is an MMU
-// attempt or one handle_mm_fault(); a hole punch is unmap_mapping_range() one mapping at a
-// time, then shmem_truncate_range(); UFFDIO_WRITEPROTECT and MADV_DONTNEED are one VMA
-// piece per PTE table; UFFDIO_COPY, ZEROPAGE, CONTINUE and POISON one page per step; every
-// other statement is one step that conflicts with everything. A task between its steps
-// holds its sleeping locks (mmap_lock, i_mmap_rwsem) for read, so a statement that takes
-// one of them for write (mmap, munmap, mprotect, fork…) waits until the task ends.
+// attempt or one handle_mm_fault(); a hole punch is unmap_mapping_range() one mapping's
+// piece within one PTE table per step, then shmem_truncate_range(); UFFDIO_WRITEPROTECT,
+// MADV_DONTNEED and PAGEMAP_SCAN are one VMA piece per PTE table; UFFDIO_COPY, ZEROPAGE,
+// CONTINUE and POISON one page per step; every other statement is one step that conflicts
+// with everything. A task between its steps holds its sleeping locks (mmap_lock,
+// i_mmap_rwsem) for read, so a statement that takes one of them for write (mmap, munmap,
+// mprotect, fork…) waits until the task ends.
 
 import MMLab
 import MMSyntax
@@ -159,8 +160,8 @@ extension ScenarioRunner where Backend == ModelBackend {
             var store: UInt64? = nil
             if case .write(_, let v) = s.kind { store = v.token(at: idx) }
             return backend.kernel.footprint(of: .access(mm: p, address: pageAddress(ref.name, page), store: store))
-        case .punch, .uffdWriteProtect, .uffdCopy, .uffdZeropage, .uffdContinue, .uffdPoison:
-            if let kt = threads[i].kernelTask ?? steppedTask(s) { return backend.kernel.footprint(of: kt) }
+        case .punch, .uffdWriteProtect, .uffdCopy, .uffdZeropage, .uffdContinue, .uffdPoison, .pagemapScan:
+            if let kt = threads[i].kernelTask ?? steppedTask(s, process: p) { return backend.kernel.footprint(of: kt) }
             return Footprint(writes: [.global])
         case .madvise(let ref, "dontneed"):
             // One PTE table's zap under mmap_lock (read): its PTEs, and the anonymous folios it
@@ -187,7 +188,7 @@ extension ScenarioRunner where Backend == ModelBackend {
 
     /// The kernel task a statement that runs in several steps starts with (nil: it runs as
     /// one step, or its names do not resolve; the whole-statement path then reports why).
-    func steppedTask(_ s: Statement) -> KernelTask? {
+    func steppedTask(_ s: Statement, process p: ProcessHandle) -> KernelTask? {
         switch s.kind {
         case .punch(let ref):
             guard let f = files[ref.name] else { return nil }
@@ -210,6 +211,9 @@ extension ScenarioRunner where Backend == ModelBackend {
             return mfillTask(name, ref, .continue, wp: wp, dontwake: dontwake)
         case .uffdPoison(let name, let ref, let dontwake):
             return mfillTask(name, ref, .poison, wp: false, dontwake: dontwake)
+        case .pagemapScan(let ref, let flags):
+            guard let args = pagemapScanArgs(ref, flags) else { return nil }
+            return .pagemapScan(mm: p, args: args, state: PagemapScanState())
         default:
             return nil
         }
@@ -253,8 +257,8 @@ extension ScenarioRunner where Backend == ModelBackend {
         switch task.statement.kind {
         case .read(let ref), .write(let ref, _), .expectRead(let ref, _):
             result = accessOneStep(&task, ref, &action)
-        case .punch, .uffdWriteProtect, .uffdCopy, .uffdZeropage, .uffdContinue, .uffdPoison:
-            guard var kt = threads[i].kernelTask ?? steppedTask(task.statement) else {
+        case .punch, .uffdWriteProtect, .uffdCopy, .uffdZeropage, .uffdContinue, .uffdPoison, .pagemapScan:
+            guard var kt = threads[i].kernelTask ?? steppedTask(task.statement, process: task.process) else {
                 action = "whole statement"
                 result = advance(&task)
                 break
@@ -263,6 +267,12 @@ extension ScenarioRunner where Backend == ModelBackend {
             switch backend.kernel.step(&kt) {
             case .finished, .finishedAccess: result = .done(.ok); threads[i].kernelTask = nil
             case .finishedCall(let e): result = .done(OpOutcome(e)); threads[i].kernelTask = nil
+            case .finishedScan(let r):
+                guard case .pagemapScan(let ref, _) = task.statement.kind else { break }
+                var entry = task.entry
+                result = .done(recordScan(ref, r, &entry))
+                task.entry = entry
+                threads[i].kernelTask = nil
             case .running: threads[i].kernelTask = kt
             }
         case .madvise(let ref, "dontneed"):
