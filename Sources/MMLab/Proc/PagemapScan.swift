@@ -66,7 +66,7 @@ extension Kernel {
     /// walk is the stepped task `explore` interleaves, run to its end.
     public mutating func pagemapScan(_ mmID: MMID, _ args: PagemapScanArgs) -> Result<[PageRegion], Errno> {
         var task = KernelTask.pagemapScan(mm: mmID, args: args, state: PagemapScanState())
-        while true {
+        for _ in 0..<(1 << 22) {   // more steps than a range has PTE tables: a model bug
             switch step(&task) {
             case .finishedScan(let r): return r
             case .running: continue
@@ -74,6 +74,8 @@ extension Kernel {
             case .finished, .finishedAccess: return .success([])
             }
         }
+        invariantViolations.append("do_pagemap_scan did not finish (a model bug)")
+        return .failure(.EIO)
     }
 
     /// One step of do_pagemap_scan() → walk_page_range(): the argument check with the first

@@ -85,6 +85,8 @@ struct Explorer {
     }
 
     var budgetLeft: Bool { result.executions < options.maxExecutions }
+    /// The longest execution explored (far more than any scenario takes).
+    static let maxStepsPerExecution = 5_000
 
     mutating func record(_ runner: Runner, schedule: [Int]) {
         var r = runner
@@ -105,6 +107,12 @@ struct Explorer {
     /// Depth-first search with sleep sets and an optional preemption bound.
     mutating func dfs(_ runner: Runner, schedule: [Int], sleep: [Int], preemptions: Int, last: Int?) {
         guard budgetLeft else { result.exhaustive = false; return }
+        guard schedule.count < Explorer.maxStepsPerExecution else {
+            // No scenario needs this many steps: a kernel task of the model does not finish.
+            result.exhaustive = false
+            result.bound = "an execution exceeded \(Explorer.maxStepsPerExecution) steps (a model bug)"
+            return
+        }
         let enabled = runner.enabledThreads()
         if enabled.isEmpty || runner.fatal != nil {
             record(runner, schedule: schedule)
@@ -142,7 +150,7 @@ struct Explorer {
         for _ in 0..<count {
             var runner = start
             var schedule: [Int] = []
-            while runner.fatal == nil {
+            while runner.fatal == nil && schedule.count < Explorer.maxStepsPerExecution {
                 let enabled = runner.enabledThreads()
                 guard !enabled.isEmpty else { break }
                 let t = enabled[Int(rng.next() % UInt64(enabled.count))]
