@@ -158,8 +158,7 @@ struct Checker {
             _ = try resolve(r, wantFile: false)
             guard let a = Advice(rawValue: advice) else { throw Diagnostic(s.location, "unknown advice '\(advice)'") }
             if !a.isImplemented {
-                let issue = advice == "free" ? "a later issue" : "issue 6"
-                throw notImplemented(s, "madvise \(advice)", issue: issue)
+                throw notImplemented(s, "madvise \(advice)", issue: "a later issue")
             }
         case .punch(let r), .pread(let r):
             sawOperation = true
@@ -172,7 +171,7 @@ struct Checker {
                 declarationOrder.append("\(u)_\(child)")
             }
         case .inProcess(let name, let body):
-            if inThread { throw notImplemented(s, "a block inside a thread", issue: "issue 5") }
+            if inThread { throw notImplemented(s, "a block inside a thread", issue: "a later issue") }
             guard let sym = symbols[name] else {
                 throw Diagnostic(s.location, "expected a process (main or a forked child), found unknown name '\(name)' (\(known()))")
             }
@@ -220,7 +219,7 @@ struct Checker {
         case .expectNoEvent(let u):
             try uffd(u, at: s.location)
         case .thread(let name, let body):
-            if inThread { throw notImplemented(s, "a thread inside a thread", issue: "issue 5") }
+            if inThread { throw notImplemented(s, "a thread inside a thread", issue: "a later issue") }
             try declare(name, .thread, at: s.location)
             inThread = true
             try block(body)

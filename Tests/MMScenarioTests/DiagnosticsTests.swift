@@ -54,7 +54,7 @@ final class DiagnosticsTests: XCTestCase {
 
     func testLaterIssuesAreNotImplementedYet() {
         assertError("mmap A anon private rw 4p\nfork c\nthread T {\n  in c {\n    read A[0]\n  }\n}\n",
-                    "t.mms:4:3: error: a block inside a thread is not implemented yet (planned: issue 5)")
+                    "t.mms:4:3: error: a block inside a thread is not implemented yet (planned: a later issue)")
         assertError("kconfig MEMORY_FAILURE = y\nmmap A anon private rw 4p\npoison A[0]\n",
                     "t.mms:3:1: error: poison of RAM pages (memory_failure() on anon/page-cache folios) is not implemented yet (planned: a later issue)")
         assertError("design pagemap.shmem_swap = marker\n",
