@@ -304,7 +304,7 @@ public struct ScenarioGenerator {
 
     mutating func madvise(_ p: Int, _ indent: String) -> Bool {
         let advice = rng.pick(["pageout", "pageout", "pageout", "dontneed", "dontneed", "cold", "populate_read",
-                               "populate_write", "remove"])
+                               "populate_write", "remove", "free", "free"])
         let m: Int, r: ClosedRange<Int>
         if advice == "populate_write" {
             guard let (m1, r1) = storeRange(p, indent) else { return false }
@@ -314,7 +314,7 @@ public struct ScenarioGenerator {
             m = advice == "remove" && rng.percent(80) ? rng.pick(shared) : rng.below(mappings.count)
             r = range(m)
         }
-        if ["pageout", "dontneed", "remove"].contains(advice) { freeing() }
+        if ["pageout", "dontneed", "remove", "free"].contains(advice) { freeing() }
         emit(indent, "madvise \(ref(m, r)) \(advice)")
         return true
     }

@@ -33,8 +33,7 @@ public enum Advice: String, CaseIterable, Sendable {
         switch self {
         case .dontneed, .pageout, .cold, .remove, .populate_read, .populate_write,
              .wipeonfork, .keeponfork, .dontfork, .dofork, .guard_install, .guard_remove,
-             .mergeable, .unmergeable: true
-        case .free: false
+             .mergeable, .unmergeable, .free: true
         }
     }
 }
@@ -87,6 +86,14 @@ extension Kernel {
             if !vma.flags.intersection([.locked, .pfnmap, .hugetlb]).isEmpty { return .EINVAL }
             if vma.isAnonymous || !vma.flags.contains(.shared) { noteDiscard(m, s, e) }
             zapPTERange(m, vma: vma, s, e, details: ZapDetails(evenCOWs: true, dropMarkers: false))
+            return nil
+        case .free:
+            // madvise_dontneed_free_valid_vma(), then madvise_free_single_vma(): anonymous
+            // private memory only (shared anonymous memory is shmem).
+            if !vma.flags.intersection([.locked, .pfnmap, .hugetlb]).isEmpty { return .EINVAL }
+            guard vma.isAnonymous else { return .EINVAL }
+            noteDiscard(m, s, e)   // a store before MADV_FREE may be dropped by reclaim
+            madviseFreePTERange(m, v, s, e)
             return nil
         case .cold, .pageout:
             if !vma.flags.intersection([.locked, .pfnmap, .hugetlb]).isEmpty { return .EINVAL }

@@ -39,6 +39,10 @@ extension Kernel {
             guard frames.isAllocated(pfn) else { continue }
             if frames[pfn].flags.contains(.unevictable) { continue }   // !folio_evictable(): kept, still mapped
             let isAnon = frames[pfn].flags.contains(.anon)
+            if isAnon && !frames[pfn].flags.contains(.swapbacked) {
+                _ = reclaimLazyfree(pfn)   // MADV_FREE: dropped when clean, no swap needed
+                continue
+            }
             if isAnon && !frames[pfn].flags.contains(.swapcache) {
                 // folio_alloc_swap(): no swap, or swap full → the folio is activated and kept.
                 guard folioAllocSwap(pfn) != nil else {

@@ -20,7 +20,9 @@ extension Kernel {
     mutating func addNewAnonRmap(_ pfn: PFN, anonVMA av: AnonVMAID, index: UInt64) {
         var f = frames[pfn]
         f.owner = Frame.owner(mapping: av, index: index)
-        f.flags.formUnion([.anon, .anonExclusive, .swapbacked, .dirty])
+        // A new anonymous folio is not PG_dirty: its PTE carries the dirty state until
+        // reclaim or MADV_FREE looks (folio_add_new_anon_rmap() sets swapbacked only).
+        f.flags.formUnion([.anon, .anonExclusive, .swapbacked])
         f.mapcount = 1
         f.refcount += 1
         frames[pfn] = f

@@ -95,7 +95,7 @@ extension Kernel {
         return .finished(st.result)
     }
 
-    /// madvise(MADV_DONTNEED / MADV_REMOVE) with userfaultfd_remove() before each VMA piece;
+    /// madvise(MADV_DONTNEED / MADV_FREE / MADV_REMOVE) with userfaultfd_remove() before each VMA piece;
     /// MADV_POPULATE_* sleeping on userfaults; any other advice runs straight through madvise(). Stepwise, MADV_DONTNEED zaps one
     /// PTE table per step (zap_pte_range() takes each table's lock in turn) and is preempted
     /// in between.
@@ -113,7 +113,7 @@ extension Kernel {
                 return .blocked(w, st)
             }
         }
-        guard advice == .dontneed || advice == .remove else {
+        guard advice == .dontneed || advice == .remove || advice == .free else {
             return .finished(madvise(mm, start: start, length: length, advice: advice).map { .errno($0) } ?? .ok)
         }
         guard start & (pageSize - 1) == 0 else { return .finished(.errno(.EINVAL)) }

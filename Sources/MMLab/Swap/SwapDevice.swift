@@ -137,6 +137,7 @@ extension Kernel {
         guard let e = swapCacheEntry[pfn] else { return false }
         guard swapDevices[Int(e.type)].count(Int(e.offset)) == 0 else { return false }
         deleteFromSwapCache(pfn)
+        frames[pfn].flags.insert(.dirty)   // the memory copy is now the only one
         return true
     }
 
