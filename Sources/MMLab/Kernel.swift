@@ -106,6 +106,9 @@ public struct Kernel: Sendable {
     /// Frames whose memory has an uncorrectable error (a hardware property, not PG_hwpoison):
     /// a later load from one is a machine check. Membership tests only (MemoryFailure/).
     public internal(set) var corruptedPFNs: Set<PFN> = []
+    /// The per-CPU lru_lazyfree folio batch (mm/swap.c cpu_fbatches; the model has one CPU):
+    /// folios MADV_FREE queued, each holding a reference until lru_add_drain().
+    var lazyfreeBatch: [PFN] = []
     /// Where the next mapping goes (a bump allocator on 2 MiB boundaries).
     var nextMapBase: UInt64 = 0x7f00_0000_0000
 

@@ -361,6 +361,9 @@ extension Kernel {
     mutating func wpCanReuseAnonFolio(_ pfn: PFN) -> Bool {
         let f = frames[pfn]
         if f.flags.contains(.ksm) || f.refcount > 3 { return false }
+        // A folio waiting in the lazyfree batch has the batch's reference too: on 6.18 the
+        // fault copies it (checked on the kernel: examples/basics/madv-free-cow.mms).
+        if lazyfreeBatch.contains(pfn) { return false }
         let swapcache: UInt16 = f.flags.contains(.swapcache) ? 1 : 0
         if f.refcount > 1 + swapcache { return false }
         if f.flags.contains(.swapcache) { folioFreeSwap(pfn) }

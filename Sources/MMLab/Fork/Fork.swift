@@ -141,6 +141,7 @@ extension Kernel {
     public mutating func exitMM(_ mmID: MMID) {
         let m = Int(mmID)
         guard mms[m].alive else { return }
+        lruAddDrain()   // exit_mmap()
         var inodesSeen: [InodeID] = []
         for vma in mms[m].vmas {
             zapPTERange(m, vma: vma, vma.start, vma.end, details: ZapDetails(evenCOWs: true, dropMarkers: true))

@@ -11,6 +11,7 @@ extension Kernel {
     /// state, its PTE is made old and clean, and it becomes lazyfree (no longer swap-backed), so
     /// that reclaim may drop it unless it is written again first.
     mutating func madviseFreePTERange(_ m: Int, _ v: Int, _ start: UInt64, _ end: UInt64) {
+        lruAddDrain()   // madvise_free_single_vma()
         var a = start
         while a < end {
             if !mms[m].pageTables.walkTable(a) { a = min(end, (a | (pmdSize - 1)) + 1); continue }
@@ -48,10 +49,21 @@ extension Kernel {
 
     /// Models folio_mark_lazyfree() → lru_lazyfree(): an anonymous, swap-backed folio outside
     /// the swap cache moves to the inactive file LRU without PG_swapbacked.
+    /// The folio waits in the per-CPU batch (holding a reference) until it drains; the model
+    /// applies the move at once (only reclaim looks at it, and reclaim drains first) and keeps
+    /// the batch for the reference, which makes a COW fault copy instead of reuse.
     mutating func folioMarkLazyfree(_ pfn: PFN) {
         let f = frames[pfn].flags
-        guard f.contains(.anon), f.contains(.swapbacked), !f.contains(.swapcache), !f.contains(.unevictable) else { return }
+        guard f.contains(.anon), f.contains(.swapbacked), !f.contains(.swapcache), !f.contains(.unevictable),
+              !lazyfreeBatch.contains(pfn) else { return }
         frames[pfn].flags.subtract([.swapbacked, .active, .referenced])
+        lazyfreeBatch.append(pfn)
+        if lazyfreeBatch.count == 31 { lruAddDrain() }   // folio_batch full (PAGEVEC_SIZE)
+    }
+
+    /// Models lru_add_drain() for the lazyfree batch: its folios' batch references go.
+    mutating func lruAddDrain() {
+        lazyfreeBatch.removeAll()
     }
 
     /// Models the MADV_FREE branch of shrink_folio_list() / try_to_unmap_one() for a folio that

@@ -85,6 +85,7 @@ extension Kernel {
             // madvise_dontneed_free_valid_vma(): not on locked, PFN-mapped or hugetlb VMAs.
             if !vma.flags.intersection([.locked, .pfnmap, .hugetlb]).isEmpty { return .EINVAL }
             if vma.isAnonymous || !vma.flags.contains(.shared) { noteDiscard(m, s, e) }
+            lruAddDrain()   // zap_page_range_single_batched()
             zapPTERange(m, vma: vma, s, e, details: ZapDetails(evenCOWs: true, dropMarkers: false))
             return nil
         case .free:

@@ -8,6 +8,7 @@ extension Kernel {
     /// Models madvise_cold_or_pageout_pte_range() over [start, end) of VMA `v`: age the
     /// PTEs, and for pageout collect folios mapped only here (mapcount == 1) for reclaim.
     mutating func madviseColdOrPageout(_ m: Int, _ v: Int, _ start: UInt64, _ end: UInt64, pageout: Bool) {
+        lruAddDrain()   // madvise_cold() / madvise_pageout()
         var list: [PFN] = []
         var a = start
         while a < end {

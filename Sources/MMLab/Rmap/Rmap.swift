@@ -8,7 +8,15 @@ extension Kernel {
     /// Models folio_put(): drop one reference, freeing the folio at zero.
     mutating func putFolio(_ pfn: PFN) {
         guard pfn != FrameTable.zeroPFN else { return }
-        if frames.dropReference(pfn) == 0 { frames.free(pfn) }
+        if frames.dropReference(pfn) == 0 { freeFolio(pfn) }
+    }
+
+    /// Frees a folio nothing references any more. One still in the lazyfree batch would be
+    /// freed when the batch drains (its reference is the last); the model frees it now and
+    /// forgets the batch entry (nothing can observe the difference).
+    mutating func freeFolio(_ pfn: PFN) {
+        if !lazyfreeBatch.isEmpty { lazyfreeBatch.removeAll { $0 == pfn } }
+        frames.free(pfn)
     }
 
     /// Models folio_add_new_anon_rmap(…, RMAP_EXCLUSIVE) for a new folio of `vma` at `address`.
@@ -37,7 +45,7 @@ extension Kernel {
     /// Models folio_remove_rmap_pte() followed by the put of the mapping's reference.
     mutating func removeRmapAndPut(_ pfn: PFN) {
         guard pfn != FrameTable.zeroPFN else { return }
-        if frames.removeMapping(pfn) == 0 { frames.free(pfn) }
+        if frames.removeMapping(pfn) == 0 { freeFolio(pfn) }
     }
 
     /// Models vm_normal_page(): the folio behind a present PTE, or nil for special ones.

@@ -185,6 +185,7 @@ extension Kernel {
         let m = Int(mmID)
         let end = start + ((length + pageSize - 1) & ~(pageSize - 1))
         if let e = daxMaySplit(m, start, end) { return e }
+        lruAddDrain()   // unmap_region() / vms_clear_ptes()
         let r = isolateRange(m, start, end)
         var files: [InodeID] = []
         for v in r {
