@@ -40,6 +40,14 @@ public struct PagemapScanState: Hashable, Sendable {
     public init() {}
 }
 
+/// The next piece of a PAGEMAP_SCAN walk.
+enum ScanPiece: Equatable {
+    case piece(v: Int, start: UInt64, end: UInt64, wpAllowed: Bool)
+    /// pagemap_scan_test_walk() fails the call (CHECK_WPASYNC on a VMA without async uffd-wp).
+    case eperm
+    case none
+}
+
 /// struct pm_scan_arg, reduced to what changes behaviour (vec is unbounded here).
 public struct PagemapScanArgs: Hashable, Sendable {
     public var start: UInt64
@@ -86,31 +94,28 @@ extension Kernel {
     mutating func pagemapScanStep(_ task: inout KernelTask) -> TaskStep {
         guard case .pagemapScan(let mmID, let args, var st) = task else { return .finished }
         let m = Int(mmID)
-        let end = (args.end + pageSize - 1) & ~(pageSize - 1)
         if st.position == nil {
             let masks = args.categoryInverted | args.categoryMask | args.categoryAnyofMask | args.returnMask
             guard masks & ~PageCategory.all == 0, args.start & (pageSize - 1) == 0 else { return .finishedScan(.failure(.EINVAL)) }
             st.position = args.start
         }
         var a = st.position!
-        while a < end, let v = mms[m].vmas.firstIndex(where: { $0.end > a && $0.start < end }) {
-            let vma = mms[m].vmas[v]
-            // pagemap_scan_test_walk()
-            let wpAllowed = uffdWPAsync(vma) && uffdWPUseMarkers(vma)
-            if !wpAllowed {
-                if args.checkWPAsync { return .finishedScan(.failure(.EPERM)) }
-                if args.wpMatching { a = vma.end; continue }
+        do {
+            let v: Int, from: UInt64, pieceEnd: UInt64, wpAllowed: Bool
+            switch pagemapScanPiece(m, args, from: a) {
+            case .none: check(); return .finishedScan(.success(st.regions))
+            case .eperm: return .finishedScan(.failure(.EPERM))
+            case .piece(let pv, let ps, let pe, let pw): (v, from, pieceEnd, wpAllowed) = (pv, ps, pe, pw)
             }
-            if vma.flags.contains(.pfnmap) { a = vma.end; continue }
+            let vma = mms[m].vmas[v]
             var vmaCats: UInt64 = 0
             if wpAllowed { vmaCats |= PageCategory.wpAllowed }
             // A VMA without async uffd-wp tracking cannot tell written pages apart: every page
             // of it, holes included, reports WRITTEN (checked on the running 6.18 kernel).
             else { vmaCats |= PageCategory.written }
             if vma.flags.contains(.softDirty) { vmaCats |= PageCategory.softDirty }
-            a = max(a, vma.start)
-            let pieceEnd = min(end, vma.end, (a | (pmdSize - 1)) + 1)
-            let (from, name) = (a, mms[m].name)
+            a = from
+            let name = mms[m].name
             note("pagemap_scan_pmd_entry(\(name), 0x\(String(from, radix: 16))..0x\(String(pieceEnd, radix: 16)))")
             while a < pieceEnd {
                 let cats = vmaCats | pageCategories(vma, mms[m].pageTables.pte(a))
@@ -131,28 +136,37 @@ extension Kernel {
                 a += pageSize
             }
             check()
-            guard a < end, mms[m].vmas.contains(where: { $0.end > a && $0.start < end }) else { break }
+            guard pagemapScanPiece(m, args, from: a) != .none else { return .finishedScan(.success(st.regions)) }
             st.position = a
             task = .pagemapScan(mm: mmID, args: args, state: st)
             return .running
         }
-        check()
-        return .finishedScan(.success(st.regions))
     }
 
     /// The PTEs the next step of a PAGEMAP_SCAN reads (and with WP_MATCHING may write).
     func pagemapScanNextPiece(_ mmID: MMID, _ args: PagemapScanArgs, _ st: PagemapScanState) -> Range<UInt64>? {
-        let m = Int(mmID)
+        guard case .piece(_, let s, let e, _) = pagemapScanPiece(Int(mmID), args, from: st.position ?? args.start) else { return nil }
+        return s..<e
+    }
+
+    /// Where a PAGEMAP_SCAN walk goes next from `from`: the next VMA piece within one PTE
+    /// table, after the VMAs pagemap_scan_test_walk() skips (no async uffd-wp with
+    /// WP_MATCHING, VM_PFNMAP); EPERM for a VMA without async uffd-wp under CHECK_WPASYNC.
+    func pagemapScanPiece(_ m: Int, _ args: PagemapScanArgs, from: UInt64) -> ScanPiece {
         let end = (args.end + pageSize - 1) & ~(pageSize - 1)
-        var a = st.position ?? args.start
+        var a = from
         while a < end, let v = mms[m].vmas.firstIndex(where: { $0.end > a && $0.start < end }) {
             let vma = mms[m].vmas[v]
             let wpAllowed = uffdWPAsync(vma) && uffdWPUseMarkers(vma)
-            if (!wpAllowed && args.wpMatching && !args.checkWPAsync) || vma.flags.contains(.pfnmap) { a = vma.end; continue }
+            if !wpAllowed {
+                if args.checkWPAsync { return .eperm }
+                if args.wpMatching { a = vma.end; continue }
+            }
+            if vma.flags.contains(.pfnmap) { a = vma.end; continue }
             a = max(a, vma.start)
-            return a..<min(end, vma.end, (a | (pmdSize - 1)) + 1)
+            return .piece(v: v, start: a, end: min(end, vma.end, (a | (pmdSize - 1)) + 1), wpAllowed: wpAllowed)
         }
-        return nil
+        return .none
     }
 
     /// Models pagemap_page_category() for one PTE (the PTE-level categories).
