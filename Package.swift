@@ -7,6 +7,7 @@ let package = Package(
     platforms: [.macOS(.v13)],
     products: [
         .executable(name: "mmlab", targets: ["mmlab"]),
+        .library(name: "MMUAPI", targets: ["MMUAPI"]),
         .library(name: "MMLab", targets: ["MMLab"]),
         .library(name: "MMSyntax", targets: ["MMSyntax"]),
         .library(name: "MMScenario", targets: ["MMScenario"]),
@@ -15,10 +16,13 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
     ],
     targets: [
+        // The user interface both backends speak: errnos, signals, advice, userfaultfd,
+        // pagemap bits, PAGEMAP_SCAN, KSM counters, design switches, system calls.
+        .target(name: "MMUAPI"),
         // The model of Linux memory management (no I/O, no host threads, deterministic).
-        .target(name: "MMLab"),
+        .target(name: "MMLab", dependencies: ["MMUAPI"]),
         // The .mms language: lexer, parser, AST, diagnostics.
-        .target(name: "MMSyntax"),
+        .target(name: "MMSyntax", dependencies: ["MMUAPI"]),
         // Runs a parsed scenario on a backend and reports observations and expectations.
         .target(name: "MMScenario", dependencies: ["MMLab", "MMSyntax"]),
         // The live backend's C shim: the worker loop, syscall wrappers, host set-up record.

@@ -136,19 +136,6 @@ public struct Kernel: Sendable {
     }
 }
 
-/// Kernel build options that change behaviour (the Kconfig of the modelled kernel).
-public struct KernelConfig: Hashable, Sendable {
-    /// CONFIG_MEM_SOFT_DIRTY. Off by default: the reference machine is built without it.
-    public var memSoftDirty = false
-    /// CONFIG_MEMORY_FAILURE: a poisoned page raises SIGBUS with BUS_MCEERR_AR (with it) or
-    /// BUS_ADRERR (without it, as on the reference machine); MADV_HWPOISON is valid advice
-    /// only with it (memory_failure(), MemoryFailure/).
-    public var memoryFailure = false
-    /// /sys/kernel/debug/fault_around_bytes in pages (default 65536 bytes).
-    public var faultAroundPages = 16
-    public init() {}
-}
-
 /// Deterministic cost counters (what `compare` and the benchmarks report).
 public struct Costs: Hashable, Sendable {
     public var pteReads = 0

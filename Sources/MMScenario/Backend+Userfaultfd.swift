@@ -8,7 +8,7 @@
 import MMLab
 
 /// A userfaultfd in a backend.
-public typealias UffdHandle = Int32
+
 
 /// What a backend needs beyond the plain calls to run userfaultfd scenarios. Every
 /// `ScenarioBackend` has these (see the defaults below); a backend overrides what it supports.

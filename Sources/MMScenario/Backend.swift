@@ -7,9 +7,9 @@
 import MMLab
 
 /// A process in a backend.
-public typealias ProcessHandle = Int32
+
 /// A file (memfd) in a backend.
-public typealias ObjectHandle = Int32
+
 
 /// The operations a scenario performs, as system calls and memory accesses.
 public protocol ScenarioBackend: BlockingBackendRequirements {

@@ -114,8 +114,7 @@ struct Checker {
             if !implemented { throw notImplemented(s, "design \(key) = \(value)", issue: "the design-variant work for its seed") }
         case .kconfig(let key, let enabled):
             if sawOperation { throw Diagnostic(s.location, "expected kconfig before the first operation, found it after") }
-            if key == "MEM_SOFT_DIRTY" { result.config.memSoftDirty = enabled }
-            if key == "MEMORY_FAILURE" { result.config.memoryFailure = enabled }
+            guard result.config.set(key, enabled) else { throw Diagnostic(s.location, "unknown kconfig option \(key)") }
         case .swap:
             sawOperation = true
         case .memfd(let name, let bytes):

@@ -9,10 +9,10 @@ import MMLab
 /// Helpers on raw pagemap words.
 public enum PagemapWord {
     /// The named bits, in the order they are printed.
-    public static let bits: [(name: String, bit: UInt64)] = [
-        ("present", PM.present), ("swap", PM.swap), ("file", PM.file), ("guard", PM.guardRegion),
-        ("uffd_wp", PM.uffdWP), ("exclusive", PM.mmapExclusive), ("soft_dirty", PM.softDirty),
-    ]
+    public static let bits: [(name: String, bit: UInt64)] =
+        [PM.present, PM.swap, PM.file, PM.guardRegion, PM.uffdWP, PM.mmapExclusive, PM.softDirty].map { b in
+            (PM.names.first { $0.bit == b }!.name, b)
+        }
 
     public static func bit(named name: String) -> UInt64? { bits.first { $0.name == name }?.bit }
 

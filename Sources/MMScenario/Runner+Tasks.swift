@@ -191,15 +191,7 @@ extension ScenarioRunner {
             }
         case .uffdRegister(let name, let ref, let modes):
             guard let u = uffdHandle(name, s), let (a, l) = byteRange(ref) else { return .ok }
-            var mode: UffdRegisterMode = []
-            for m in modes {
-                switch m {
-                case "missing": mode.insert(.missing)
-                case "wp": mode.insert(.wp)
-                case "minor": mode.insert(.minor)
-                default: return .errno(.EINVAL)
-                }
-            }
+            guard let mode = UffdRegisterMode(names: modes) else { return .errno(.EINVAL) }
             return OpOutcome(backend.uffdRegister(u, address: a, length: l, mode: mode))
         case .uffdUnregister(let name, let ref):
             guard let u = uffdHandle(name, s), let (a, l) = byteRange(ref) else { return .ok }
@@ -338,9 +330,7 @@ extension ScenarioRunner {
         switch m.event {
         case .pagefault:
             var parts = ["pagefault", pageName(m.address)]
-            if m.flags & UffdMessage.flagWP != 0 { parts.append("wp") }
-            if m.flags & UffdMessage.flagMinor != 0 { parts.append("minor") }
-            if m.flags & UffdMessage.flagWrite != 0 { parts.append("write") }
+            parts += UffdMessage.flagNames.filter { m.flags & $0.1 != 0 }.map(\.0)
             return parts.joined(separator: " ")
         case .fork: return "fork"
         case .remap: return "remap"
@@ -376,10 +366,7 @@ extension ScenarioRunner {
         switch p {
         case .pagefault(let ref, let flags):
             guard m.event == .pagefault, let sp = span(ref) else { return "" }
-            var want: UInt64 = 0
-            if flags.contains("wp") { want |= UffdMessage.flagWP }
-            if flags.contains("minor") { want |= UffdMessage.flagMinor }
-            if flags.contains("write") { want |= UffdMessage.flagWrite }
+            let want = UffdMessage.flagNames.filter { flags.contains($0.0) }.reduce(UInt64(0)) { $0 | $1.1 }
             return m.address == sp.address && m.flags == want ? nil : ""
         case .fork:
             guard m.event == .fork else { return "" }

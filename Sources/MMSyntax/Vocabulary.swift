@@ -1,8 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
 //
 // The closed word lists of the `.mms` language. The parser accepts exactly these words and
-// lists them in its diagnostics; tools (the runner, `mmlab live`, documentation) can use them
-// instead of copying them.
+// lists them in its diagnostics. Every list that names a kernel interface is taken from its one
+// definition in MMUAPI (advice, features, modes, pagemap bits, PAGEMAP_SCAN categories, KSM
+// counters, errnos, signals, design switches, kconfig options), which both backends use too;
+// only the language's own words (statement keywords, checks) are defined here.
+
+import MMUAPI
 
 /// A design switch (`design KEY = VALUE`) and the values it accepts.
 public struct DesignSwitch: Hashable, Sendable {
@@ -26,67 +30,41 @@ public enum ScenarioVocabulary {
     ]
 
     /// The design switches, in the order of the language reference.
-    public static let designSwitches: [DesignSwitch] = [
-        DesignSwitch(key: "pagemap.shmem_swap", values: ["none", "pagecache", "marker"]),
-        DesignSwitch(key: "uffd_wp.file_zap", values: ["marker", "drop"]),
-        DesignSwitch(key: "fault_around.uffd", values: ["skip_wp_minor", "skip_armed", "never_skip"]),
-        DesignSwitch(key: "ksm.file_pages", values: ["off", "on"]),
-        DesignSwitch(key: "dax.memmap", values: ["full", "dedup", "none"]),
-        DesignSwitch(key: "guest_memfd.conversion", values: ["none", "in_place"]),
-    ]
+    public static let designSwitches: [DesignSwitch] = Design.switches.map { DesignSwitch(key: $0.key, values: $0.values) }
 
     /// The kernel configuration options `kconfig` knows (extension).
-    public static let kconfigOptions: [String] = ["MEM_SOFT_DIRTY", "MEMORY_FAILURE"]
+    public static let kconfigOptions: [String] = KernelConfig.options
 
     /// The advice words of `madvise` (the kernel's `MADV_*` in lower case).
-    public static let madviseAdvice: [String] = [
-        "dontneed", "pageout", "cold", "remove", "mergeable", "unmergeable", "guard_install",
-        "guard_remove", "populate_read", "populate_write", "free", "wipeonfork", "keeponfork",
-        "dontfork", "dofork",
-    ]
+    public static let madviseAdvice: [String] = Advice.allCases.map(\.rawValue)
 
     /// The flags of `guest_memfd … flags=` (`GUEST_MEMFD_FLAG_*` in lower case).
-    public static let guestMemfdFlags: [String] = ["mmap", "init_shared"]
+    public static let guestMemfdFlags: [String] = GuestMemfdFlags.names.map(\.0)
 
     /// The features of `uffd U features=` (`UFFD_FEATURE_*` in lower case).
-    public static let uffdFeatures: [String] = [
-        "pagefault_flag_wp", "event_fork", "event_remap", "event_remove", "missing_hugetlbfs",
-        "missing_shmem", "event_unmap", "sigbus", "thread_id", "minor_hugetlbfs", "minor_shmem",
-        "exact_address", "wp_hugetlbfs_shmem", "wp_unpopulated", "poison", "wp_async", "move",
-    ]
+    public static let uffdFeatures: [String] = UffdFeatures.names.map(\.0)
 
     /// The modes of `uffd U register` (`UFFDIO_REGISTER_MODE_*` in lower case).
-    public static let uffdRegisterModes: [String] = ["missing", "wp", "minor"]
+    public static let uffdRegisterModes: [String] = UffdRegisterMode.names.map(\.0)
 
     /// The bit fields of `expect pagemap … field=0|1`.
-    public static let pagemapBits: [String] = [
-        "present", "swap", "uffd_wp", "file", "exclusive", "soft_dirty", "guard",
-    ]
+    public static let pagemapBits: [String] = PM.names.map(\.name)
 
     /// The flags of `expect event U pagefault REF …`.
-    public static let pagefaultFlags: [String] = ["wp", "minor", "write"]
+    public static let pagefaultFlags: [String] = UffdMessage.flagNames.map(\.0)
 
     /// The counters of `expect ksm` (files of `/sys/kernel/mm/ksm`).
-    public static let ksmCounters: [String] = [
-        "pages_shared", "pages_sharing", "pages_unshared", "pages_volatile", "full_scans",
-        "ksm_zero_pages", "general_profit",
-    ]
+    public static let ksmCounters: [String] = KSMCounter.names
 
     /// The categories of `expect pagemap_scan` (`PAGE_IS_*` in lower case).
-    public static let pagemapScanCategories: [String] = [
-        "wpallowed", "written", "file", "present", "swapped", "pfnzero", "huge", "soft_dirty", "guard",
-    ]
+    public static let pagemapScanCategories: [String] = PageCategory.names.map(\.0)
 
     /// The checks of `check` (for `explore`).
     public static let checks: [String] = ["no_silent_write", "no_lost_write", "consistent"]
 
     /// The errno names an outcome (`-> EINVAL`) may state.
-    public static let errnos: [String] = [
-        "EPERM", "ENOENT", "ESRCH", "EINTR", "EIO", "ENXIO", "E2BIG", "ENOEXEC", "EBADF", "ECHILD",
-        "EAGAIN", "ENOMEM", "EACCES", "EFAULT", "EBUSY", "EEXIST", "ENODEV", "EINVAL", "ENOSPC",
-        "ESPIPE", "EROFS", "ERANGE", "ENOSYS", "EOPNOTSUPP", "ENOTTY", "EHWPOISON",
-    ]
+    public static let errnos: [String] = Errno.allCases.map(\.description)
 
     /// The signals an outcome (`-> SIGBUS`) may state.
-    public static let signals: [String] = ["SIGSEGV", "SIGBUS"]
+    public static let signals: [String] = SignalInfo.Signal.allCases.map(\.rawValue)
 }

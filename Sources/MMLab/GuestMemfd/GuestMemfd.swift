@@ -10,28 +10,6 @@
 // zeros. read/write/pread/pwrite fail (no read_iter/write_iter). Every guest_memfd rule of
 // the model is in this file; the rest of the model only calls in here.
 
-/// GUEST_MEMFD_FLAG_* (include/uapi/linux/kvm.h), with the kernel's values.
-public struct GuestMemfdFlags: OptionSet, Hashable, Sendable {
-    public var rawValue: UInt64
-    public init(rawValue: UInt64) { self.rawValue = rawValue }
-    /// GUEST_MEMFD_FLAG_MMAP: mmap() on the fd is allowed.
-    public static let mmap = GuestMemfdFlags(rawValue: 1 << 0)
-    /// GUEST_MEMFD_FLAG_INIT_SHARED: memory starts shared, host mappings can fault it in.
-    public static let initShared = GuestMemfdFlags(rawValue: 1 << 1)
-
-    /// The flags by their scenario names (`mmap`, `init_shared`); nil for an unknown name.
-    public init?(names: [String]) {
-        self = []
-        for n in names {
-            switch n {
-            case "mmap": insert(.mmap)
-            case "init_shared": insert(.initShared)
-            default: return nil
-            }
-        }
-    }
-}
-
 /// FALLOC_FL_* bits a guest_memfd's fallocate looks at (include/uapi/linux/falloc.h).
 public struct FallocMode: OptionSet, Hashable, Sendable {
     public var rawValue: UInt32

@@ -3,20 +3,6 @@
 // /proc/PID/pagemap (fs/proc/task_mmu.c pagemap_pmd_range() → pte_to_pagemap_entry())
 // and /proc/PID/clear_refs.
 
-/// Bits of a pagemap word (fs/proc/task_mmu.c).
-public enum PM {
-    public static let pframeMask: UInt64 = (1 << 55) - 1   // PM_PFRAME_BITS = 55
-    public static let softDirty: UInt64 = 1 << 55
-    public static let mmapExclusive: UInt64 = 1 << 56
-    public static let uffdWP: UInt64 = 1 << 57
-    public static let guardRegion: UInt64 = 1 << 58
-    public static let file: UInt64 = 1 << 61
-    public static let swap: UInt64 = 1 << 62
-    public static let present: UInt64 = 1 << 63
-    /// MAX_SWAPFILES_SHIFT.
-    public static let swapTypeBits: UInt64 = 5
-}
-
 extension Kernel {
     /// Reads the pagemap word for `address` of mm `mmID`, as a reader with CAP_SYS_ADMIN
     /// (PFNs and swap offsets shown) or without (`showPFN: false`, frame field 0).

@@ -3,34 +3,6 @@
 // The PAGEMAP_SCAN ioctl on /proc/PID/pagemap (fs/proc/task_mmu.c do_pagemap_scan(),
 // pagemap_scan_test_walk(), pagemap_page_category(), pagemap_scan_output()).
 
-/// PAGE_IS_* categories (include/uapi/linux/fs.h).
-public enum PageCategory {
-    public static let wpAllowed: UInt64 = 1 << 0
-    public static let written: UInt64 = 1 << 1
-    public static let file: UInt64 = 1 << 2
-    public static let present: UInt64 = 1 << 3
-    public static let swapped: UInt64 = 1 << 4
-    public static let pfnZero: UInt64 = 1 << 5
-    public static let huge: UInt64 = 1 << 6
-    public static let softDirty: UInt64 = 1 << 7
-    public static let guardRegion: UInt64 = 1 << 8
-    public static let all: UInt64 = (1 << 9) - 1
-
-    /// The scenario language's names (PAGE_IS_* in lower case), in bit order.
-    public static let names: [(String, UInt64)] = [
-        ("wpallowed", wpAllowed), ("written", written), ("file", file), ("present", present),
-        ("swapped", swapped), ("pfnzero", pfnZero), ("huge", huge), ("soft_dirty", softDirty),
-        ("guard", guardRegion),
-    ]
-}
-
-/// struct page_region: [start, end) with its categories.
-public struct PageRegion: Hashable, Sendable {
-    public var start: UInt64
-    public var end: UInt64
-    public var categories: UInt64
-}
-
 /// Where a PAGEMAP_SCAN walk stands: the next address (nil before the first step), the
 /// regions found so far and the pages reported (for max_pages).
 public struct PagemapScanState: Hashable, Sendable {
@@ -46,26 +18,6 @@ enum ScanPiece: Equatable {
     /// pagemap_scan_test_walk() fails the call (CHECK_WPASYNC on a VMA without async uffd-wp).
     case eperm
     case none
-}
-
-/// struct pm_scan_arg, reduced to what changes behaviour (vec is unbounded here).
-public struct PagemapScanArgs: Hashable, Sendable {
-    public var start: UInt64
-    public var end: UInt64
-    /// PM_SCAN_WP_MATCHING.
-    public var wpMatching = false
-    /// PM_SCAN_CHECK_WPASYNC.
-    public var checkWPAsync = false
-    public var categoryInverted: UInt64 = 0
-    public var categoryMask: UInt64 = 0
-    public var categoryAnyofMask: UInt64 = 0
-    public var returnMask: UInt64 = PageCategory.all
-    /// 0 = unlimited.
-    public var maxPages: UInt64 = 0
-    public init(start: UInt64, end: UInt64) {
-        self.start = start
-        self.end = end
-    }
 }
 
 extension Kernel {

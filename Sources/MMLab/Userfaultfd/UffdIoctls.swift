@@ -4,15 +4,6 @@
 // ZEROPAGE, CONTINUE, POISON (mm/userfaultfd.c mfill_atomic()), UFFDIO_WRITEPROTECT
 // (mwriteprotect_range() → uffd_wp_range()) and UFFDIO_WAKE.
 
-/// Which mfill_atomic() operation.
-public enum MfillMode: Hashable, Sendable {
-    /// UFFDIO_COPY of pages holding `base` (or base+i for the i-th page when `seq`).
-    case copy(base: UInt64, seq: Bool)
-    case zeropage
-    case `continue`
-    case poison
-}
-
 extension Kernel {
     /// Models vma_can_userfault().
     func vmaCanUserfault(_ vma: VMA, _ flags: VMFlags, wpAsync: Bool) -> Bool {

@@ -3,59 +3,8 @@
 // userfaultfd (fs/userfaultfd.c, mm/userfaultfd.c, include/uapi/linux/userfaultfd.h): the
 // context, its features, message queue and waiters, and handle_userfault().
 
-/// UFFD_FEATURE_* (include/uapi/linux/userfaultfd.h).
-public struct UffdFeatures: OptionSet, Hashable, Sendable {
-    public var rawValue: UInt64
-    public init(rawValue: UInt64) { self.rawValue = rawValue }
-    public static let pagefaultFlagWP = UffdFeatures(rawValue: 1 << 0)
-    public static let eventFork = UffdFeatures(rawValue: 1 << 1)
-    public static let eventRemap = UffdFeatures(rawValue: 1 << 2)
-    public static let eventRemove = UffdFeatures(rawValue: 1 << 3)
-    public static let missingHugetlbfs = UffdFeatures(rawValue: 1 << 4)
-    public static let missingShmem = UffdFeatures(rawValue: 1 << 5)
-    public static let eventUnmap = UffdFeatures(rawValue: 1 << 6)
-    public static let sigbus = UffdFeatures(rawValue: 1 << 7)
-    public static let threadID = UffdFeatures(rawValue: 1 << 8)
-    public static let minorHugetlbfs = UffdFeatures(rawValue: 1 << 9)
-    public static let minorShmem = UffdFeatures(rawValue: 1 << 10)
-    public static let exactAddress = UffdFeatures(rawValue: 1 << 11)
-    public static let wpHugetlbfsShmem = UffdFeatures(rawValue: 1 << 12)
-    public static let wpUnpopulated = UffdFeatures(rawValue: 1 << 13)
-    public static let poison = UffdFeatures(rawValue: 1 << 14)
-    public static let wpAsync = UffdFeatures(rawValue: 1 << 15)
-    public static let move = UffdFeatures(rawValue: 1 << 16)
-
-    /// Every feature 6.18 advertises on x86-64 (UFFD_API_FEATURES).
-    public static let all = UffdFeatures(rawValue: 0x1ffff)
-
-    /// The scenario language's names: the UFFD_FEATURE_* suffixes in lower case.
-    public static let names: [(String, UffdFeatures)] = [
-        ("pagefault_flag_wp", .pagefaultFlagWP), ("event_fork", .eventFork), ("event_remap", .eventRemap),
-        ("event_remove", .eventRemove), ("missing_hugetlbfs", .missingHugetlbfs), ("missing_shmem", .missingShmem),
-        ("event_unmap", .eventUnmap), ("sigbus", .sigbus), ("thread_id", .threadID),
-        ("minor_hugetlbfs", .minorHugetlbfs), ("minor_shmem", .minorShmem), ("exact_address", .exactAddress),
-        ("wp_hugetlbfs_shmem", .wpHugetlbfsShmem), ("wp_unpopulated", .wpUnpopulated), ("poison", .poison),
-        ("wp_async", .wpAsync), ("move", .move),
-    ]
-
-    public init?(names list: [String]) {
-        var f: UffdFeatures = []
-        for n in list {
-            guard let v = Self.names.first(where: { $0.0 == n })?.1 else { return nil }
-            f.insert(v)
-        }
-        self = f
-    }
-}
-
-/// UFFDIO_REGISTER_MODE_*.
-public struct UffdRegisterMode: OptionSet, Hashable, Sendable {
-    public var rawValue: UInt64
-    public init(rawValue: UInt64) { self.rawValue = rawValue }
-    public static let missing = UffdRegisterMode(rawValue: 1 << 0)
-    public static let wp = UffdRegisterMode(rawValue: 1 << 1)
-    public static let minor = UffdRegisterMode(rawValue: 1 << 2)
-
+extension UffdRegisterMode {
+    /// The VM_UFFD_* flags a registration in these modes sets.
     var vmFlags: VMFlags {
         var f: VMFlags = []
         if contains(.missing) { f.insert(.uffdMissing) }
@@ -65,28 +14,11 @@ public struct UffdRegisterMode: OptionSet, Hashable, Sendable {
     }
 }
 
-/// UFFD_EVENT_* codes.
-public enum UffdEvent: UInt8, Sendable {
-    case pagefault = 0x12, fork = 0x13, remap = 0x14, remove = 0x15, unmap = 0x16
-}
-
-/// struct uffd_msg, as the model delivers it.
-public struct UffdMessage: Hashable, Sendable {
-    public var event: UffdEvent
-    /// UFFD_PAGEFAULT_FLAG_WRITE 1, _WP 2, _MINOR 4.
-    public var flags: UInt64 = 0
-    public var address: UInt64 = 0
-    /// remove/unmap: [start, end).
-    public var start: UInt64 = 0
-    public var end: UInt64 = 0
-    /// fork: the child's new userfaultfd.
-    public var forkChild: UffdID? = nil
-    /// The waiter a synchronous event releases when it is read.
+/// A message queued on a userfaultfd, with the task a synchronous event releases when it is
+/// read (the model's bookkeeping, not part of struct uffd_msg).
+struct QueuedMessage: Hashable, Sendable {
+    var message: UffdMessage
     var waiter: WaitID? = nil
-
-    public static let flagWrite: UInt64 = 1 << 0
-    public static let flagWP: UInt64 = 1 << 1
-    public static let flagMinor: UInt64 = 1 << 2
 }
 
 public typealias WaitID = Int32
@@ -115,9 +47,9 @@ public struct UserfaultfdCtx: Sendable {
     /// Features after UFFDIO_API (nil before it: every other ioctl is EINVAL).
     public internal(set) var features: UffdFeatures?
     /// Messages of page faults not yet read (returned before events).
-    var faultQueue: [UffdMessage] = []
+    var faultQueue: [QueuedMessage] = []
     /// Non-cooperative events not yet read.
-    var eventQueue: [UffdMessage] = []
+    var eventQueue: [QueuedMessage] = []
     /// ctx->mmap_changing: resolving ioctls return EAGAIN while an event is outstanding.
     public internal(set) var mmapChanging = 0
     public internal(set) var released = false
@@ -174,7 +106,7 @@ extension Kernel {
         if reason == .uffdWP { flags |= UffdMessage.flagWP }
         if reason == .uffdMinor { flags |= UffdMessage.flagMinor }
         let w = addWaiter(.fault(uffd: u, address: address))
-        uffds[Int(u)].faultQueue.append(UffdMessage(event: .pagefault, flags: flags, address: address, waiter: w))
+        uffds[Int(u)].faultQueue.append(QueuedMessage(message: UffdMessage(event: .pagefault, flags: flags, address: address), waiter: w))
         return .blocked(w)
     }
 
@@ -214,9 +146,7 @@ extension Kernel {
     /// mmap_changing, and return the waiter that sleeps until the event is read.
     mutating func queueEvent(_ u: UffdID, _ msg: UffdMessage) -> WaitID {
         let w = addWaiter(.event(uffd: u))
-        var m = msg
-        m.waiter = w
-        uffds[Int(u)].eventQueue.append(m)
+        uffds[Int(u)].eventQueue.append(QueuedMessage(message: msg, waiter: w))
         uffds[Int(u)].mmapChanging += 1
         return w
     }
@@ -224,16 +154,16 @@ extension Kernel {
     /// Models read(2) on a userfaultfd: page faults first, then events. Reading an event
     /// releases the task that waits for it and lowers mmap_changing.
     public mutating func uffdRead(_ u: UffdID) -> UffdMessage? {
-        if !uffds[Int(u)].faultQueue.isEmpty { return uffds[Int(u)].faultQueue.removeFirst() }
+        if !uffds[Int(u)].faultQueue.isEmpty { return uffds[Int(u)].faultQueue.removeFirst().message }
         guard !uffds[Int(u)].eventQueue.isEmpty else { return nil }
         let m = uffds[Int(u)].eventQueue.removeFirst()
         if let w = m.waiter { waiters[Int(w)].woken = true }
         uffds[Int(u)].mmapChanging -= 1
-        return m
+        return m.message
     }
 
     /// The messages that a read would return, in order, without consuming them.
     public func uffdPending(_ u: UffdID) -> [UffdMessage] {
-        uffds[Int(u)].faultQueue + uffds[Int(u)].eventQueue
+        (uffds[Int(u)].faultQueue + uffds[Int(u)].eventQueue).map(\.message)
     }
 }

@@ -2,9 +2,6 @@
 //
 // mmap, munmap and mprotect with VMA split and merge (mm/mmap.c, mm/vma.c, mm/mprotect.c).
 
-/// PROT_* as the scenario language names them.
-public enum Prot: String, Sendable { case none, r, rw }
-
 /// What a new mapping maps.
 public enum MapTarget: Sendable {
     /// MAP_ANONYMOUS (private anon, or shared anon backed by a hidden shmem inode).

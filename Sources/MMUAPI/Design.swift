@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 //
-// Design switches: every alternative the model can run, as one value. The default is what
+// Design switches and kernel build options: every alternative the model can run, as one value. The default is what
 // Linux 6.18 does. Model code branches on a switch in exactly one place.
 
 /// The design under which the model runs (`design KEY = VALUE` in a scenario).
@@ -53,4 +53,30 @@ public struct Design: Hashable, Sendable {
 
     /// Whether this is Linux 6.18's design in every switch.
     public var isLinux618: Bool { self == Design() }
+}
+
+/// Kernel build options that change behaviour (the Kconfig of the modelled kernel).
+public struct KernelConfig: Hashable, Sendable {
+    /// CONFIG_MEM_SOFT_DIRTY. Off by default: the reference machine is built without it.
+    public var memSoftDirty = false
+    /// CONFIG_MEMORY_FAILURE: a poisoned page raises SIGBUS with BUS_MCEERR_AR (with it) or
+    /// BUS_ADRERR (without it, as on the reference machine); MADV_HWPOISON is valid advice
+    /// only with it (memory_failure(), MemoryFailure/).
+    public var memoryFailure = false
+    /// /sys/kernel/debug/fault_around_bytes in pages (default 65536 bytes).
+    public var faultAroundPages = 16
+    public init() {}
+
+    /// The options of the language's `kconfig NAME = y|n` (extension), by their Kconfig names.
+    public static let options: [String] = ["MEM_SOFT_DIRTY", "MEMORY_FAILURE"]
+
+    /// Sets an option by its Kconfig name; false if the name is unknown.
+    public mutating func set(_ option: String, _ enabled: Bool) -> Bool {
+        switch option {
+        case "MEM_SOFT_DIRTY": memSoftDirty = enabled
+        case "MEMORY_FAILURE": memoryFailure = enabled
+        default: return false
+        }
+        return true
+    }
 }

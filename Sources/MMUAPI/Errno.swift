@@ -31,7 +31,7 @@ public enum Errno: Int32, CaseIterable, Error, Sendable, CustomStringConvertible
 /// A signal raised by a memory access, with its si_code and, for a machine check
 /// (BUS_MCEERR_AR/AO under CONFIG_MEMORY_FAILURE), si_addr and si_addr_lsb.
 public struct SignalInfo: Hashable, Sendable, CustomStringConvertible {
-    public enum Signal: String, Sendable { case SIGSEGV, SIGBUS }
+    public enum Signal: String, CaseIterable, Sendable { case SIGSEGV, SIGBUS }
     public var signal: Signal
     /// si_code: SEGV_MAPERR 1, SEGV_ACCERR 2; BUS_ADRERR 2, BUS_MCEERR_AR 4, BUS_MCEERR_AO 5.
     public var code: Int32
