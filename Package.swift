@@ -11,6 +11,7 @@ let package = Package(
         .library(name: "MMLab", targets: ["MMLab"]),
         .library(name: "MMSyntax", targets: ["MMSyntax"]),
         .library(name: "MMScenario", targets: ["MMScenario"]),
+        .library(name: "MMExplore", targets: ["MMExplore"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -25,6 +26,8 @@ let package = Package(
         .target(name: "MMSyntax", dependencies: ["MMUAPI"]),
         // Runs a parsed scenario on a backend and reports observations and expectations.
         .target(name: "MMScenario", dependencies: ["MMLab", "MMSyntax"]),
+        // `explore` and `replay`: which thread steps next, reduction, replay tokens, traces.
+        .target(name: "MMExplore", dependencies: ["MMScenario", "MMSyntax", "MMLab"]),
         // The live backend's C shim: the worker loop, syscall wrappers, host set-up record.
         .target(name: "CMMLinux"),
         // The live backend: scenarios on the running kernel, and the model/kernel diff.
@@ -33,13 +36,13 @@ let package = Package(
         .executableTarget(
             name: "mmlab",
             dependencies: [
-                "MMScenario", "MMSyntax", "MMLab", "MMLive",
+                "MMScenario", "MMSyntax", "MMLab", "MMLive", "MMExplore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(name: "MMLabTests", dependencies: ["MMLab"]),
         .testTarget(name: "MMSyntaxTests", dependencies: ["MMSyntax"]),
-        .testTarget(name: "MMScenarioTests", dependencies: ["MMScenario", "MMSyntax", "MMLab"], exclude: ["Fixtures"]),
+        .testTarget(name: "MMScenarioTests", dependencies: ["MMScenario", "MMSyntax", "MMLab", "MMExplore"], exclude: ["Fixtures"]),
         .testTarget(name: "CLITests", dependencies: ["mmlab"], exclude: ["Snapshots", "Fixtures"]),
         .testTarget(name: "MMLiveTests", dependencies: ["MMLive", "CMMLinux", "MMScenario", "MMSyntax", "MMLab"]),
     ]

@@ -22,6 +22,7 @@ let package = Package(
             dependencies: [
                 .product(name: "MMLab", package: rootIdentity),
                 .product(name: "MMScenario", package: rootIdentity),
+                .product(name: "MMExplore", package: rootIdentity),
                 .product(name: "Benchmark", package: "benchmark"),
             ],
             path: "Benchmarks/MMLabBenchmarks",

@@ -9,7 +9,7 @@ import MMLab
 import MMScenario
 
 extension LiveBackend {
-    public func guestMemfdCreate(name: String, bytes: UInt64, flags: GuestMemfdFlags) -> Result<ObjectHandle, Errno> {
+    func guestMemfdCreate(name: String, bytes: UInt64, flags: GuestMemfdFlags) -> Result<ObjectHandle, Errno> {
         let fd = mml_guest_memfd(&vmFd, bytes, flags.rawValue)
         if fd < 0 { return .failure(errno(SyscallError(errno: -fd))) }
         files.append(fd)
@@ -19,7 +19,7 @@ extension LiveBackend {
 
 extension LiveBackend {
     /// pread(2) from the controller, which holds every file (a file operation, no mapping).
-    public func filePread(_ object: ObjectHandle, offset: UInt64) -> Result<UInt64, Errno> {
+    func filePread(_ object: ObjectHandle, offset: UInt64) -> Result<UInt64, Errno> {
         guard Int(object) < files.count, object >= 0 else { return .failure(.EBADF) }
         var value: UInt64 = 0
         let n = mml_pread(files[Int(object)], offset, &value)

@@ -163,7 +163,7 @@ extension LiveBackend {
 
     /// `ksm max_page_sharing N`: the knob ksmPrepare() set to 256 (the restore puts back the
     /// host's value). The kernel refuses it with EBUSY while KSM pages exist, EINVAL below 2.
-    public func ksmSetMaxPageSharing(_ n: Int) -> Errno? {
+    func ksmSetMaxPageSharing(_ n: Int) -> Errno? {
         do { try ksmPrepare() } catch { return broken(error) }
         guard let host else { return .EIO }
         if let e = host.setKSM("max_page_sharing", String(n)) { return Errno(rawValue: e) ?? .EIO }
@@ -171,7 +171,7 @@ extension LiveBackend {
     }
 
     /// `ksm use_zero_pages on|off`: the knob ksmPrepare() set to 0 (and the restore puts back).
-    public func ksmSetUseZeroPages(_ on: Bool) -> Errno? {
+    func ksmSetUseZeroPages(_ on: Bool) -> Errno? {
         do {
             try ksmPrepare()
             try ksmWrite("use_zero_pages", on ? "1" : "0")
@@ -179,7 +179,7 @@ extension LiveBackend {
         return nil
     }
 
-    public func ksmRun() -> Errno? {
+    func ksmRun() -> Errno? {
         do { try ksmPrepare() } catch { return broken(error) }
         ksm.enabled = true
         return nil
@@ -189,7 +189,7 @@ extension LiveBackend {
     /// after its last batch), run=1, wait until full_scans advances, run=0 (which
     /// waits for ksmd's batch to end: ksm_thread_mutex). Bounded: at most
     /// `ksmScanTimeoutMilliseconds` for the statement.
-    public func ksmScan(_ n: Int) -> Errno? {
+    func ksmScan(_ n: Int) -> Errno? {
         guard ksm.enabled, n > 0 else { return nil }   // run=0: nothing scans, as in the model
         noteForeignKSMUsers()
         // ksmd_should_run() is false while no mm is registered: it does not scan, and
@@ -233,7 +233,7 @@ extension LiveBackend {
         return nil
     }
 
-    public func ksmCounters() -> [(String, Int64)] {
+    func ksmCounters() -> [(String, Int64)] {
         guard ksm.prepared || (try? ksmPrepare()) != nil else { return [] }
         var out: [(String, Int64)] = []
         for name in LiveBackend.ksmCounterNames {

@@ -5,7 +5,8 @@
 // the worker that owns the memory (see the jobs section of cmmlinux.c): an access that traps
 // really sleeps in handle_userfault(), and an event really holds its system call in
 // userfaultfd_event_wait_completion(). A job that sleeps is handed to the runner as a
-// WaitID; `isWoken` asks the worker whether the thread finished since. The uffd ioctls and
+// LivePendingCall; `isWoken` asks the worker whether the thread finished since, and `resume`
+// collects its result. The uffd ioctls and
 // read(2) run in the worker whose fd table holds the userfaultfd (a FORK message installs the
 // child's userfaultfd in the reader's table; its ioctls act on the child's mm from there).
 
@@ -13,75 +14,73 @@ import CMMLinux
 import MMLab
 import MMScenario
 
-/// One access, as the runner retries it after a sleep.
-struct LiveAccessKey: Hashable {
-    var process: ProcessHandle
-    var address: UInt64
-    var store: UInt64?
-}
-
 /// A job asleep in the kernel, as the runner waits for it.
 struct LiveWait {
     enum Kind {
-        case access(LiveAccessKey)
+        case access(store: UInt64?)
         case madvise, munmap
         case fork(childName: String)
     }
     var process: ProcessHandle
     var job: UInt64
     var kind: Kind
-    /// Set once the job finished: the access's result went to `finishedAccesses`; a
-    /// system call's result is here.
-    var done = false
-    var result: SyscallResult?
+    /// Why it sleeps, as the runner was told.
+    var reason: BlockReason
+    /// The job's result, once it finished.
+    var result: CallResult?
+}
+
+/// A call of the live backend asleep in the kernel: the job the runner resumes.
+public struct LivePendingCall: Hashable, Sendable {
+    let wait: Int32
 }
 
 extension LiveBackend {
     /// How long `isWoken` waits for a woken job to finish. A job still asleep in userfaultfd
     /// answers at once; this bounds a job that runs (or sleeps elsewhere) for longer.
     static let pollMilliseconds = 3_000
-    /// The prefix of the placeholder names that tie a SyscallState to its WaitID.
-    static let waitTag = "mmlab-live-wait-"
 
     public var supportsUserfaultfd: Bool { true }
 
     // MARK: jobs
 
-    func newWait(_ p: ProcessHandle, job: UInt64, _ kind: LiveWait.Kind) -> WaitID {
+    /// A job that sleeps, as the pending call the runner holds.
+    func newWait(_ p: ProcessHandle, job: UInt64, _ kind: LiveWait.Kind, _ reason: BlockReason) -> CallProgress<LivePendingCall> {
         let w = nextWait
         nextWait += 1
-        waits[w] = LiveWait(process: p, job: job, kind: kind)
-        return w
+        waits[w] = LiveWait(process: p, job: job, kind: kind, reason: reason)
+        return .blocked(LivePendingCall(wait: w), reason)
     }
 
-    func accessResult(_ r: mml_reply, store: UInt64?) -> AccessResult {
-        if r.sig == 0 { return .ok(store ?? r.value) }
+    func accessResult(_ r: mml_reply, store: UInt64?) -> CallResult {
+        if r.sig == 0 { return .value(store ?? r.value) }
         guard let info = LiveBackend.signal(r.sig, code: r.code) else {
-            return .modelError("the access raised signal \(r.sig) (si_code \(r.code))")
+            return .backendError("the access raised signal \(r.sig) (si_code \(r.code))")
         }
         return .signal(info)
     }
 
-    func accessJob(_ w: LiveWorker, _ p: ProcessHandle, _ key: LiveAccessKey) -> AccessResult {
+    /// A load or store as a job on the worker's job thread (it may sleep in handle_userfault()).
+    func accessJob(_ w: LiveWorker, _ p: ProcessHandle, address: UInt64, store: UInt64?) -> CallProgress<LivePendingCall> {
         do {
             let j: LiveJob
-            if let token = key.store {
-                j = try w.startJob(MML_JOB_STORE, [key.address, token])
+            if let token = store {
+                j = try w.startJob(MML_JOB_STORE, [address, token])
             } else {
-                j = try w.startJob(MML_JOB_LOAD, [key.address])
+                j = try w.startJob(MML_JOB_LOAD, [address])
             }
             switch j {
-            case .done(let r, _): return accessResult(r, store: key.store)
-            case .asleep(let id): return .blocked(newWait(p, job: id, .access(key)))
+            case .done(let r, _): return .finished(accessResult(r, store: store))
+            case .asleep(let id): return newWait(p, job: id, .access(store: store), .userfault(address: address))
             }
         } catch {
             problems.append(error.message)
-            return .modelError(error.message)
+            return .finished(.backendError(error.message))
         }
     }
 
     /// A finished madvise, munmap or fork job as the system call's result.
-    func syscallResult(_ r: mml_reply, fd: Int32, _ kind: LiveWait.Kind, parent: ProcessHandle) -> SyscallResult {
+    func syscallResult(_ r: mml_reply, fd: Int32, _ kind: LiveWait.Kind, parent: ProcessHandle) -> CallResult {
         if r.ret < 0 {
             if fd >= 0 { mml_close(fd) }
             return .errno(errno(SyscallError(errno: r.err)))
@@ -92,26 +91,24 @@ extension LiveBackend {
             return .errno(.EIO)
         }
         workers.append(w.adoptChild(pid: Int32(r.ret), socket: fd, name: childName))
-        return .forked(ProcessHandle(workers.count - 1))
+        return .handle(ProcessHandle(workers.count - 1))
     }
 
-    public func start(_ call: Syscall) -> SyscallProgress {
+    /// madvise, munmap or fork as a job on the worker's job thread (it may sleep until a
+    /// userfaultfd reader reads its event, or on a userfault for MADV_POPULATE_*).
+    func syscallJob(_ call: SystemCall) -> CallProgress<LivePendingCall> {
         let p: ProcessHandle, kind: LiveWait.Kind, job: mml_job_kind, args: [UInt64]
+        var reason = BlockReason.event
         switch call {
         case .madvise(let mm, let a, let l, let advice):
-            guard jobs else { return .finished(madvise(mm, address: a, length: l, advice: advice).map { .errno($0) } ?? .ok) }
             (p, kind, job, args) = (mm, .madvise, MML_JOB_MADVISE, [a, l, UInt64(UInt32(bitPattern: advice.value))])
+            if advice == .populate_read || advice == .populate_write { reason = .userfault(address: nil) }
         case .munmap(let mm, let a, let l):
-            guard jobs else { return .finished(munmap(mm, address: a, length: l).map { .errno($0) } ?? .ok) }
             (p, kind, job, args) = (mm, .munmap, MML_JOB_MUNMAP, [a, l])
         case .fork(let mm, let name):
-            guard jobs else {
-                switch fork(mm, childName: name) {
-                case .success(let c): return .finished(.forked(c))
-                case .failure(let e): return .finished(.errno(e))
-                }
-            }
             (p, kind, job, args) = (mm, .fork(childName: name), MML_JOB_FORK, [])
+        default:
+            return .finished(.backendError("\(call) is not a job"))
         }
         guard let w = worker(p) else { return .finished(.errno(.ESRCH)) }
         do {
@@ -119,52 +116,44 @@ extension LiveBackend {
             case .done(let r, let fd):
                 return .finished(syscallResult(r, fd: fd, kind, parent: p))
             case .asleep(let id):
-                let wait = newWait(p, job: id, kind)
-                guard let st = ModelTemplates.syscallState(tag: LiveBackend.waitTag + String(wait)) else {
-                    problems.append("cannot make a SyscallState for a sleeping system call (the model's template failed)")
-                    return .finished(.errno(.EIO))
-                }
-                return .blocked(wait, st)
+                return newWait(p, job: id, kind, reason)
             }
         } catch {
             return .finished(.errno(broken(error)))
         }
     }
 
-    public func resume(_ state: SyscallState) -> SyscallProgress {
-        guard case .fork(_, let tag) = state.call, tag.hasPrefix(LiveBackend.waitTag),
-              let w = WaitID(tag.dropFirst(LiveBackend.waitTag.count)), waits[w] != nil else {
-            problems.append("resume of a system call the live backend did not start")
+    public func resume(_ call: LivePendingCall) -> CallProgress<LivePendingCall> {
+        guard let wait = waits[call.wait] else {
+            problems.append("resume of a call the live backend did not start")
             return .finished(.errno(.EIO))
         }
-        guard poll(w), let r = waits[w]?.result else { return .blocked(w, state) }
-        waits[w] = nil
+        guard poll(call.wait), let r = waits[call.wait]?.result else { return .blocked(call, wait.reason) }
+        waits[call.wait] = nil
         return .finished(r)
     }
 
-    public func isWoken(_ w: WaitID) -> Bool { poll(w) }
+    public func isWoken(_ call: LivePendingCall) -> Bool { poll(call.wait) }
 
     /// Whether the job behind `w` finished; collects its result when it just did.
     @discardableResult
-    func poll(_ w: WaitID) -> Bool {
+    func poll(_ w: Int32) -> Bool {
         guard var wait = waits[w] else { return false }
-        if wait.done { return true }
+        if wait.result != nil { return true }
         guard let worker = worker(wait.process), worker.alive else { return false }
         do {
             switch try worker.pollJob(wait.job, waitMilliseconds: LiveBackend.pollMilliseconds) {
             case .asleep:
                 return false
             case .done(let r, let fd):
-                wait.done = true
                 switch wait.kind {
-                case .access(let key):
-                    finishedAccesses[key, default: []].append(accessResult(r, store: key.store))
+                case .access(let store):
+                    wait.result = accessResult(r, store: store)
                     if fd >= 0 { mml_close(fd) }
-                    waits[w] = wait   // done: later questions about `w` answer true
                 case .madvise, .munmap, .fork:
                     wait.result = syscallResult(r, fd: fd, wait.kind, parent: wait.process)
-                    waits[w] = wait
                 }
+                waits[w] = wait   // done: later questions about `w` answer true
                 return true
             }
         } catch {
@@ -175,7 +164,7 @@ extension LiveBackend {
 
     // MARK: userfaultfd
 
-    public func uffdCreate(_ p: ProcessHandle, features: UffdFeatures) -> Result<UffdHandle, Errno> {
+    func uffdCreate(_ p: ProcessHandle, features: UffdFeatures) -> Result<UffdHandle, Errno> {
         guard let w = worker(p) else { return .failure(.ESRCH) }
         do {
             switch try w.uffdCreate(features: features.rawValue) {
@@ -209,19 +198,19 @@ extension LiveBackend {
             | (seq ? UInt64(MML_UFFD_F_SEQ.rawValue) : 0)
     }
 
-    public func uffdRegister(_ u: UffdHandle, address: UInt64, length: UInt64, mode: UffdRegisterMode) -> Errno? {
+    func uffdRegister(_ u: UffdHandle, address: UInt64, length: UInt64, mode: UffdRegisterMode) -> Errno? {
         uffdIoctl(u, MML_UFFD_REGISTER, address, length, flags: mode.rawValue)
     }
 
-    public func uffdUnregister(_ u: UffdHandle, address: UInt64, length: UInt64) -> Errno? {
+    func uffdUnregister(_ u: UffdHandle, address: UInt64, length: UInt64) -> Errno? {
         uffdIoctl(u, MML_UFFD_UNREGISTER, address, length)
     }
 
-    public func uffdWriteProtect(_ u: UffdHandle, address: UInt64, length: UInt64, protect: Bool, dontwake: Bool) -> Errno? {
+    func uffdWriteProtect(_ u: UffdHandle, address: UInt64, length: UInt64, protect: Bool, dontwake: Bool) -> Errno? {
         uffdIoctl(u, MML_UFFD_WRITEPROTECT, address, length, flags: LiveBackend.flags(wp: protect, dontwake: dontwake))
     }
 
-    public func uffdMfill(_ u: UffdHandle, address: UInt64, length: UInt64, mode: MfillMode, wp: Bool, dontwake: Bool) -> Errno? {
+    func uffdMfill(_ u: UffdHandle, address: UInt64, length: UInt64, mode: MfillMode, wp: Bool, dontwake: Bool) -> Errno? {
         switch mode {
         case .copy(let base, let seq):
             return uffdIoctl(u, MML_UFFD_COPY, address, length, flags: LiveBackend.flags(wp: wp, dontwake: dontwake, seq: seq), token: base)
@@ -234,13 +223,13 @@ extension LiveBackend {
         }
     }
 
-    public func uffdWake(_ u: UffdHandle, address: UInt64, length: UInt64) -> Errno? {
+    func uffdWake(_ u: UffdHandle, address: UInt64, length: UInt64) -> Errno? {
         uffdIoctl(u, MML_UFFD_WAKE, address, length)
     }
 
     /// struct uffd_msg (32 bytes, little-endian) as the model's UffdMessage. A FORK message's
     /// new fd stays in the reading worker and gets a handle.
-    public func uffdRead(_ u: UffdHandle) -> UffdMessage? {
+    func uffdRead(_ u: UffdHandle) -> UffdMessage? {
         guard let (w, fd) = uffd(u) else { return nil }
         let bytes: [UInt8]
         do {
@@ -255,16 +244,11 @@ extension LiveBackend {
             return nil
         }
         func u64(_ at: Int) -> UInt64 { (0..<8).reduce(0) { $0 | UInt64(bytes[at + $1]) << (8 * UInt64($1)) } }
-        guard let event = UffdEvent(rawValue: bytes[0]), var m = ModelTemplates.message else {
+        guard let event = UffdEvent(rawValue: bytes[0]) else {
             problems.append("a userfaultfd message with event 0x\(String(bytes[0], radix: 16)) the backend cannot translate")
             return nil
         }
-        m.event = event
-        m.flags = 0
-        m.address = 0
-        m.start = 0
-        m.end = 0
-        m.forkChild = nil
+        var m = UffdMessage(event: event)
         switch event {
         case .pagefault:
             m.flags = u64(8)
@@ -286,13 +270,13 @@ extension LiveBackend {
     // MARK: exit, PAGEMAP_SCAN
 
     /// exit(2): the worker exits (its job threads with it); the controller reaps it.
-    public func exitProcess(_ p: ProcessHandle) -> Errno? {
+    func exitProcess(_ p: ProcessHandle) -> Errno? {
         guard let w = worker(p), w.alive else { return .ESRCH }
         if let problem = w.end() { problems.append(problem) }
         return nil
     }
 
-    public func pagemapScan(_ p: ProcessHandle, _ args: PagemapScanArgs) -> Result<[PageRegion], Errno> {
+    func pagemapScan(_ p: ProcessHandle, _ args: PagemapScanArgs) -> Result<[PageRegion], Errno> {
         guard let w = worker(p) else { return .failure(.ESRCH) }
         let flags: UInt64 = (args.wpMatching ? 1 : 0) | (args.checkWPAsync ? 2 : 0)
         do {
@@ -300,15 +284,7 @@ extension LiveBackend {
                                      mask: args.categoryMask, anyof: args.categoryAnyofMask,
                                      returnMask: args.returnMask, maxPages: args.maxPages) {
             case .success(let regions):
-                guard let template = ModelTemplates.region else {
-                    problems.append("cannot make a PageRegion (the model's template failed)")
-                    return .failure(.EIO)
-                }
-                return .success(regions.map { r in
-                    var out = template
-                    (out.start, out.end, out.categories) = r
-                    return out
-                })
+                return .success(regions.map { PageRegion(start: $0.0, end: $0.1, categories: $0.2) })
             case .failure(let e):
                 return .failure(errno(e))
             }

@@ -38,11 +38,9 @@ public final class LiveBackend: ScenarioBackend {
     var jobs = false
     /// userfaultfds by handle: the worker (process handle) whose fd table holds it, and the fd.
     var uffdTable: [(worker: ProcessHandle, fd: Int32)] = []
-    /// Jobs asleep in the kernel, by the WaitID the runner holds.
-    var waits: [WaitID: LiveWait] = [:]
-    var nextWait: WaitID = 1
-    /// Accesses that slept and then finished, for the runner's retry of the same access.
-    var finishedAccesses: [LiveAccessKey: [AccessResult]] = [:]
+    /// Jobs asleep in the kernel, by the number of the pending call the runner holds.
+    var waits: [Int32: LiveWait] = [:]
+    var nextWait: Int32 = 1
     /// ksmd as the run drives it (LiveBackend+KSM.swift).
     var ksm = LiveKSM()
 
@@ -97,13 +95,13 @@ public final class LiveBackend: ScenarioBackend {
         Int(p) < workers.count && p >= 0 ? workers[Int(p)] : nil
     }
 
-    public func swapon(bytes: UInt64) -> Errno? {
+    func swapon(bytes: UInt64) -> Errno? {
         guard let host else { return .EPERM }
         guard let e = host.swapon(bytes: bytes) else { return nil }
         return errno(SyscallError(errno: e))
     }
 
-    public func memfdCreate(name: String, bytes: UInt64) -> Result<ObjectHandle, Errno> {
+    func memfdCreate(name: String, bytes: UInt64) -> Result<ObjectHandle, Errno> {
         let fd = mml_memfd("mmlab:" + name, bytes)
         if fd < 0 { return .failure(errno(SyscallError(errno: -fd))) }
         files.append(fd)
@@ -118,7 +116,7 @@ public final class LiveBackend: ScenarioBackend {
         }
     }
 
-    public func mmap(_ p: ProcessHandle, length: UInt64, prot: Prot, shared: Bool,
+    func mmap(_ p: ProcessHandle, length: UInt64, prot: Prot, shared: Bool,
                      object: ObjectHandle?, offset: UInt64, align: UInt64) -> Result<UInt64, Errno> {
         guard let w = worker(p) else { return .failure(.ESRCH) }
         var fd: Int32? = nil
@@ -134,18 +132,18 @@ public final class LiveBackend: ScenarioBackend {
         }
     }
 
-    public func munmap(_ p: ProcessHandle, address: UInt64, length: UInt64) -> Errno? {
+    func munmap(_ p: ProcessHandle, address: UInt64, length: UInt64) -> Errno? {
         guard let w = worker(p) else { return .ESRCH }
         do { return outcome(try w.munmap(address: address, length: length)) } catch { return broken(error) }
     }
 
-    public func mprotect(_ p: ProcessHandle, address: UInt64, length: UInt64, prot: Prot) -> Errno? {
+    func mprotect(_ p: ProcessHandle, address: UInt64, length: UInt64, prot: Prot) -> Errno? {
         guard let w = worker(p) else { return .ESRCH }
         do { return outcome(try w.mprotect(address: address, length: length, prot: LiveBackend.prot(prot))) }
         catch { return broken(error) }
     }
 
-    public func madvise(_ p: ProcessHandle, address: UInt64, length: UInt64, advice: Advice) -> Errno? {
+    func madvise(_ p: ProcessHandle, address: UInt64, length: UInt64, advice: Advice) -> Errno? {
         guard let w = worker(p) else { return .ESRCH }
         do { return outcome(try w.madvise(address: address, length: length, advice: advice.value)) }
         catch { return broken(error) }
@@ -155,7 +153,7 @@ public final class LiveBackend: ScenarioBackend {
     /// without `kconfig MEMORY_FAILURE = y` on a kernel without CONFIG_MEMORY_FAILURE, where the
     /// kernel refuses the advice (EINVAL); a kernel that has it is checked for again here, so
     /// that no host frame is ever poisoned.
-    public func madviseHWPoison(_ p: ProcessHandle, address: UInt64, length: UInt64) -> HWPoisonResult {
+    func madviseHWPoison(_ p: ProcessHandle, address: UInt64, length: UInt64) -> HWPoisonResult {
         if LiveSession.kernelHasMemoryFailure() {
             problems.append("refused to call madvise(MADV_HWPOISON): this kernel has CONFIG_MEMORY_FAILURE and would poison host RAM")
             return HWPoisonResult(error: .EIO)
@@ -166,14 +164,14 @@ public final class LiveBackend: ScenarioBackend {
     }
 
     /// Punches from `main` (a file operation; it runs on the pinned CPU like everything else).
-    public func punchHole(_ object: ObjectHandle, offset: UInt64, length: UInt64) -> Errno? {
+    func punchHole(_ object: ObjectHandle, offset: UInt64, length: UInt64) -> Errno? {
         guard Int(object) < files.count, object >= 0 else { return .EBADF }
         guard let w = workers.first(where: { $0.alive }) else { return .ESRCH }
         do { return outcome(try w.punchHole(fd: files[Int(object)], offset: offset, length: length)) }
         catch { return broken(error) }
     }
 
-    public func fork(_ p: ProcessHandle, childName: String) -> Result<ProcessHandle, Errno> {
+    func fork(_ p: ProcessHandle, childName: String) -> Result<ProcessHandle, Errno> {
         guard let w = worker(p) else { return .failure(.ESRCH) }
         do {
             switch try w.fork(childName: childName) {
@@ -200,33 +198,28 @@ public final class LiveBackend: ScenarioBackend {
         return info
     }
 
-    public func access(_ p: ProcessHandle, address: UInt64, store: UInt64?) -> AccessResult {
-        let key = LiveAccessKey(process: p, address: address, store: store)
-        if let r = finishedAccesses[key]?.first {
-            finishedAccesses[key]?.removeFirst()
-            if finishedAccesses[key]?.isEmpty == true { finishedAccesses[key] = nil }
-            return r
-        }
-        guard let w = worker(p) else { return .modelError("no process \(p)") }
-        if jobs { return accessJob(w, p, key) }
+    /// A load or store in the worker; once a userfaultfd exists, as a job that may sleep.
+    func access(_ p: ProcessHandle, address: UInt64, store: UInt64?) -> CallProgress<LivePendingCall> {
+        guard let w = worker(p) else { return .finished(.backendError("no process \(p)")) }
+        if jobs { return accessJob(w, p, address: address, store: store) }
         do throws(LiveError) {
             let r: LiveAccess
             if let store { r = try w.store(address, token: store) } else { r = try w.load(address) }
             switch r {
-            case .ok(let v): return .ok(v)
+            case .ok(let v): return .finished(.value(v))
             case .signal(let sig, let code):
                 guard let info = LiveBackend.signal(sig, code: code) else {
-                    return .modelError("the access raised signal \(sig) (si_code \(code))")
+                    return .finished(.backendError("the access raised signal \(sig) (si_code \(code))"))
                 }
-                return .signal(info)
+                return .finished(.signal(info))
             }
         } catch {
             problems.append(error.message)
-            return .modelError(error.message)
+            return .finished(.backendError(error.message))
         }
     }
 
-    public func pagemap(_ p: ProcessHandle, address: UInt64) -> UInt64 {
+    func pagemap(_ p: ProcessHandle, address: UInt64) -> UInt64 {
         guard let w = worker(p) else { return 0 }
         do {
             switch try w.pagemap(address) {
@@ -241,14 +234,14 @@ public final class LiveBackend: ScenarioBackend {
         }
     }
 
-    public func clearRefs(_ p: ProcessHandle, value: Int) -> Errno? {
+    func clearRefs(_ p: ProcessHandle, value: Int) -> Errno? {
         guard let w = worker(p) else { return .ESRCH }
         do { return outcome(try w.clearRefs(value)) } catch { return broken(error) }
     }
 
     /// prctl(PR_SET_MEMORY_MERGE) in the worker. It registers the mm with ksmd, so the KSM
     /// knobs are set for the run first, as for `madvise mergeable`.
-    public func prctlSetMemoryMerge(_ p: ProcessHandle, _ on: Bool) -> Errno? {
+    func prctlSetMemoryMerge(_ p: ProcessHandle, _ on: Bool) -> Errno? {
         guard let w = worker(p) else { return .ESRCH }
         do {
             try ksmPrepare()

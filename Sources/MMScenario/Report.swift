@@ -209,12 +209,14 @@ public struct RunReport: Sendable {
     }
 }
 
-func pad(_ n: Int, _ width: Int) -> String {
+/// `n` right-aligned in `width` columns (report text).
+public func pad(_ n: Int, _ width: Int) -> String {
     let s = String(n)
     return String(repeating: " ", count: max(0, width - s.count)) + s
 }
 
-func padRight(_ s: String, _ width: Int) -> String {
+/// `s` left-aligned in `width` columns (report text).
+public func padRight(_ s: String, _ width: Int) -> String {
     s.count >= width ? s : s + String(repeating: " ", count: width - s.count)
 }
 

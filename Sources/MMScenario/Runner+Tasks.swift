@@ -1,14 +1,16 @@
 // SPDX-License-Identifier: Apache-2.0
 //
-// Statements that may sleep in the kernel (accesses that hit a userfault, system calls that
-// wait for a userfaultfd reader) run as resumable tasks; and the userfaultfd, event and
-// PAGEMAP_SCAN statements.
+// A statement as calls into the kernel: each statement that is one system call (or a run of
+// memory accesses, one per page) names its SystemCall here, and what it does with the call's
+// result. `run` hands the call to the backend and resumes it when it sleeps; `explore` steps
+// the model's task of the same call (Runner+Stepping.swift). Statements that are several reads
+// of pagemap words (`pagemap`, `expect pagemap`) and `pread` run whole in Runner.swift.
 
 import MMLab
 import MMSyntax
 
 /// A statement being executed; it may sleep and be resumed where it stopped.
-struct StatementTask {
+struct StatementTask<Pending> {
     var statement: Statement
     var entry: StatementReport
     var process: ProcessHandle
@@ -16,8 +18,8 @@ struct StatementTask {
     var nextIndex = 0
     var tokens: [(Int, UInt64)] = []
     var tokensRef = ""
-    /// A system call in progress.
-    var syscall: SyscallState?
+    /// The backend's call in progress (asleep, or between two steps).
+    var pending: Pending?
     /// Whether the statement already slept once (its completion is then marked resumed).
     var resumed = false
 }
@@ -25,106 +27,345 @@ struct StatementTask {
 /// The result of advancing a task.
 enum TaskStep {
     case done(OpOutcome)
-    case blocked(WaitID, String)
+    case blocked(String)
+}
+
+/// The call a statement makes next.
+enum StatementCall {
+    case call(SystemCall)
+    /// Not one call: runs whole (`execute`).
+    case whole
+    /// Finished before any call, with this outcome (arguments the kernel would refuse
+    /// before any work, such as an unknown feature).
+    case outcome(OpOutcome)
+    /// A name that does not resolve (its creation failed): the run ends with this error.
+    case unresolved(Diagnostic)
 }
 
 extension ScenarioRunner {
-    /// Runs `task` until it finishes or sleeps.
-    mutating func advance(_ task: inout StatementTask) -> TaskStep {
-        let s = task.statement
+    typealias Task = StatementTask<Backend.PendingCall>
+
+    /// The call statement `s` of process `p` makes next (page `index` of a page loop).
+    func statementCall(_ s: Statement, process p: ProcessHandle, index: Int = 0) -> StatementCall {
+        func mapped(_ ref: PageRef) -> (address: UInt64, length: UInt64)? {
+            span(ref).map { ($0.address, UInt64($0.pages.count) * pageSize) }
+        }
+        func noMapping(_ ref: PageRef) -> StatementCall {
+            .unresolved(Diagnostic(ref.location, "expected a mapping, found '\(ref.name)', which was never mapped (its mmap failed)"))
+        }
+        func uffd(_ name: String, _ ref: PageRef, _ make: (UffdHandle, UInt64, UInt64) -> SystemCall) -> StatementCall {
+            guard let u = uffds[name] else {
+                return .unresolved(Diagnostic(s.location, "expected a userfaultfd, found '\(name)', which was never created (its creation failed)"))
+            }
+            guard let (a, l) = mapped(ref) else { return noMapping(ref) }
+            return .call(make(u, a, l))
+        }
         switch s.kind {
-        case .read(let ref):
-            return accessLoop(&task, ref, store: nil, expect: nil)
-        case .write(let ref, let value):
-            return accessLoop(&task, ref, store: value, expect: nil)
-        case .expectRead(let ref, let value):
-            return accessLoop(&task, ref, store: nil, expect: value)
-        case .madvise(let ref, let adviceName):
-            guard let sp = mappingSpan(ref), let advice = Advice(rawValue: adviceName) else { return .done(.ok) }
-            return syscallStep(&task, .madvise(mm: task.process, start: sp.address,
-                                               length: UInt64(sp.pages.count) * pageSize, advice: advice))
-        case .munmap(let ref):
-            guard let sp = mappingSpan(ref) else { return .done(.ok) }
-            return syscallStep(&task, .munmap(mm: task.process, start: sp.address, length: UInt64(sp.pages.count) * pageSize))
-        case .fork(let child):
-            if task.syscall == nil {
-                // The FORK events this fork will raise, one per userfaultfd with EVENT_FORK.
-                for (u, p) in uffdProcess.sorted(by: { $0.key < $1.key }) where p == processName && uffdForksEvents[u] == true {
-                    pendingForkNames[u, default: []].append(child)
+        case .read(let ref), .write(let ref, _), .expectRead(let ref, _):
+            guard let sp = span(ref) else { return noMapping(ref) }
+            let i = min(index, sp.pages.count - 1)
+            var store: UInt64? = nil
+            if case .write(_, let v) = s.kind { store = v.token(at: i) }
+            return .call(.access(p, address: pageAddress(ref.name, sp.pages.lowerBound + i), store: store))
+        case .swap(let bytes):
+            return .call(.swapon(bytes: bytes))
+        case .memfd(let name, let bytes):
+            return .call(.memfdCreate(name: name, bytes: bytes))
+        case .dax(let name, let bytes, let align):
+            return .call(.daxCreate(name: name, bytes: bytes, align: align))
+        case .guestMemfd(let name, let bytes, let flagNames):
+            return .call(.guestMemfdCreate(name: name, bytes: bytes, flags: GuestMemfdFlags(names: flagNames) ?? []))
+        case .mmap(_, let backing, let shared, let prot, let bytes, let offset, let align):
+            var object: ObjectHandle? = nil
+            var length = bytes ?? 0
+            if case .object(let obj) = backing {
+                guard let f = files[obj] else {
+                    return .unresolved(Diagnostic(s.location, "expected a file to map, found '\(obj)', which was never created"))
+                }
+                object = f.handle
+                if bytes == nil {
+                    let fileBytes = UInt64(f.pages) * pageSize
+                    length = fileBytes > (offset ?? 0) ? fileBytes - (offset ?? 0) : 0
                 }
             }
-            let step = syscallStep(&task, .fork(mm: task.process, childName: child))
-            return step
+            return .call(.mmap(p, length: length, prot: Prot(rawValue: prot.rawValue) ?? .none, shared: shared,
+                               object: object, offset: offset ?? 0, align: align ?? pmdSize))
+        case .mprotect(let ref, let prot):
+            guard let (a, l) = mapped(ref) else { return noMapping(ref) }
+            return .call(.mprotect(p, address: a, length: l, prot: Prot(rawValue: prot.rawValue) ?? .none))
+        case .madvise(let ref, let adviceName):
+            guard let (a, l) = mapped(ref) else { return noMapping(ref) }
+            guard let advice = Advice(rawValue: adviceName) else { return .outcome(.ok) }
+            return .call(.madvise(p, address: a, length: l, advice: advice))
+        case .munmap(let ref):
+            guard let (a, l) = mapped(ref) else { return noMapping(ref) }
+            return .call(.munmap(p, address: a, length: l))
+        case .poison(let ref):
+            guard let (a, l) = mapped(ref) else { return noMapping(ref) }
+            return .call(.madviseHWPoison(p, address: a, length: l))
+        case .punch(let ref):
+            guard let f = files[ref.name] else {
+                return .unresolved(Diagnostic(ref.location, "expected a file, found '\(ref.name)', which was never created"))
+            }
+            let first = UInt64(ref.first ?? 0), last = UInt64(ref.last ?? max(f.pages - 1, 0))
+            return .call(.punchHole(f.handle, offset: first * pageSize, length: (last - first + 1) * pageSize))
+        case .fork(let child):
+            return .call(.fork(p, childName: child))
+        case .exitProcess:
+            return .call(.exit(p))
+        case .clearRefs(let v):
+            return .call(.clearRefs(p, value: v))
+        case .prctlMemoryMerge(let on):
+            return .call(.prctlSetMemoryMerge(p, on: on))
+        case .uffdCreate(_, let featureNames):
+            guard let features = UffdFeatures(names: featureNames) else { return .outcome(.errno(.EINVAL)) }
+            return .call(.uffdCreate(p, features: features))
+        case .uffdRegister(let name, let ref, let modes):
+            let mode = UffdRegisterMode(names: modes)
+            let c = uffd(name, ref) { .uffdRegister($0, address: $1, length: $2, mode: mode ?? []) }
+            if case .call = c, mode == nil { return .outcome(.errno(.EINVAL)) }
+            return c
+        case .uffdUnregister(let name, let ref):
+            return uffd(name, ref) { .uffdUnregister($0, address: $1, length: $2) }
+        case .uffdWriteProtect(let name, let ref, let protect, let dontwake):
+            return uffd(name, ref) { .uffdWriteProtect($0, address: $1, length: $2, protect: protect, dontwake: dontwake) }
+        case .uffdCopy(let name, let ref, let value, let wp, let dontwake):
+            let mode: MfillMode
+            switch value {
+            case .literal(let v): mode = .copy(base: v, seq: false)
+            case .seq(let v): mode = .copy(base: v, seq: true)
+            }
+            return uffd(name, ref) { .uffdMfill($0, address: $1, length: $2, mode: mode, wp: wp, dontwake: dontwake) }
+        case .uffdZeropage(let name, let ref, let dontwake):
+            return uffd(name, ref) { .uffdMfill($0, address: $1, length: $2, mode: .zeropage, wp: false, dontwake: dontwake) }
+        case .uffdContinue(let name, let ref, let wp, let dontwake):
+            return uffd(name, ref) { .uffdMfill($0, address: $1, length: $2, mode: .continue, wp: wp, dontwake: dontwake) }
+        case .uffdPoison(let name, let ref, let dontwake):
+            return uffd(name, ref) { .uffdMfill($0, address: $1, length: $2, mode: .poison, wp: false, dontwake: dontwake) }
+        case .uffdWake(let name, let ref):
+            return uffd(name, ref) { .uffdWake($0, address: $1, length: $2) }
+        case .expectEvent(let name, _), .expectNoEvent(let name):
+            guard let u = uffds[name] else {
+                return .unresolved(Diagnostic(s.location, "expected a userfaultfd, found '\(name)', which was never created (its creation failed)"))
+            }
+            return .call(.uffdRead(u))
+        case .ksmRun:
+            return .call(.ksmRun)
+        case .ksmScan(let n):
+            return .call(.ksmScan(n))
+        case .ksmUseZeroPages(let on):
+            return .call(.ksmSetUseZeroPages(on))
+        case .ksmMaxPageSharing(let n):
+            return .call(.ksmSetMaxPageSharing(n))
+        case .expectKSM:
+            return .call(.ksmCounters)
+        case .pagemapScan(let ref, let flags):
+            guard span(ref) != nil, let args = pagemapScanArgs(ref, flags) else { return noMapping(ref) }
+            return .call(.pagemapScan(p, args))
+        case .expectPagemapScan(let ref, _):
+            guard let (a, l) = mapped(ref) else { return noMapping(ref) }
+            return .call(.pagemapScan(p, PagemapScanArgs(start: a, end: a + l)))
         default:
-            var entry = task.entry
-            let outcome = execute(s, &entry)
-            task.entry = entry
-            return .done(outcome)
+            return .whole
         }
     }
 
-    /// A system call that may sleep until a userfaultfd reader reads its event.
-    mutating func syscallStep(_ task: inout StatementTask, _ call: Syscall) -> TaskStep {
-        let progress = task.syscall.map { backend.resume($0) } ?? backend.start(call)
-        switch progress {
-        case .finished(let r):
-            task.syscall = nil
-            switch r {
-            case .ok: return .done(.ok)
-            case .errno(let e): return .done(.errno(e))
-            case .forked(let child):
-                if case .fork(let name) = task.statement.kind { processes[name] = child }
-                return .done(.ok)
+    /// Runs `task` until it finishes or sleeps (the default schedule of `run`).
+    mutating func advance(_ task: inout Task) -> TaskStep {
+        while true {
+            let progress: CallProgress<Backend.PendingCall>
+            if let pending = task.pending {
+                progress = backend.resume(pending)
+            } else {
+                switch statementCall(task.statement, process: task.process, index: task.nextIndex) {
+                case .whole:
+                    var entry = task.entry
+                    let outcome = execute(task.statement, &entry)
+                    task.entry = entry
+                    return .done(outcome)
+                case .outcome(let o):
+                    return .done(o)
+                case .unresolved(let d):
+                    fatal = d
+                    return .done(.ok)
+                case .call(let call):
+                    willStart(task.statement)
+                    progress = backend.start(call)
+                }
             }
-        case .blocked(let w, let st):
-            task.syscall = st
-            if case .madvise(_, _, _, let advice) = call, advice == .populate_read || advice == .populate_write {
-                return .blocked(w, "userfault at \(pageName(st.position))")
+            switch progress {
+            case .finished(let r):
+                task.pending = nil
+                if let step = absorb(r, &task) { return step }
+            case .blocked(let p, let why):
+                task.pending = p
+                return .blocked(blockedText(task, why))
+            case .preempted(let p):   // only a stepping backend stops here; run it on
+                task.pending = p
             }
-            return .blocked(w, "waiting for a userfaultfd reader to read its event")
-        case .preempted(let st):   // only stepwise calls stop here; run it on
-            task.syscall = st
-            return syscallStep(&task, call)
         }
     }
 
-    /// Loads or stores page by page; a userfault puts the task to sleep at that page.
-    mutating func accessLoop(_ task: inout StatementTask, _ ref: PageRef, store: TokenValue?, expect: TokenValue?) -> TaskStep {
-        guard let sp = mappingSpan(ref) else { return .done(.ok) }
-        task.tokensRef = ref.name
-        let pages = Array(sp.pages)
-        while task.nextIndex < pages.count {
-            let i = task.nextIndex, page = pages[i]
-            let r = backend.access(task.process, address: pageAddress(ref.name, page), store: store?.token(at: i))
+    /// Bookkeeping before a statement's call starts: the FORK events a fork will raise, one
+    /// per userfaultfd with EVENT_FORK, name the child's userfaultfds.
+    mutating func willStart(_ s: Statement) {
+        guard case .fork(let child) = s.kind else { return }
+        for (u, p) in uffdProcess.sorted(by: { $0.key < $1.key }) where p == processName && uffdForksEvents[u] == true {
+            pendingForkNames[u, default: []].append(child)
+        }
+    }
+
+    /// Why a task sleeps, in the scenario's words.
+    func blockedText(_ task: Task, _ why: BlockReason) -> String {
+        switch (task.statement.kind, why) {
+        case (.read(let ref), _), (.write(let ref, _), _), (.expectRead(let ref, _), _):
+            let page = span(ref).map { $0.pages.lowerBound + min(task.nextIndex, $0.pages.count - 1) } ?? 0
+            return "userfault at \(ref.name)[\(page)]"
+        case (_, .userfault(let a?)): return "userfault at \(pageName(a))"
+        case (_, .userfault(nil)): return "userfault (at an address the backend does not report)"
+        case (_, .event): return "waiting for a userfaultfd reader to read its event"
+        }
+    }
+
+    /// What a statement does with its finished call's result: its outcome (nil: a page loop
+    /// goes on with its next page).
+    mutating func absorb(_ r: CallResult, _ task: inout Task) -> TaskStep? {
+        let s = task.statement
+        if case .backendError(let msg) = r {
+            fatal = Diagnostic(s.location, "internal \(backendKind) error: \(msg)")
+            return .done(.ok)
+        }
+        switch s.kind {
+        case .read(let ref), .write(let ref, _), .expectRead(let ref, _):
+            guard let sp = span(ref) else { return .done(.ok) }
+            task.tokensRef = ref.name
+            let i = task.nextIndex, page = sp.pages.lowerBound + i
+            var expect: UInt64? = nil
+            if case .expectRead(_, let v) = s.kind { expect = v.token(at: i) }
             switch r {
-            case .ok(let t):
-                if store == nil { task.tokens.append((page, t)) }
-                if let want = expect?.token(at: i), t != want {
+            case .value(let t):
+                if case .write = s.kind {} else { task.tokens.append((page, t)) }
+                if let want = expect, t != want {
                     task.entry.expectations.append(ExpectationResult(met: false, message:
                         "\(ref.name)[\(page)]: expected \(hex(want)), found \(hex(t))"))
                     return .done(.ok)
                 }
                 task.nextIndex += 1
+                if task.nextIndex < sp.pages.count { return nil }
+                if expect != nil { task.entry.expectations.append(ExpectationResult(met: true, message: "ok")) }
+                return .done(.ok)
             case .signal(let sig):
-                if let want = expect?.token(at: i) {
+                if let want = expect {
                     task.entry.expectations.append(ExpectationResult(met: false, message:
                         "\(ref.name)[\(page)]: expected \(hex(want)), found \(sig)"))
                     return .done(.ok)
                 }
                 return .done(signalOutcome(sig, page: "\(ref.name)[\(page)]"))
-            case .modelError(let msg):
-                fatal = Diagnostic(task.statement.location, "internal \(backendKind) error: \(msg)")
-                return .done(.ok)
-            case .blocked(let w):
-                return .blocked(w, "userfault at \(ref.name)[\(page)]")
+            default:
+                return .done(OpOutcome(r.errno))
             }
+        case .memfd(let name, let bytes), .dax(let name, let bytes, _), .guestMemfd(let name, let bytes, _):
+            guard case .handle(let h) = r else { return .done(OpOutcome(r.errno)) }
+            files[name] = (h, Int((bytes + pageSize - 1) / pageSize))
+            return .done(.ok)
+        case .mmap(let name, let backing, _, _, _, let offset, _):
+            guard case .value(let address) = r, case .call(.mmap(_, let length, _, _, _, _, _)) = statementCall(s, process: task.process) else {
+                return .done(OpOutcome(r.errno))
+            }
+            mappings[name] = MappingState(address: address, pages: Int((length + pageSize - 1) / pageSize),
+                                          object: { if case .object(let o) = backing { return o } else { return nil } }(),
+                                          offsetPages: (offset ?? 0) / pageSize)
+            return .done(.ok)
+        case .fork(let name):
+            guard case .handle(let child) = r else { return .done(OpOutcome(r.errno)) }
+            processes[name] = child
+            return .done(.ok)
+        case .uffdCreate(let name, let featureNames):
+            guard case .handle(let u) = r else { return .done(OpOutcome(r.errno)) }
+            uffds[name] = u
+            uffdProcess[name] = processName
+            uffdForksEvents[name] = UffdFeatures(names: featureNames)?.contains(.eventFork) ?? false
+            return .done(.ok)
+        case .poison(let ref):
+            guard case .hwpoison(let h) = r, let sp = span(ref) else { return .done(OpOutcome(r.errno)) }
+            if let why = h.notModelled {
+                fatal = Diagnostic(s.location, "internal \(backendKind) error: \(why)")
+                return .done(.ok)
+            }
+            if let sig = h.signal {
+                let length = UInt64(sp.pages.count) * pageSize
+                let at = h.signalAt >= sp.address && h.signalAt < sp.address + length
+                    ? "\(ref.name)[\(sp.pages.lowerBound + Int((h.signalAt - sp.address) / pageSize))]" : pageName(h.signalAt)
+                return .done(signalOutcome(sig, page: at))
+            }
+            return .done(OpOutcome(h.error))
+        case .expectEvent(let name, let pattern):
+            guard case .message(let m) = r, let msg = m else {
+                task.entry.expectations.append(ExpectationResult(met: false, message: "expected \(describe(pattern)) on \(name), found no message"))
+                return .done(.ok)
+            }
+            let seen = describe(msg)
+            task.entry.observations.append(.event(uffd: name, seen))
+            if let problem = matchEvent(pattern, msg, uffdName: name) {
+                task.entry.expectations.append(ExpectationResult(met: false, message: "expected \(describe(pattern)) on \(name), found \(seen)\(problem)"))
+            } else {
+                task.entry.expectations.append(ExpectationResult(met: true, message: "ok"))
+            }
+            return .done(.ok)
+        case .expectNoEvent(let name):
+            if case .message(let m?) = r {
+                task.entry.expectations.append(ExpectationResult(met: false, message: "expected no message on \(name), found \(describe(m))"))
+            } else {
+                task.entry.expectations.append(ExpectationResult(met: true, message: "ok"))
+            }
+            return .done(.ok)
+        case .expectKSM(let wanted):
+            guard case .counters(let counters) = r else { return .done(OpOutcome(r.errno)) }
+            var problems: [String] = []
+            for w in wanted {
+                guard let have = counters.first(where: { $0.name == w.name })?.value else {
+                    problems.append("\(w.name): not reported by this backend")
+                    continue
+                }
+                if have != Int64(bitPattern: w.value) { problems.append("\(w.name)=\(w.value) expected, found \(have)") }
+            }
+            task.entry.observations.append(.ksm(counters.filter { c in wanted.contains { $0.name == c.name } }.map { "\($0.name)=\($0.value)" }))
+            task.entry.expectations.append(ExpectationResult(met: problems.isEmpty, message: problems.isEmpty ? "ok" : problems.joined(separator: "; ")))
+            return .done(.ok)
+        case .pagemapScan(let ref, _):
+            switch r {
+            case .regions(let regions): return .done(recordScan(ref, .success(regions), &task.entry))
+            default: return .done(OpOutcome(r.errno))
+            }
+        case .expectPagemapScan(let ref, let expectations):
+            guard case .regions(let regions) = r else {
+                task.entry.expectations.append(ExpectationResult(met: false, message: "PAGEMAP_SCAN failed"))
+                return .done(.ok)
+            }
+            let base = mappings[ref.name]?.address ?? 0
+            for ex in expectations {
+                guard let bit = PageCategory.names.first(where: { $0.0 == ex.category })?.1 else { continue }
+                var pages: [Int] = []
+                for r in regions where r.categories & bit != 0 {
+                    var a = r.start
+                    while a < r.end { pages.append(Int((a - base) / pageSize)); a += pageSize }
+                }
+                let want = ex.ranges.flatMap { Array($0) }.sorted()
+                if pages != want {
+                    task.entry.expectations.append(ExpectationResult(met: false, message:
+                        "\(ex.category): expected \(rangesText(want)), found \(rangesText(pages))"))
+                    return .done(.ok)
+                }
+            }
+            task.entry.expectations.append(ExpectationResult(met: true, message: "ok"))
+            return .done(.ok)
+        default:
+            return .done(OpOutcome(r.errno))
         }
-        if expect != nil { task.entry.expectations.append(ExpectationResult(met: true, message: "ok")) }
-        return .done(.ok)
     }
 
     /// Records that a statement went to sleep (a line of the trace).
-    mutating func noteBlocked(_ task: inout StatementTask, _ why: String) {
+    mutating func noteBlocked(_ task: inout Task, _ why: String) {
         if !task.resumed {
             var e = task.entry
             e.note = "blocked: \(why)"
@@ -137,20 +378,6 @@ extension ScenarioRunner {
     }
 
     // MARK: userfaultfd, events, PAGEMAP_SCAN
-
-    /// The address and byte length of a page reference into a mapping.
-    mutating func byteRange(_ ref: PageRef) -> (UInt64, UInt64)? {
-        guard let sp = mappingSpan(ref) else { return nil }
-        return (sp.address, UInt64(sp.pages.count) * pageSize)
-    }
-
-    mutating func uffdHandle(_ name: String, _ s: Statement) -> UffdHandle? {
-        guard let u = uffds[name] else {
-            fatal = Diagnostic(s.location, "expected a userfaultfd, found '\(name)', which was never created (its creation failed)")
-            return nil
-        }
-        return u
-    }
 
     /// The arguments of a `pagemap_scan` statement.
     func pagemapScanArgs(_ ref: PageRef, _ flags: [String]) -> PagemapScanArgs? {
@@ -173,141 +400,6 @@ extension ScenarioRunner {
             }
             return .ok
         case .failure(let e): return .errno(e)
-        }
-    }
-
-    /// The statements `execute` does not handle itself.
-    mutating func executeMore(_ s: Statement, _ entry: inout StatementReport) -> OpOutcome {
-        switch s.kind {
-        case .uffdCreate(let name, let featureNames):
-            guard let features = UffdFeatures(names: featureNames) else { return .errno(.EINVAL) }
-            switch backend.uffdCreate(process, features: features) {
-            case .success(let u):
-                uffds[name] = u
-                uffdProcess[name] = processName
-                uffdForksEvents[name] = features.contains(.eventFork)
-                return .ok
-            case .failure(let e): return .errno(e)
-            }
-        case .uffdRegister(let name, let ref, let modes):
-            guard let u = uffdHandle(name, s), let (a, l) = byteRange(ref) else { return .ok }
-            guard let mode = UffdRegisterMode(names: modes) else { return .errno(.EINVAL) }
-            return OpOutcome(backend.uffdRegister(u, address: a, length: l, mode: mode))
-        case .uffdUnregister(let name, let ref):
-            guard let u = uffdHandle(name, s), let (a, l) = byteRange(ref) else { return .ok }
-            return OpOutcome(backend.uffdUnregister(u, address: a, length: l))
-        case .uffdWriteProtect(let name, let ref, let protect, let dontwake):
-            guard let u = uffdHandle(name, s), let (a, l) = byteRange(ref) else { return .ok }
-            return OpOutcome(backend.uffdWriteProtect(u, address: a, length: l, protect: protect, dontwake: dontwake))
-        case .uffdCopy(let name, let ref, let value, let wp, let dontwake):
-            guard let u = uffdHandle(name, s), let (a, l) = byteRange(ref) else { return .ok }
-            let mode: MfillMode
-            switch value {
-            case .literal(let v): mode = .copy(base: v, seq: false)
-            case .seq(let v): mode = .copy(base: v, seq: true)
-            }
-            return OpOutcome(backend.uffdMfill(u, address: a, length: l, mode: mode, wp: wp, dontwake: dontwake))
-        case .uffdZeropage(let name, let ref, let dontwake):
-            guard let u = uffdHandle(name, s), let (a, l) = byteRange(ref) else { return .ok }
-            return OpOutcome(backend.uffdMfill(u, address: a, length: l, mode: .zeropage, wp: false, dontwake: dontwake))
-        case .uffdContinue(let name, let ref, let wp, let dontwake):
-            guard let u = uffdHandle(name, s), let (a, l) = byteRange(ref) else { return .ok }
-            return OpOutcome(backend.uffdMfill(u, address: a, length: l, mode: .continue, wp: wp, dontwake: dontwake))
-        case .uffdPoison(let name, let ref, let dontwake):
-            guard let u = uffdHandle(name, s), let (a, l) = byteRange(ref) else { return .ok }
-            return OpOutcome(backend.uffdMfill(u, address: a, length: l, mode: .poison, wp: false, dontwake: dontwake))
-        case .uffdWake(let name, let ref):
-            guard let u = uffdHandle(name, s), let (a, l) = byteRange(ref) else { return .ok }
-            return OpOutcome(backend.uffdWake(u, address: a, length: l))
-        case .expectEvent(let name, let pattern):
-            guard let u = uffdHandle(name, s) else { return .ok }
-            guard let msg = backend.uffdRead(u) else {
-                entry.expectations.append(ExpectationResult(met: false, message: "expected \(describe(pattern)) on \(name), found no message"))
-                return .ok
-            }
-            let seen = describe(msg)
-            entry.observations.append(.event(uffd: name, seen))
-            if let problem = matchEvent(pattern, msg, uffdName: name) {
-                entry.expectations.append(ExpectationResult(met: false, message: "expected \(describe(pattern)) on \(name), found \(seen)\(problem)"))
-            } else {
-                entry.expectations.append(ExpectationResult(met: true, message: "ok"))
-            }
-            return .ok
-        case .expectNoEvent(let name):
-            guard let u = uffdHandle(name, s) else { return .ok }
-            if let msg = backend.uffdRead(u) {
-                entry.expectations.append(ExpectationResult(met: false, message: "expected no message on \(name), found \(describe(msg))"))
-            } else {
-                entry.expectations.append(ExpectationResult(met: true, message: "ok"))
-            }
-            return .ok
-        case .poison(let ref):
-            guard let sp = mappingSpan(ref) else { return .ok }
-            let r = backend.madviseHWPoison(process, address: sp.address, length: UInt64(sp.pages.count) * pageSize)
-            if let why = r.notModelled {
-                fatal = Diagnostic(s.location, "internal \(backendKind) error: \(why)")
-                return .ok
-            }
-            if let sig = r.signal {
-                let at = r.signalAt >= sp.address && r.signalAt < sp.address + UInt64(sp.pages.count) * pageSize
-                    ? "\(ref.name)[\(sp.pages.lowerBound + Int((r.signalAt - sp.address) / pageSize))]" : pageName(r.signalAt)
-                return signalOutcome(sig, page: at)
-            }
-            return OpOutcome(r.error)
-        case .exitProcess:
-            return OpOutcome(backend.exitProcess(process))
-        case .ksmRun:
-            return OpOutcome(backend.ksmRun())
-        case .ksmScan(let n):
-            return OpOutcome(backend.ksmScan(n))
-        case .ksmUseZeroPages(let on):
-            return OpOutcome(backend.ksmSetUseZeroPages(on))
-        case .ksmMaxPageSharing(let n):
-            return OpOutcome(backend.ksmSetMaxPageSharing(n))
-        case .expectKSM(let wanted):
-            let counters = backend.ksmCounters()
-            var problems: [String] = []
-            for w in wanted {
-                guard let have = counters.first(where: { $0.0 == w.name })?.1 else {
-                    problems.append("\(w.name): not reported by this backend")
-                    continue
-                }
-                if have != Int64(bitPattern: w.value) { problems.append("\(w.name)=\(w.value) expected, found \(have)") }
-            }
-            entry.observations.append(.ksm(counters.filter { c in wanted.contains { $0.name == c.0 } }.map { "\($0.0)=\($0.1)" }))
-            entry.expectations.append(ExpectationResult(met: problems.isEmpty, message: problems.isEmpty ? "ok" : problems.joined(separator: "; ")))
-            return .ok
-        case .pagemapScan(let ref, let flags):
-            guard mappingSpan(ref) != nil, let args = pagemapScanArgs(ref, flags) else { return .ok }
-            return recordScan(ref, backend.pagemapScan(process, args), &entry)
-        case .expectPagemapScan(let ref, let expectations):
-            guard let sp = mappingSpan(ref) else { return .ok }
-            let base = mappings[ref.name]?.address ?? 0
-            let args = PagemapScanArgs(start: sp.address, end: sp.address + UInt64(sp.pages.count) * pageSize)
-            guard case .success(let regions) = backend.pagemapScan(process, args) else {
-                entry.expectations.append(ExpectationResult(met: false, message: "PAGEMAP_SCAN failed"))
-                return .ok
-            }
-            for ex in expectations {
-                guard let bit = PageCategory.names.first(where: { $0.0 == ex.category })?.1 else { continue }
-                var pages: [Int] = []
-                for r in regions where r.categories & bit != 0 {
-                    var a = r.start
-                    while a < r.end { pages.append(Int((a - base) / pageSize)); a += pageSize }
-                }
-                let want = ex.ranges.flatMap { Array($0) }.sorted()
-                if pages != want {
-                    entry.expectations.append(ExpectationResult(met: false, message:
-                        "\(ex.category): expected \(rangesText(want)), found \(rangesText(pages))"))
-                    return .ok
-                }
-            }
-            entry.expectations.append(ExpectationResult(met: true, message: "ok"))
-            return .ok
-        default:
-            // The checker refuses everything else before the run starts.
-            fatal = Diagnostic(s.location, "not implemented yet")
-            return .ok
         }
     }
 

@@ -8,34 +8,33 @@ import MMLab
 import MMSyntax
 
 /// One `thread NAME { … }` of a scenario.
-struct ThreadState {
+struct ThreadState<Pending> {
     let name: String
     let processName: String
     let statements: [Statement]
     let depth: Int
     var pc = 0
-    /// The statement that sleeps, if any.
-    var task: StatementTask?
-    var waiting: WaitID?
+    /// The statement in progress (asleep, or between two steps), if any; its call in
+    /// progress is the task's `pending`.
+    var task: StatementTask<Pending>?
+    /// Whether the statement sleeps (until the backend says its call was woken).
+    var asleep = false
     var blockedOn = ""
-    /// A kernel operation split into steps (explore): the hole punch in progress.
-    var kernelTask: KernelTask?
 
     var finished: Bool { pc >= statements.count && task == nil }
 }
 
 extension ScenarioRunner {
     /// Thread `i`'s statement in progress, or its next statement started (nil when it has
-    /// none left). Starting a statement forgets the kernel task of the previous one.
-    mutating func takeTask(_ i: Int) -> StatementTask? {
+    /// none left).
+    mutating func takeTask(_ i: Int) -> Task? {
         if let t = threads[i].task { return t }
         guard threads[i].pc < threads[i].statements.count else { return nil }
         let s = threads[i].statements[threads[i].pc]
         threads[i].pc += 1
-        threads[i].kernelTask = nil
         var entry = StatementReport(statement: s, process: threads[i].processName, depth: threads[i].depth)
         entry.thread = threads[i].name
-        return StatementTask(statement: s, entry: entry, process: processes[threads[i].processName] ?? backend.mainProcess)
+        return Task(statement: s, entry: entry, process: processes[threads[i].processName] ?? backend.mainProcess)
     }
 
     /// `thread NAME { … }`: create the thread in the current process and run it at once.
@@ -52,7 +51,7 @@ extension ScenarioRunner {
             for i in threads.indices {
                 if fatal != nil { return }
                 if threads[i].finished { continue }
-                if let w = threads[i].waiting, !backend.isWoken(w) { continue }
+                if !isRunnable(i) { continue }
                 if runThread(i) { progressed = true }
             }
         }
@@ -71,21 +70,27 @@ extension ScenarioRunner {
         var progressed = false
         while fatal == nil {
             guard var task = takeTask(i) else { break }
-            threads[i].waiting = nil
+            threads[i].asleep = false
             switch advance(&task) {
             case .done(let outcome):
                 complete(&task, outcome)
                 threads[i].task = nil
                 progressed = true
-            case .blocked(let w, let why):
+            case .blocked(let why):
                 noteBlocked(&task, why)
                 threads[i].task = task
-                threads[i].waiting = w
+                threads[i].asleep = true
                 threads[i].blockedOn = why
                 return progressed
             }
         }
         return progressed
+    }
+
+    /// Whether thread `i` is not asleep, or its call was woken.
+    func isRunnable(_ i: Int) -> Bool {
+        guard threads[i].asleep else { return true }
+        return threads[i].task?.pending.map { backend.isWoken($0) } ?? true
     }
 
     /// `join NAME`: let threads run; the thread must have finished.

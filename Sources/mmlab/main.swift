@@ -5,6 +5,7 @@
 import ArgumentParser
 import Foundation
 import MMLive
+import MMExplore
 import MMScenario
 
 @main

@@ -196,12 +196,12 @@ final class MemoryFailureTests: XCTestCase {
     func testALoadFromACorruptedFrameConflictsWithEverything() throws {
         var (t, _, m) = try daxKernel(bytes: 2 << 20, align: pmdSize)
         t.write(m, page: 3, 0x33)
-        let before = t.k.footprint(of: .access(mm: t.mm, address: m + 3 << 12, store: nil))
+        let before = t.k.footprint(of: SyscallTask(.access(t.mm, address: m + 3 << 12, store: nil)))
         XCTAssertFalse(before.writes.contains(.global))
         _ = t.k.madviseHWPoison(t.mm, start: m + 3 << 12, length: 4096)
         XCTAssertEqual(t.read(m, page: 4), .ok(0), "re-fault the folio")
-        XCTAssertEqual(t.k.footprint(of: .access(mm: t.mm, address: m + 3 << 12, store: nil)).writes, [.global])
-        XCTAssertFalse(t.k.footprint(of: .access(mm: t.mm, address: m + 4 << 12, store: nil)).writes.contains(.global))
+        XCTAssertEqual(t.k.footprint(of: SyscallTask(.access(t.mm, address: m + 3 << 12, store: nil))).writes, [.global])
+        XCTAssertFalse(t.k.footprint(of: SyscallTask(.access(t.mm, address: m + 4 << 12, store: nil))).writes.contains(.global))
         t.tearDownAndAssertNoLeaks()
     }
 }

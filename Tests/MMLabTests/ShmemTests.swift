@@ -11,7 +11,7 @@ final class ShmemTests: XCTestCase {
         for i in 0..<16 { t.write(b, page: i, UInt64(i)) }
         let c = t.map(f, pages: 16, shared: false)
         t.write(c, page: 9, 0xc9)
-        var task = KernelTask.punchHole(inode: f, first: 8, last: 15, phase: 0)
+        var task = SyscallTask(.punchHole(f, offset: 8 << 12, length: (15 - 8 + 1) << 12))
         let fp0 = t.k.footprint(of: task)
         XCTAssertTrue(fp0.writes.contains(.pte(mm: t.mm, page: (b >> 12) + 8)), "step 1 writes the mappers' PTEs of the hole")
         XCTAssertFalse(fp0.writes.contains(.pte(mm: t.mm, page: (b >> 12) + 7)), "and not the others")
@@ -31,7 +31,7 @@ final class ShmemTests: XCTestCase {
         XCTAssertTrue(fp1.writes.contains(.pageCache(inode: f, index: 8)))
         XCTAssertFalse(fpC.conflicts(with: Footprint(reads: [.pageCache(inode: f, index: 0)])))
         XCTAssertTrue(fp1.conflicts(with: Footprint(reads: [.pageCache(inode: f, index: 9)])))
-        XCTAssertEqual(t.k.step(&task), .finished)
+        XCTAssertEqual(t.k.step(&task), .finished(.ok))
         XCTAssertNil(t.k.inodes[Int(f)].falloc)
         XCTAssertTrue(t.k.inodes[Int(f)].pages[8].isEmpty)
         XCTAssertEqual(t.read(b, page: 8), .ok(0))
@@ -53,7 +53,7 @@ final class ShmemTests: XCTestCase {
         for i in 0..<16 { t.write(a, page: i, 1) }
         _ = t.read(b, page: 8)
         _ = t.read(c, page: 8)
-        var task = KernelTask.punchHole(inode: f, first: 8, last: 15, phase: 0)
+        var task = SyscallTask(.punchHole(f, offset: 8 << 12, length: (15 - 8 + 1) << 12))
         XCTAssertEqual(t.k.step(&task), .running)          // zaps A
         XCTAssertEqual(t.pagemap(a, page: 8), 0)
         XCTAssertNil(t.k.munmap(t.mm, start: a, length: 16 * pageSize))
@@ -66,7 +66,7 @@ final class ShmemTests: XCTestCase {
         XCTAssertEqual(t.k.step(&task), .running)          // zaps C
         XCTAssertEqual(t.pagemap(c, page: 8), 0)
         XCTAssertEqual(t.k.stepName(of: task), "shmem_truncate_range")
-        XCTAssertEqual(t.k.step(&task), .finished)
+        XCTAssertEqual(t.k.step(&task), .finished(.ok))
         t.assertConsistent()
         t.tearDownAndAssertNoLeaks()
     }
@@ -78,7 +78,7 @@ final class ShmemTests: XCTestCase {
         let b = t.map(f, pages: 1024)
         t.write(b, page: 500, 1)
         t.write(b, page: 600, 2)
-        var task = KernelTask.punchHole(inode: f, first: 400, last: 700, phase: 0)
+        var task = SyscallTask(.punchHole(f, offset: 400 << 12, length: (700 - 400 + 1) << 12))
         XCTAssertFalse(t.k.footprint(of: task).writes.contains(.pte(mm: t.mm, page: (b >> 12) + 600)), "one table per step")
         XCTAssertEqual(t.k.step(&task), .running)
         XCTAssertEqual(t.pagemap(b, page: 500), 0)
@@ -87,7 +87,7 @@ final class ShmemTests: XCTestCase {
         XCTAssertEqual(t.k.step(&task), .running)
         XCTAssertEqual(t.pagemap(b, page: 600), 0)
         XCTAssertEqual(t.k.stepName(of: task), "shmem_truncate_range")
-        XCTAssertEqual(t.k.step(&task), .finished)
+        XCTAssertEqual(t.k.step(&task), .finished(.ok))
         XCTAssertEqual(t.read(b, page: 600), .ok(0))
         t.assertConsistent()
         t.tearDownAndAssertNoLeaks()
@@ -100,7 +100,7 @@ final class ShmemTests: XCTestCase {
         let f = t.memfd(16)
         let b = t.map(f, pages: 16)
         for i in 0..<16 { t.write(b, page: i, 1) }
-        var task = KernelTask.punchHole(inode: f, first: 8, last: 15, phase: 0)
+        var task = SyscallTask(.punchHole(f, offset: 8 << 12, length: (15 - 8 + 1) << 12))
         _ = t.k.step(&task)
         _ = t.read(b, page: 9)      // fault-around maps 0..15 again from the page cache
         XCTAssertEqual(t.flags(b, page: 12), presentFileExcl)

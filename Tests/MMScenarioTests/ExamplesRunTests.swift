@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 import Foundation
 import XCTest
+@testable import MMExplore
 @testable import MMScenario
 
 /// The repository root, found from this file's path.

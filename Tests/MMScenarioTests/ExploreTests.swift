@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 import Foundation
 import XCTest
+@testable import MMExplore
 @testable import MMScenario
 
 /// `mmlab explore` and `mmlab replay`: races are found, absent races are not reported,
@@ -126,13 +127,13 @@ final class ExploreTests: XCTestCase {
         }
         var runner = start
         XCTAssertEqual(runner.enabledThreads(), [0, 1, 2])
-        let first = runner.stepThread(0, tracing: true)
+        let first = tracedStep(&runner, 0)
         XCTAssertTrue(first.action.contains("uffd_wp_range(main, 0x7f0000000000..0x7f0000200000, wp)"), first.action)
         XCTAssertEqual(first.pteChanges, ["A[0]: 0x8000000000001067 → 0x8000000000001465"])
         XCTAssertEqual(runner.enabledThreads(), [0, 1], "the munmap waits for mmap_lock")
         XCTAssertEqual(runner.whyNotEnabled(2), "unmapper takes mmap_lock(mm0) for write, which tracker holds for read")
-        _ = runner.stepThread(1, tracing: false)   // the store to A[600] lands before its table is protected
-        let last = runner.stepThread(0, tracing: true)
+        _ = runner.stepThread(1)   // the store to A[600] lands before its table is protected
+        let last = tracedStep(&runner, 0)
         XCTAssertTrue(last.action.contains("0x7f0000200000..0x7f0000400000"), last.action)
         XCTAssertEqual(runner.enabledThreads(), [1, 2], "the walk ended and released mmap_lock")
         let (out, status) = MMLabSession.replay(source: try load(path), file: path, token: "v1.02")
@@ -165,12 +166,12 @@ final class ExploreTests: XCTestCase {
             return XCTFail("set-up failed")
         }
         var runner = start
-        let zap = runner.stepThread(0, tracing: true)   // zaps main's mapping; child's is next
+        let zap = tracedStep(&runner, 0)   // zaps main's mapping; child's is next
         XCTAssertEqual(zap.pteChanges.count, 1, "16 PTEs zapped the same way print as one line (runs of up to 8 are listed): \(zap.pteChanges)")
         XCTAssertTrue(zap.pteChanges.first?.hasPrefix("A[0..15]: ") ?? false, "\(zap.pteChanges)")
         XCTAssertEqual(runner.enabledThreads(), [0, 2])
         XCTAssertTrue(runner.whyNotEnabled(1).contains("i_mmap_rwsem"), runner.whyNotEnabled(1))
-        _ = runner.stepThread(0, tracing: false)   // zaps the child's mapping
+        _ = runner.stepThread(0)   // zaps the child's mapping
         XCTAssertEqual(runner.enabledThreads(), [0, 1, 2], "the truncate step runs without i_mmap_rwsem")
     }
 
@@ -203,14 +204,14 @@ final class ExploreTests: XCTestCase {
             return XCTFail("set-up failed")
         }
         var runner = start
-        let first = runner.stepThread(2, tracing: true)
+        let first = tracedStep(&runner, 2)
         XCTAssertTrue(first.action.hasPrefix("userfaultfd_copy"), first.action)
         XCTAssertEqual(first.pteChanges.count, 1, "\(first.pteChanges)")
         XCTAssertTrue(first.pteChanges[0].hasPrefix("A[0]: 0x0 → "), "\(first.pteChanges)")
         XCTAssertEqual(runner.heldLocks(2), [.mmapLock(0)])
-        let load = runner.stepThread(1, tracing: true)   // f2 reads A[0], already filled
+        let load = tracedStep(&runner, 1)   // f2 reads A[0], already filled
         XCTAssertEqual(load.action, "load A[0] reads 0x10")
-        let second = runner.stepThread(2, tracing: true)
+        let second = tracedStep(&runner, 2)
         XCTAssertTrue(second.pteChanges.first?.hasPrefix("A[1]: 0x0 → ") ?? false, "\(second.pteChanges)")
         XCTAssertEqual(runner.heldLocks(2), [], "the copy ended")
     }
@@ -252,9 +253,9 @@ final class ExploreTests: XCTestCase {
             return XCTFail("set-up failed")
         }
         var runner = start
-        _ = runner.stepThread(2, tracing: false)
+        _ = runner.stepThread(2)
         XCTAssertEqual(runner.heldLocks(2), [.mmapLock(0)])
-        _ = runner.stepThread(2, tracing: false)
+        _ = runner.stepThread(2)
         XCTAssertEqual(runner.heldLocks(2), [])
         XCTAssertTrue(runner.threads[2].finished)
     }

@@ -22,6 +22,7 @@
 import Benchmark
 import Foundation
 import MMLab
+import MMExplore
 import MMScenario
 
 /// Pages in the 4 GiB anon mapping (1 Mi).

@@ -36,20 +36,6 @@ public enum AccessStep: Hashable, Sendable {
 }
 
 extension Kernel {
-    /// A user load (`store == nil`) or store of `store` at `address`, run to completion.
-    public mutating func access(_ mmID: MMID, _ address: UInt64, store: UInt64?) -> AccessResult {
-        for _ in 0..<8 {
-            switch accessStep(mmID, address, store: store) {
-            case .completed(let r):
-                check()
-                return r
-            case .faulted:
-                continue
-            }
-        }
-        return .modelError("access to 0x\(String(address, radix: 16)) still faults after 8 retries")
-    }
-
     /// One step of an access: the MMU walk, and on a miss the whole of handle_mm_fault().
     public mutating func accessStep(_ mmID: MMID, _ address: UInt64, store: UInt64?) -> AccessStep {
         let m = Int(mmID)

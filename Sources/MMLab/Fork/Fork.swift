@@ -8,7 +8,22 @@ extension Kernel {
     /// Models dup_mmap(): the child gets a copy of every VMA; page tables are copied only
     /// where vma_needs_copy() says so (anon_vma present, or the child VMA is uffd-wp).
     public mutating func fork(_ parentID: MMID, childName: String) -> MMID {
-        forkWithUffd(parentID, childName: childName).child
+        switch perform(.fork(parentID, childName: childName)) {
+        case .handle(let child): return child
+        default: return MMID(mms.count - 1)
+        }
+    }
+
+    /// One step of fork(2): dup_mmap() under the parent's mmap_lock (write), then
+    /// dup_userfaultfd_complete() queues a FORK event per parent context that wants one and
+    /// waits until each is read (the next steps).
+    mutating func forkStep(_ task: inout SyscallTask, _ parent: MMID, childName: String) -> StepResult {
+        if case .events = task.progress { return waitForEvents(&task) }
+        let (child, forked) = forkWithUffd(parent, childName: childName)
+        var pending: [WaitID] = []
+        for (p, childCtx) in forked { pending.append(queueEvent(p, UffdMessage(event: .fork, forkChild: childCtx))) }
+        task.progress = .events(pending: pending, result: .handle(child))
+        return waitForEvents(&task)
     }
 
     /// Models dup_mmap() with dup_userfaultfd(): a context with UFFD_FEATURE_EVENT_FORK gets a

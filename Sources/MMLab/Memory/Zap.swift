@@ -13,7 +13,11 @@ public struct ZapDetails: Sendable {
 
 extension Kernel {
     /// Models zap_pte_range() over [start, end) of one VMA of mm `m`, under the PTE lock.
-    mutating func zapPTERange(_ m: Int, vma: VMA, _ start: UInt64, _ end: UInt64, details: ZapDetails) {
+    /// Returns whether an entry was cleared (a TLB flush is due); `countFlush: false` leaves
+    /// counting that flush to a caller that zaps one VMA piece in several calls.
+    @discardableResult
+    mutating func zapPTERange(_ m: Int, vma: VMA, _ start: UInt64, _ end: UInt64, details: ZapDetails,
+                              countFlush: Bool = true) -> Bool {
         var (start, end) = (start, end)
         if let ino = vma.inode, let dev = inodes[Int(ino)].dax, dev.align > pageSize {
             // zap_pmd_range()/zap_pud_range(): a huge entry the range covers only in part is
@@ -38,7 +42,8 @@ extension Kernel {
             }
             a += pageSize
         }
-        if flushed { costs.tlbFlushes += 1 }
+        if flushed && countFlush { costs.tlbFlushes += 1 }
+        return flushed
     }
 
     /// One PTE of zap_pte_range(); returns whether an entry was cleared.

@@ -25,17 +25,11 @@ extension Kernel {
     /// WP_MATCHING side effect of write-protecting every matched page that is WRITTEN. The
     /// walk is the stepped task `explore` interleaves, run to its end.
     public mutating func pagemapScan(_ mmID: MMID, _ args: PagemapScanArgs) -> Result<[PageRegion], Errno> {
-        var task = KernelTask.pagemapScan(mm: mmID, args: args, state: PagemapScanState())
-        for _ in 0..<(1 << 22) {   // more steps than a range has PTE tables: a model bug
-            switch step(&task) {
-            case .finishedScan(let r): return r
-            case .running: continue
-            case .finishedCall(let e): return .failure(e ?? .EINVAL)
-            case .finished, .finishedAccess: return .success([])
-            }
+        switch perform(.pagemapScan(mmID, args)) {
+        case .regions(let r): return .success(r)
+        case .errno(let e): return .failure(e)
+        default: return .failure(.EIO)
         }
-        invariantViolations.append("do_pagemap_scan did not finish (a model bug)")
-        return .failure(.EIO)
     }
 
     /// One step of do_pagemap_scan() → walk_page_range(): the argument check with the first
@@ -43,20 +37,21 @@ extension Kernel {
     /// under the table's lock, mmap_lock held for read throughout). pagemap_scan_test_walk()
     /// decides per VMA: without async uffd-wp, CHECK_WPASYNC fails the call with EPERM (after
     /// what was already done) and WP_MATCHING skips the VMA.
-    mutating func pagemapScanStep(_ task: inout KernelTask) -> TaskStep {
-        guard case .pagemapScan(let mmID, let args, var st) = task else { return .finished }
+    mutating func pagemapScanStep(_ task: inout SyscallTask, _ mmID: MMID, _ args: PagemapScanArgs) -> StepResult {
+        var st = PagemapScanState()
+        if case .scan(let s) = task.progress { st = s }
         let m = Int(mmID)
         if st.position == nil {
             let masks = args.categoryInverted | args.categoryMask | args.categoryAnyofMask | args.returnMask
-            guard masks & ~PageCategory.all == 0, args.start & (pageSize - 1) == 0 else { return .finishedScan(.failure(.EINVAL)) }
+            guard masks & ~PageCategory.all == 0, args.start & (pageSize - 1) == 0 else { return .finished(.errno(.EINVAL)) }
             st.position = args.start
         }
         var a = st.position!
         do {
             let v: Int, from: UInt64, pieceEnd: UInt64, wpAllowed: Bool
             switch pagemapScanPiece(m, args, from: a) {
-            case .none: check(); return .finishedScan(.success(st.regions))
-            case .eperm: return .finishedScan(.failure(.EPERM))
+            case .none: check(); return .finished(.regions(st.regions))
+            case .eperm: return .finished(.errno(.EPERM))
             case .piece(let pv, let ps, let pe, let pw): (v, from, pieceEnd, wpAllowed) = (pv, ps, pe, pw)
             }
             let vma = mms[m].vmas[v]
@@ -75,7 +70,7 @@ extension Kernel {
                 let match = (c & args.categoryMask) == args.categoryMask
                     && (args.categoryAnyofMask == 0 || c & args.categoryAnyofMask != 0)
                 if match {
-                    if args.maxPages != 0 && st.reported >= args.maxPages { check(); return .finishedScan(.success(st.regions)) }
+                    if args.maxPages != 0 && st.reported >= args.maxPages { check(); return .finished(.regions(st.regions)) }
                     st.reported += 1
                     let out = cats & args.returnMask
                     if let last = st.regions.last, last.end == a, last.categories == out {
@@ -88,9 +83,9 @@ extension Kernel {
                 a += pageSize
             }
             check()
-            guard pagemapScanPiece(m, args, from: a) != .none else { return .finishedScan(.success(st.regions)) }
+            guard pagemapScanPiece(m, args, from: a) != .none else { return .finished(.regions(st.regions)) }
             st.position = a
-            task = .pagemapScan(mm: mmID, args: args, state: st)
+            task.progress = .scan(st)
             return .running
         }
     }
@@ -99,6 +94,25 @@ extension Kernel {
     func pagemapScanNextPiece(_ mmID: MMID, _ args: PagemapScanArgs, _ st: PagemapScanState) -> Range<UInt64>? {
         guard case .piece(_, let s, let e, _) = pagemapScanPiece(Int(mmID), args, from: st.position ?? args.start) else { return nil }
         return s..<e
+    }
+
+    /// What the next step of a PAGEMAP_SCAN reads and writes: one table's PTEs, read (and
+    /// written with WP_MATCHING: the scan write-protects what it reports written), mmap_lock
+    /// held for read.
+    func pagemapScanFootprint(_ task: SyscallTask) -> Footprint {
+        guard case .pagemapScan(let mm, let args) = task.call else { return Footprint(writes: [.global]) }
+        var st = PagemapScanState()
+        if case .scan(let s) = task.progress { st = s }
+        guard Int(mm) < mms.count, mms[Int(mm)].alive, let r = pagemapScanNextPiece(mm, args, st) else {
+            return Footprint(reads: [.vmas(mm: mm)])
+        }
+        var f = Footprint(reads: [.vmas(mm: mm)])
+        var a = r.lowerBound
+        while a < r.upperBound {
+            if args.wpMatching { f.writes.append(.pte(mm: mm, page: a >> pageShift)) } else { f.reads.append(.pte(mm: mm, page: a >> pageShift)) }
+            a += pageSize
+        }
+        return f
     }
 
     /// Where a PAGEMAP_SCAN walk goes next from `from`: the next VMA piece within one PTE

@@ -86,15 +86,6 @@ extension Kernel {
         return true
     }
 
-    /// Step 1 of shmem_fallocate(FALLOC_FL_PUNCH_HOLE): unmap_mapping_range(…, even_cows=0)
-    /// in every process; COWed anon pages of private mappings stay, uffd-wp PTEs leave markers.
-    mutating func shmemPunchUnmap(_ ino: InodeID, first: UInt64, last: UInt64) {
-        note("shmem_fallocate → publish shmem_falloc; unmap_mapping_range(pages \(first)..\(last), even_cows=0)")
-        inodes[Int(ino)].falloc = first...last
-        noteFileDiscard(ino, first: first, last: last)
-        unmapMappingRange(ino, first: first, last: last, evenCOWs: false)
-    }
-
     /// Step 2 of shmem_fallocate(FALLOC_FL_PUNCH_HOLE): shmem_truncate_range() →
     /// shmem_undo_range(): drop folios (unmapping any that were faulted back meanwhile, with
     /// ZAP_FLAG_DROP_MARKER) and free swap entries held in the page cache.
@@ -113,30 +104,6 @@ extension Kernel {
                 freeSwapAndCache(e)   // shmem_free_swap()
             }
         }
-    }
-
-    /// Models fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, offset, len) on a
-    /// shmem file, run to completion (both steps).
-    public mutating func fallocatePunchHole(_ ino: InodeID, offset: UInt64, length: UInt64) -> Errno? {
-        guard Int(ino) < inodes.count, inodes[Int(ino)].open else { return .EBADF }
-        if isGuestMemfd(ino) { return kvmGmemFallocate(ino, mode: [.keepSize, .punchHole], offset: offset, length: length) }
-        if isDax(ino) { return .EOPNOTSUPP }   // a device has no ->fallocate
-        return shmemFallocatePunch(ino, offset: offset, length: length)
-    }
-
-    /// Models shmem_fallocate(PUNCH_HOLE) on an inode reached through a file (an fd, or the
-    /// VMA's vm_file for MADV_REMOVE, which works on MAP_SHARED|MAP_ANONYMOUS too).
-    mutating func shmemFallocatePunch(_ ino: InodeID, offset: UInt64, length: UInt64) -> Errno? {
-        guard length > 0 else { return .EINVAL }
-        // Whole pages of the hole (partial pages would be zeroed in place; scenarios address pages).
-        let first = (offset + pageSize - 1) >> pageShift
-        let end = (offset + length) >> pageShift
-        guard end > first else { return nil }
-        shmemPunchUnmap(ino, first: first, last: end - 1)
-        shmemTruncateRange(ino, first: first, last: end - 1)
-        shmemFallocDone(ino)
-        check()
-        return nil
     }
 
     /// The end of shmem_fallocate(PUNCH_HOLE): clear i_private and wake the faults that

@@ -85,7 +85,7 @@ extension Kernel {
         // registered for wp stops the walk with ENOENT, keeping what was already changed; no
         // VMA at all is ENOENT too. Which userfaultfd registered a VMA is not checked. The
         // walk is the stepped task `explore` interleaves, run to its end.
-        runToEnd(.writeProtect(uffd: u, start: start, end: start &+ length, protect: protect, dontwake: dontwake))
+        performForError(.uffdWriteProtect(u, address: start, length: length, protect: protect, dontwake: dontwake))
     }
 
     /// The argument checks of userfaultfd_writeprotect() before the walk.
@@ -144,7 +144,7 @@ extension Kernel {
     public mutating func uffdMfill(_ u: UffdID, start: UInt64, length: UInt64, mode: MfillMode, wp: Bool,
                                    dontwake: Bool) -> Errno? {
         // The stepped task `explore` interleaves (one page per step), run to its end.
-        runToEnd(.mfill(uffd: u, start: start, end: start &+ length, mode: mode, wp: wp, dontwake: dontwake))
+        performForError(.uffdMfill(u, address: start, length: length, mode: mode, wp: wp, dontwake: dontwake))
     }
 
     /// The checks of mfill_atomic() before the first page: the destination must lie inside
@@ -167,9 +167,11 @@ extension Kernel {
     /// One step of mfill_atomic(): the checks with the first page, then one page per step
     /// (each under its PTE lock, mmap_lock held for read throughout); the wake of the pages
     /// filled ends the last step. An error after some pages were filled returns EAGAIN.
-    mutating func mfillStep(_ task: inout KernelTask) -> TaskStep {
-        guard case .mfill(let u, let start, let end, let mode, let wp, let dontwake, let done) = task else { return .finished }
-        if done == nil, let e = uffdMfillCheck(u, start: start, end: end, mode: mode, wp: wp) { return .finishedCall(e) }
+    mutating func mfillStep(_ task: inout SyscallTask, _ u: UffdID, start: UInt64, end: UInt64, mode: MfillMode,
+                            wp: Bool, dontwake: Bool) -> StepResult {
+        var done: Int? = nil
+        if case .mfill(let d) = task.progress { done = d }
+        if done == nil, let e = uffdMfillCheck(u, start: start, end: end, mode: mode, wp: wp) { return .finished(.errno(e)) }
         let n = done ?? 0
         let m = Int(uffds[Int(u)].mm)
         let a = start + UInt64(n) << pageShift
@@ -181,13 +183,33 @@ extension Kernel {
         }
         let filled = err == nil ? n + 1 : n
         if err == nil && a + pageSize < end {
-            task = .mfill(uffd: u, start: start, end: end, mode: mode, wp: wp, dontwake: dontwake, done: filled)
+            task.progress = .mfill(done: filled)
             return .running
         }
         if filled > 0 && !dontwake { wakeUserfault(u, start, start + UInt64(filled) << pageShift) }
         check()
-        if let err { return .finishedCall(filled > 0 ? .EAGAIN : err) }
-        return .finishedCall(nil)
+        if let err { return .finished(.errno(filled > 0 ? .EAGAIN : err)) }
+        return .finished(.ok)
+    }
+
+    /// What the next step of an mfill reads and writes: one page under its PTE lock (and its
+    /// page-cache slot for shmem), mmap_lock held for read; the last step wakes the faults
+    /// waiting on the filled range (conflicts with all).
+    func mfillFootprint(_ task: SyscallTask) -> Footprint {
+        guard case .uffdMfill(let u, let start, let length, _, _, let dontwake) = task.call else { return Footprint(writes: [.global]) }
+        guard Int(u) < uffds.count else { return Footprint(writes: [.global]) }
+        var done = 0
+        if case .mfill(let d) = task.progress { done = d }
+        let end = start &+ length
+        let mm = uffds[Int(u)].mm, m = Int(mm)
+        let a = start + UInt64(done) << pageShift
+        var f = Footprint(reads: [.vmas(mm: mm)], writes: [.pte(mm: mm, page: a >> pageShift)])
+        if mms[m].alive, let v = mms[m].vmaIndex(containing: a), let ino = mms[m].vmas[v].inode {
+            f.writes.append(.pageCache(inode: ino, index: mms[m].vmas[v].pgoff(of: a)))
+        }
+        if mms[m].alive, mms[m].vmaIndex(containing: a).map({ mms[m].vmas[$0].inode == nil }) ?? false { f.writes.append(.anonMemory) }
+        if a + pageSize >= end && !dontwake { f.writes.append(.global) }
+        return f
     }
 
     /// One page of mfill_atomic(): mfill_atomic_pte_copy / _zeropage / _continue / _poison.

@@ -176,8 +176,46 @@ extension Kernel {
         }
     }
 
-    /// Models do_vmi_munmap(): zap with ZAP_FLAG_DROP_MARKER, remove VMAs, free page tables.
+    /// Models munmap(2), run to its end (see munmapStep()).
     public mutating func munmap(_ mmID: MMID, start: UInt64, length: UInt64) -> Errno? {
+        performForError(.munmap(mmID, address: start, length: length))
+    }
+
+    /// One step of munmap(2) (__vm_munmap()): userfaultfd_unmap_prep() collects the contexts
+    /// that want UNMAP events, do_vmi_munmap() unmaps under mmap_lock (write), then
+    /// userfaultfd_unmap_complete() queues one UNMAP event per context and waits until each
+    /// is read (the next steps, one per event read).
+    mutating func munmapStep(_ task: inout SyscallTask, _ mm: MMID, start: UInt64, length: UInt64) -> StepResult {
+        if case .events = task.progress { return waitForEvents(&task) }
+        var ctxs: [UffdID] = []
+        let end = start &+ ((length &+ pageSize &- 1) & ~(pageSize - 1))
+        for vma in mms[Int(mm)].vmas where vma.end > start && vma.start < end {
+            if let u = vma.uffd, uffdFeatures(vma).contains(.eventUnmap), !ctxs.contains(u) { ctxs.append(u) }
+        }
+        if let e = doVmiMunmap(mm, start: start, length: length) { return .finished(.errno(e)) }
+        var pending: [WaitID] = []
+        for u in ctxs { pending.append(queueEvent(u, UffdMessage(event: .unmap, start: start, end: end))) }
+        task.progress = .events(pending: pending, result: .ok)
+        return waitForEvents(&task)
+    }
+
+    /// The end of a call that raised synchronous userfaultfd events: it sleeps until each was
+    /// read, in order (userfaultfd_event_wait_completion()), then returns its result.
+    mutating func waitForEvents(_ task: inout SyscallTask) -> StepResult {
+        guard case .events(var pending, let result) = task.progress else { return .finished(.errno(.EIO)) }
+        while let w = pending.first {
+            if !isWoken(w) {
+                task.progress = .events(pending: pending, result: result)
+                return .blocked(w, .event)
+            }
+            pending.removeFirst()
+        }
+        task.progress = .events(pending: [], result: result)
+        return .finished(result)
+    }
+
+    /// Models do_vmi_munmap(): zap with ZAP_FLAG_DROP_MARKER, remove VMAs, free page tables.
+    mutating func doVmiMunmap(_ mmID: MMID, start: UInt64, length: UInt64) -> Errno? {
         guard start & (pageSize - 1) == 0, length > 0 else { return .EINVAL }
         let m = Int(mmID)
         let end = start + ((length + pageSize - 1) & ~(pageSize - 1))

@@ -1,12 +1,14 @@
 // SPDX-License-Identifier: Apache-2.0
 //
 // `mmlab explore`: every interleaving of a scenario's threads at the model's step
-// boundaries, depth first, with sleep sets (a partial-order reduction: a step independent of
+// boundaries (the runner steps a thread, Runner+Stepping.swift; this file only decides which
+// thread runs next), depth first, with sleep sets (a partial-order reduction: a step independent of
 // one already explored from the same state is not tried again in that order), an optional
 // preemption bound, or random sampling with a printed seed. Each complete execution is
 // checked; the shortest failing schedule of each check is kept with a replay token.
 
 import MMLab
+import MMScenario
 import MMSyntax
 
 /// Options of `mmlab explore`.
@@ -92,7 +94,7 @@ struct Explorer {
         var r = runner
         let outcome = r.finishExecution(post: post, checks: checks)
         result.executions += 1
-        fingerprints.insert(outcome.fingerprint)
+        fingerprints.insert(Explorer.fingerprint(r))
         for i in result.verdicts.indices {
             let problem = outcome.failures[result.verdicts[i].name] ?? ""
             guard !problem.isEmpty else { continue }
@@ -133,7 +135,7 @@ struct Explorer {
             exploredAny = true
             let fp = runner.nextFootprint(t)
             var child = runner
-            _ = child.stepThread(t, tracing: false)
+            _ = child.stepThread(t)
             result.steps += 1
             let childSleep = options.reduction
                 ? asleep.filter { !runner.nextFootprint($0).conflicts(with: fp) } : []
@@ -154,7 +156,7 @@ struct Explorer {
                 let enabled = runner.enabledThreads()
                 guard !enabled.isEmpty else { break }
                 let t = enabled[Int(rng.next() % UInt64(enabled.count))]
-                _ = runner.stepThread(t, tracing: false)
+                _ = runner.stepThread(t)
                 result.steps += 1
                 schedule.append(t)
             }
@@ -172,7 +174,7 @@ extension MMLabSession {
         case .success(let (scenario, checked)):
             let backend = ModelBackend(design: checked.design, config: checked.config, internalChecks: true)
             var runner = ScenarioRunner(scenario: scenario, backend: backend)
-            let post = runner.exploreSetUp()
+            let post = runner.prepareThreads()
             if let f = runner.fatal { return .failure(f) }
             return .success((runner, post, checked.checks))
         }
@@ -185,7 +187,7 @@ extension MMLabSession {
         case .failure(let d): return (d.description + "\n", 2, nil)
         case .success(let (runner, post, checks)):
             var ex = Explorer(post: post, checks: checks, options: options, file: file)
-            ex.result.threads = runner.threads.map(\.name)
+            ex.result.threads = runner.threadNames
             if let n = options.randomExecutions {
                 ex.sample(runner, count: n, seed: options.seed)
                 ex.result.bound = "random sampling: \(n) executions, seed \(options.seed)"
@@ -212,13 +214,13 @@ extension MMLabSession {
     static func traceSchedule(_ start: ScenarioRunner<ModelBackend>, _ schedule: [Int]) -> (lines: [String], runner: ScenarioRunner<ModelBackend>, error: String?) {
         var runner = start
         var lines: [String] = []
-        let width = max(6, runner.threads.map(\.name.count).max() ?? 6)
+        let width = max(6, runner.threadNames.map(\.count).max() ?? 6)
         for (n, t) in schedule.enumerated() {
             guard runner.enabledThreads().contains(t) else {
-                let why = t < runner.threads.count ? runner.whyNotEnabled(t) : "there is no such thread"
+                let why = t < runner.threadNames.count ? runner.whyNotEnabled(t) : "there is no such thread"
                 return (lines, runner, "step \(n + 1): thread #\(t) cannot run here: \(why) (the token does not fit this scenario)")
             }
-            let r = runner.stepThread(t, tracing: true)
+            let r = tracedStep(&runner, t)
             lines.append("\(pad(n + 1, 3)) \(padRight(r.thread, width))  line \(r.line): \(r.statement)  —  \(r.action)")
             for c in r.pteChanges { lines.append("      \(String(repeating: " ", count: width))    PTE \(c)") }
         }
@@ -263,13 +265,13 @@ extension MMLabSession {
         switch exploreStart(source, file: file) {
         case .failure(let d): return (d.description + "\n", 2)
         case .success(let (start, post, checks)):
-            var out = "\(file): replaying \(token) over threads \(start.threads.map(\.name).joined(separator: ", "))\n"
+            var out = "\(file): replaying \(token) over threads \(start.threadNames.joined(separator: ", "))\n"
             let (lines, end, err) = traceSchedule(start, schedule)
             for l in lines { out += l + "\n" }
             if let err { return (out + "error: \(err)\n", 2) }
             var runner = end
             if !runner.enabledThreads().isEmpty {
-                out += "note: the token ends before every thread finished or slept; runnable: \(runner.enabledThreads().map { runner.threads[$0].name }.joined(separator: ", "))\n"
+                out += "note: the token ends before every thread finished or slept; runnable: \(runner.enabledThreads().map { runner.threadNames[$0] }.joined(separator: ", "))\n"
             }
             let outcome = runner.finishExecution(post: post, checks: checks)
             for t in outcome.sleepingThreads { out += "note: \(t)\n" }

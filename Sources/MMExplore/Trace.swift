@@ -1,0 +1,108 @@
+// SPDX-License-Identifier: Apache-2.0
+//
+// What `replay` and explore's counterexamples print of a step (the kernel functions it ran,
+// the PTEs it changed), and how explore tells final states apart.
+
+import MMLab
+import MMScenario
+
+/// A step with its trace: the kernel functions it ran and the PTEs that changed.
+struct TracedStep {
+    var thread: String
+    var statement: String
+    var line: Int
+    var action: String
+    /// PTEs that changed: "A[9]: 0x0 → 0x8000…".
+    var pteChanges: [String]
+}
+
+/// The PTEs of every named page, for trace diffs (none PTEs left out).
+func pteSnapshot(_ runner: ScenarioRunner<ModelBackend>) -> [String: UInt64] {
+    var out: [String: UInt64] = [:]
+    for p in runner.namedPages {
+        let pte = runner.backend.kernel.mms[Int(p.process)].pageTables.pte(p.address)
+        if !pte.isNone { out[p.label] = pte.raw }
+    }
+    return out
+}
+
+/// Thread `t` takes one step, traced.
+func tracedStep(_ runner: inout ScenarioRunner<ModelBackend>, _ t: Int) -> TracedStep {
+    let before = pteSnapshot(runner)
+    runner.backend.kernel.trace = []
+    let r = runner.stepThread(t)
+    var record = TracedStep(thread: r.thread, statement: r.statement, line: r.line, action: r.action, pteChanges: [])
+    if let notes = runner.backend.kernel.trace, !notes.isEmpty {
+        var collapsed: [(String, Int)] = []
+        for n in notes {
+            if let last = collapsed.last, last.0 == n { collapsed[collapsed.count - 1].1 += 1 } else { collapsed.append((n, 1)) }
+        }
+        record.action += ": " + collapsed.map { $0.1 > 1 ? "\($0.0) ×\($0.1)" : $0.0 }.joined(separator: "; ")
+    }
+    runner.backend.kernel.trace = nil
+    record.pteChanges = pteChanges(before, pteSnapshot(runner))
+    return record
+}
+
+/// The PTEs that changed between two snapshots, in page order. Runs of more than 8
+/// neighbouring PTEs that changed the same way (the same bits before and after, frames aside)
+/// print as one line, so a step over a whole table stays readable; shorter runs are listed one
+/// by one.
+func pteChanges(_ before: [String: UInt64], _ after: [String: UInt64]) -> [String] {
+    func order(_ k: String) -> (String, Int) {
+        guard let open = k.lastIndex(of: "["), let n = Int(k[k.index(after: open)...].dropLast()) else { return (k, 0) }
+        return (String(k[..<open]), n)
+    }
+    var out: [String] = []
+    var run: (name: String, first: Int, last: Int, b: UInt64, a: UInt64, key: String)? = nil
+    var pending: [String] = []
+    func flush() {
+        guard let r = run else { return }
+        if r.last - r.first < 8 {
+            out += pending
+        } else {
+            out.append("\(r.name)[\(r.first)..\(r.last)]: \(hex(r.b)) → \(hex(r.a)) "
+                + "(shown for \(r.key); \(r.last - r.first + 1) PTEs, the same bits each)")
+        }
+        run = nil
+        pending = []
+    }
+    for key in Set(before.keys).union(after.keys).sorted(by: { order($0) < order($1) }) where before[key] != after[key] {
+        let (name, n) = order(key)
+        let b = before[key] ?? 0, a = after[key] ?? 0
+        let line = "\(key): \(hex(b)) → \(hex(a))"
+        if let r = run, r.name == name, r.last + 1 == n,
+           (r.b & ~PTE.pfnMask, r.a & ~PTE.pfnMask) == (b & ~PTE.pfnMask, a & ~PTE.pfnMask) {
+            run!.last = n
+            pending.append(line)
+            continue
+        }
+        flush()
+        run = (name, n, n, b, a, key)
+        pending = [line]
+    }
+    flush()
+    return out
+}
+
+extension Explorer {
+    /// A hash of an execution's final state: every named PTE's bits (frames aside), every
+    /// named page's token, and the threads' positions.
+    static func fingerprint(_ runner: ScenarioRunner<ModelBackend>) -> Int {
+        var h = Hasher()
+        for (k, v) in pteSnapshot(runner).sorted(by: { $0.key < $1.key }) { h.combine(k); h.combine(v & ~PTE.pfnMask) }
+        for p in runner.namedPages {
+            let (pname, name) = processAndMapping(p)
+            h.combine(pname); h.combine(name)
+            h.combine(runner.backend.kernel.peekToken(p.process, p.address))
+        }
+        for t in runner.threadPositions { h.combine(t.pc); h.combine(t.finished) }
+        return h.finalize()
+    }
+
+    /// The process name and mapping name a named page hashes with.
+    static func processAndMapping(_ p: NamedPage) -> (String, String) {
+        guard let colon = p.label.firstIndex(of: ":") else { return ("main", p.mapping) }
+        return (String(p.label[..<colon]), p.mapping)
+    }
+}
