@@ -45,8 +45,7 @@ extension LiveBackend {
     /// How long one `ksm scan N` statement may take.
     nonisolated(unsafe) static var ksmScanTimeoutMilliseconds = 30_000
     /// The counters `expect ksm` may name.
-    static let ksmCounterNames = ["pages_shared", "pages_sharing", "pages_unshared", "pages_volatile",
-                                  "full_scans", "ksm_zero_pages", "general_profit"]
+    static var ksmCounterNames: [String] { KSMCounter.names }
 
     /// Whether this kernel has KSM (CONFIG_KSM: /sys/kernel/mm/ksm/run).
     public static var kernelHasKSM: Bool { readSmallFile(ksmDirectory + "/run") != nil }

@@ -27,28 +27,41 @@ public struct Design: Hashable, Sendable {
 
     public init() {}
 
-    /// The switch names of the language, with their values (first = Linux 6.18).
-    public static let switches: [(key: String, values: [String])] = [
-        ("pagemap.shmem_swap", ShmemSwap.allCases.map(\.rawValue)),
-        ("uffd_wp.file_zap", FileZap.allCases.map(\.rawValue)),
-        ("fault_around.uffd", FaultAroundUffd.allCases.map(\.rawValue)),
-        ("ksm.file_pages", KSMFilePages.allCases.map(\.rawValue)),
-        ("dax.memmap", DaxMemmap.allCases.map(\.rawValue)),
-        ("guest_memfd.conversion", GmemConversion.allCases.map(\.rawValue)),
+    /// Every switch: its language name, its values (first = Linux 6.18) and how a value is
+    /// set. The one definition the parser, the checker, `compare` and both backends use.
+    static let table: [(key: String, values: [String], set: @Sendable (inout Design, String) -> Bool)] = [
+        entry("pagemap.shmem_swap", ShmemSwap.self) { $0.pagemapShmemSwap = $1 },
+        entry("uffd_wp.file_zap", FileZap.self) { $0.uffdWPFileZap = $1 },
+        entry("fault_around.uffd", FaultAroundUffd.self) { $0.faultAroundUffd = $1 },
+        entry("ksm.file_pages", KSMFilePages.self) { $0.ksmFilePages = $1 },
+        entry("dax.memmap", DaxMemmap.self) { $0.daxMemmap = $1 },
+        entry("guest_memfd.conversion", GmemConversion.self) { $0.guestMemfdConversion = $1 },
     ]
+
+    /// A table row for a switch whose values are the cases of `E`.
+    static func entry<E: RawRepresentable & CaseIterable>(_ key: String, _: E.Type,
+                                                          _ assign: @escaping @Sendable (inout Design, E) -> Void)
+        -> (key: String, values: [String], set: @Sendable (inout Design, String) -> Bool) where E.RawValue == String {
+        (key, E.allCases.map(\.rawValue), { d, v in
+            guard let e = E(rawValue: v) else { return false }
+            assign(&d, e)
+            return true
+        })
+    }
+
+    /// The switch names of the language, with their values (first = Linux 6.18).
+    public static let switches: [(key: String, values: [String])] = table.map { ($0.key, $0.values) }
 
     /// Sets a switch by its language name; false if the key or value is unknown.
     public mutating func set(_ key: String, _ value: String) -> Bool {
-        switch key {
-        case "pagemap.shmem_swap": guard let v = ShmemSwap(rawValue: value) else { return false }; pagemapShmemSwap = v
-        case "uffd_wp.file_zap": guard let v = FileZap(rawValue: value) else { return false }; uffdWPFileZap = v
-        case "fault_around.uffd": guard let v = FaultAroundUffd(rawValue: value) else { return false }; faultAroundUffd = v
-        case "ksm.file_pages": guard let v = KSMFilePages(rawValue: value) else { return false }; ksmFilePages = v
-        case "dax.memmap": guard let v = DaxMemmap(rawValue: value) else { return false }; daxMemmap = v
-        case "guest_memfd.conversion": guard let v = GmemConversion(rawValue: value) else { return false }; guestMemfdConversion = v
-        default: return false
-        }
-        return true
+        guard let row = Design.table.first(where: { $0.key == key }) else { return false }
+        return row.set(&self, value)
+    }
+
+    /// The value of a switch by its language name (nil: unknown key).
+    public func value(of key: String) -> String? {
+        guard let row = Design.table.first(where: { $0.key == key }) else { return nil }
+        return row.values.first { v in var d = self; _ = row.set(&d, v); return d == self }
     }
 
     /// Whether this is Linux 6.18's design in every switch.

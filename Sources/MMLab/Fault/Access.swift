@@ -23,13 +23,7 @@ extension Kernel {
     /// access then retries at its next step); a userfault puts it to sleep until woken.
     mutating func accessTaskStep(_ task: inout SyscallTask, _ mm: MMID, _ address: UInt64, store: UInt64?) -> StepResult {
         task.progress = .access
-        switch accessStep(mm, address, store: store) {
-        case .faulted: return .running
-        case .completed(.ok(let t)): return .finished(.value(t))
-        case .completed(.signal(let s)): return .finished(.signal(s))
-        case .completed(.modelError(let m)): return .finished(.backendError(m))
-        case .completed(.blocked(let w)): return .blocked(w, .userfault(address: address))
-        }
+        return accessStep(mm, address, store: store)
     }
 
     /// What the next step of an access reads and writes, decided on the current state: an

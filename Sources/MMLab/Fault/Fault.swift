@@ -29,15 +29,9 @@ enum VMFault: Equatable {
     case userfault(WaitID)
 }
 
-/// One step of an access: it completed, or a fault was handled and the access retries.
-public enum AccessStep: Hashable, Sendable {
-    case completed(AccessResult)
-    case faulted
-}
-
 extension Kernel {
     /// One step of an access: the MMU walk, and on a miss the whole of handle_mm_fault().
-    public mutating func accessStep(_ mmID: MMID, _ address: UInt64, store: UInt64?) -> AccessStep {
+    mutating func accessStep(_ mmID: MMID, _ address: UInt64, store: UInt64?) -> StepResult {
         let m = Int(mmID)
         let pte = mms[m].pageTables.pte(address)
         costs.pteReads += 1
@@ -47,7 +41,7 @@ extension Kernel {
             // A load from a frame with an uncorrectable error is a machine check (x86 raises
             // SRAR on data loads; stores are not modelled as consuming the error).
             if store == nil && !corruptedPFNs.isEmpty && corruptedPFNs.contains(pfn) {
-                return .completed(machineCheck(m, address, pfn))
+                return .finished(machineCheck(m, address, pfn))
             }
             var hw = PTE.accessed
             if let t = store {
@@ -56,20 +50,20 @@ extension Kernel {
             }
             if pte.raw & hw != hw { mms[m].pageTables.set(address, pte.with(hw)) }
             if let t = store { noteStoreCompleted(m, address, t) }
-            return .completed(.ok(frames.token(pfn)))
+            return .finished(.value(frames.token(pfn)))
         }
         costs.faults += 1
         note("handle_mm_fault(\(store == nil ? "read" : "write"))")
         switch handleMMFault(m, address, write: store != nil) {
-        case .done: return .faulted
-        case .sigsegv(let s): return .completed(.signal(s))
-        case .sigbus: return .completed(.signal(.busAdrErr))
+        case .done: return .running   // the access retries at its next step
+        case .sigsegv(let s): return .finished(.signal(s))
+        case .sigbus: return .finished(.signal(.busAdrErr))
         case .hwpoison:
             // x86 do_sigbus(): under CONFIG_MEMORY_FAILURE, VM_FAULT_HWPOISON is
             // force_sig_mceerr(BUS_MCEERR_AR, address, PAGE_SHIFT); without it, BUS_ADRERR.
-            return .completed(.signal(config.memoryFailure
+            return .finished(.signal(config.memoryFailure
                 ? .mceErr(actionRequired: true, address: address, lsb: Int(pageShift)) : .busAdrErr))
-        case .userfault(let w): return .completed(.blocked(w))
+        case .userfault(let w): return .blocked(w, .userfault(address: address))
         }
     }
 

@@ -294,11 +294,11 @@ extension Kernel {
     /// A data load from a corrupted frame: do_machine_check() → queue_task_work() →
     /// kill_me_maybe() → memory_failure(pfn, MF_ACTION_REQUIRED) with the loading task as
     /// current. Returns the signal it sent that task.
-    mutating func machineCheck(_ m: Int, _ address: UInt64, _ pfn: PFN) -> AccessResult {
+    mutating func machineCheck(_ m: Int, _ address: UInt64, _ pfn: PFN) -> CallResult {
         note("machine check (SRAR) on a load at 0x\(String(address, radix: 16)) → kill_me_maybe → memory_failure(pfn \(pfn))")
         let r = memoryFailure(pfn, flags: [.actionRequired], current: m)
-        if let why = r.notModelled { return .modelError(why) }
+        if let why = r.notModelled { return .backendError(why) }
         if let s = r.sent.first(where: { $0.mm == MMID(m) }) { return .signal(s.info) }
-        return .modelError("memory_failure(pfn \(pfn)) sent no signal to the task that consumed the error")
+        return .backendError("memory_failure(pfn \(pfn)) sent no signal to the task that consumed the error")
     }
 }
