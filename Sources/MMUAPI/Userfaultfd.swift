@@ -4,7 +4,7 @@
 // messages and the mfill ioctls' modes.
 
 /// UFFD_FEATURE_* (include/uapi/linux/userfaultfd.h).
-public struct UffdFeatures: OptionSet, Hashable, Sendable {
+public struct UffdFeatures: NamedOptionSet, Hashable, Sendable {
     public var rawValue: UInt64
     public init(rawValue: UInt64) { self.rawValue = rawValue }
     public static let pagefaultFlagWP = UffdFeatures(rawValue: 1 << 0)
@@ -38,18 +38,10 @@ public struct UffdFeatures: OptionSet, Hashable, Sendable {
         ("wp_async", .wpAsync), ("move", .move),
     ]
 
-    public init?(names list: [String]) {
-        var f: UffdFeatures = []
-        for n in list {
-            guard let v = Self.names.first(where: { $0.0 == n })?.1 else { return nil }
-            f.insert(v)
-        }
-        self = f
-    }
 }
 
 /// UFFDIO_REGISTER_MODE_*.
-public struct UffdRegisterMode: OptionSet, Hashable, Sendable {
+public struct UffdRegisterMode: NamedOptionSet, Hashable, Sendable {
     public var rawValue: UInt64
     public init(rawValue: UInt64) { self.rawValue = rawValue }
     public static let missing = UffdRegisterMode(rawValue: 1 << 0)
@@ -59,14 +51,6 @@ public struct UffdRegisterMode: OptionSet, Hashable, Sendable {
     /// The scenario language's names (`UFFDIO_REGISTER_MODE_*` in lower case).
     public static let names: [(String, UffdRegisterMode)] = [("missing", .missing), ("wp", .wp), ("minor", .minor)]
 
-    /// The modes by their names; nil for an unknown name.
-    public init?(names list: [String]) {
-        self = []
-        for n in list {
-            guard let m = Self.names.first(where: { $0.0 == n })?.1 else { return nil }
-            insert(m)
-        }
-    }
 }
 
 /// UFFD_EVENT_* codes.

@@ -60,7 +60,12 @@ extension Kernel {
             if advice.lockMode == .mmapWrite { mm = p }
         case .clearRefs(let p, let v):
             if v == 4 { mm = p }   // clear_refs_write(): CLEAR_REFS_SOFT_DIRTY changes VMA flags
-        default:
+        case .swapon, .memfdCreate, .guestMemfdCreate, .daxCreate, .madviseHWPoison, .punchHole, .pread, .access,
+             .pagemapRead, .uffdCreate, .uffdWriteProtect, .uffdMfill, .uffdWake, .uffdRead, .pagemapScan,
+             .ksmRun, .ksmScan, .ksmSetUseZeroPages, .ksmSetMaxPageSharing, .ksmCounters:
+            // No sleeping lock for write: mmap_lock for read at most (faults, the uffd ioctls,
+            // PAGEMAP_SCAN), i_mmap_rwsem for read (punch), or none (files, sysfs). Exhaustive
+            // on purpose: a new call must say which locks it takes.
             break
         }
         guard let mm, Int(mm) < mms.count else { return extra }
