@@ -6,7 +6,7 @@
 // (one batch each: pages_to_scan covers every page) and stops it again (run=0 between
 // statements, so nothing changes behind the scenario's back); `expect ksm` reads the
 // counters, full_scans relative to the start of the run. Every knob touched is recorded in
-// the host record (cmmlinux.c) and restored on every exit path.
+// the host record (CMMLinux/host.c) and restored on every exit path.
 
 import CMMLinux
 import MMLab

@@ -2,7 +2,7 @@
 //
 // The blocking and userfaultfd part of the live backend. Once a scenario creates a
 // userfaultfd, every access and every madvise/munmap/fork runs as a job on a real thread of
-// the worker that owns the memory (see the jobs section of cmmlinux.c): an access that traps
+// the worker that owns the memory (see CMMLinux/jobs.c): an access that traps
 // really sleeps in handle_userfault(), and an event really holds its system call in
 // userfaultfd_event_wait_completion(). A job that sleeps is handed to the runner as a
 // LivePendingCall; `isWoken` asks the worker whether the thread finished since, and `resume`

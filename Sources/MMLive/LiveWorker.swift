@@ -187,7 +187,7 @@ public final class LiveWorker {
 
     // MARK: jobs, userfaultfd, PAGEMAP_SCAN
 
-    /// Starts a job on one of the worker's job threads (see the jobs section of cmmlinux.c).
+    /// Starts a job on one of the worker's job threads (see CMMLinux/jobs.c).
     public func startJob(_ kind: mml_job_kind, _ args: [UInt64] = []) throws(LiveError) -> LiveJob {
         try job(call(MML_OP_JOB_START, [UInt64(kind.rawValue)] + args), what: "start a job")
     }

@@ -1,0 +1,159 @@
+// SPDX-License-Identifier: Apache-2.0
+//
+// The header's functions where the live backend cannot run (not Linux): the package still
+// builds, mml_is_linux says 0, and everything else refuses (-ENOSYS) or does nothing.
+
+#include "internal.h"
+
+#if !defined(__linux__)
+
+/// No worker off Linux: -ENOSYS.
+pid_t mml_spawn_worker(int cpu, int *sock)
+{
+	(void)cpu;
+	(void)sock;
+	return -ENOSYS;
+}
+
+/// No worker to call: -ENOSYS.
+int mml_call(int sock, const struct mml_request *rq, int send_fd, struct mml_reply *rp, int *recv_fd,
+	     int timeout_ms)
+{
+	(void)sock, (void)rq, (void)send_fd, (void)rp, (void)recv_fd, (void)timeout_ms;
+	return -ENOSYS;
+}
+
+/// No worker to call: -ENOSYS.
+int mml_call_data(int sock, const struct mml_request *rq, int send_fd, struct mml_reply *rp, int *recv_fd,
+		  void *data, int data_len, int *data_got, int timeout_ms)
+{
+	(void)sock, (void)rq, (void)send_fd, (void)rp, (void)recv_fd, (void)data, (void)data_len, (void)data_got,
+		(void)timeout_ms;
+	return -ENOSYS;
+}
+
+/// Nothing to wait for: 0.
+int mml_wait_gone(pid_t pid, int timeout_ms)
+{
+	(void)pid, (void)timeout_ms;
+	return 0;
+}
+
+/// No memfd: -ENOSYS.
+int mml_memfd(const char *name, uint64_t bytes)
+{
+	(void)name, (void)bytes;
+	return -ENOSYS;
+}
+
+/// Nothing to close.
+void mml_close(int fd)
+{
+	(void)fd;
+}
+
+/// No KVM: -ENOSYS.
+int mml_guest_memfd(int *vm_fd, uint64_t size, uint64_t flags)
+{
+	(void)vm_fd, (void)size, (void)flags;
+	return -ENOSYS;
+}
+
+/// No pread of the live backend's files: -ENOSYS, *value 0.
+long mml_pread(int fd, uint64_t offset, uint64_t *value)
+{
+	(void)fd, (void)offset;
+	*value = 0;
+	return -ENOSYS;
+}
+
+/// No user id that the live backend could use: all ones.
+uint32_t mml_geteuid(void)
+{
+	return 0xffffffffu;
+}
+
+/// 0: this is not Linux.
+int mml_is_linux(void)
+{
+	return 0;
+}
+
+/// No Linux release: the empty string.
+void mml_kernel_release(char *buf, int len)
+{
+	if (len > 0)
+		buf[0] = 0;
+}
+
+/// Nothing to set up.
+void mml_host_begin(void)
+{
+}
+
+/// No host lock: -ENOSYS.
+int mml_host_lock(const char *path, int timeout_ms)
+{
+	(void)path, (void)timeout_ms;
+	return -ENOSYS;
+}
+
+/// Nothing to restore: 0 steps failed.
+int mml_host_restore(void)
+{
+	return 0;
+}
+
+/// No workers to record.
+void mml_host_note_worker(pid_t pid)
+{
+	(void)pid;
+}
+
+/// No workers to forget.
+void mml_host_forget_worker(pid_t pid)
+{
+	(void)pid;
+}
+
+/// No vm.page-cluster: -ENOSYS.
+int mml_host_set_page_cluster(int value)
+{
+	(void)value;
+	return -ENOSYS;
+}
+
+/// No swap files: -ENOSYS.
+int mml_host_add_swapfile(const char *path, uint64_t bytes)
+{
+	(void)path, (void)bytes;
+	return -ENOSYS;
+}
+
+/// No /proc/swaps: -ENOSYS.
+int mml_active_swaps(void)
+{
+	return -ENOSYS;
+}
+
+/// No KSM: -ENOSYS.
+int mml_ksm_read(const char *name, int64_t *value)
+{
+	(void)name, (void)value;
+	return -ENOSYS;
+}
+
+/// No KSM: -ENOSYS.
+int mml_host_set_ksm(const char *name, const char *value)
+{
+	(void)name, (void)value;
+	return -ENOSYS;
+}
+
+/// No KSM: nothing to unmerge.
+void mml_host_ksm_unmerge_at_restore(int on)
+{
+	(void)on;
+}
+
+#endif // !__linux__
