@@ -180,11 +180,16 @@ extension MMLabSession {
         }
     }
 
-    /// `mmlab explore`: returns what to print and the exit status (0 every check holds,
-    /// 1 a check fails, 2 an error).
-    public static func explore(source: String, file: String, options: ExploreOptions = ExploreOptions()) -> (String, Int32, ExploreResult?) {
+    /// `mmlab explore`: what to print and the exit status (0 every check holds, 1 a check
+    /// fails, 2 an error).
+    public static func explore(source: String, file: String, options: ExploreOptions = ExploreOptions()) -> CommandOutcome {
+        exploration(source: source, file: file, options: options).outcome
+    }
+
+    /// `explore`, with the explorer's counts and verdicts beside what it prints.
+    public static func exploration(source: String, file: String, options: ExploreOptions = ExploreOptions()) -> (outcome: CommandOutcome, result: ExploreResult?) {
         switch exploreStart(source, file: file) {
-        case .failure(let d): return (d.description + "\n", 2, nil)
+        case .failure(let d): return (.diagnostic(d, file: file, json: false), nil)
         case .success(let (runner, post, checks)):
             var ex = Explorer(post: post, checks: checks, options: options, file: file)
             ex.result.threads = runner.threadNames
@@ -206,7 +211,7 @@ extension MMLabSession {
             }
             let text = renderExplore(ex.result, runner: runner, post: post, checks: checks)
             let failed = ex.result.verdicts.contains { $0.failingExecutions > 0 }
-            return (text, failed ? 1 : 0, ex.result)
+            return (CommandOutcome(output: text, status: failed ? 1 : 0), ex.result)
         }
     }
 
@@ -258,17 +263,17 @@ extension MMLabSession {
 
     /// `mmlab replay FILE --schedule TOKEN`: the execution step by step, with the PTEs each
     /// step changed, then the statements after the threads and the checks.
-    public static func replay(source: String, file: String, token: String) -> (String, Int32) {
+    public static func replay(source: String, file: String, token: String) -> CommandOutcome {
         guard let schedule = ReplayToken.decode(token) else {
-            return ("\(file): error: expected a replay token like v1.0121, found '\(token)'\n", 2)
+            return CommandOutcome(output: "\(file): error: expected a replay token like v1.0121, found '\(token)'\n", status: 2)
         }
         switch exploreStart(source, file: file) {
-        case .failure(let d): return (d.description + "\n", 2)
+        case .failure(let d): return .diagnostic(d, file: file, json: false)
         case .success(let (start, post, checks)):
             var out = "\(file): replaying \(token) over threads \(start.threadNames.joined(separator: ", "))\n"
             let (lines, end, err) = traceSchedule(start, schedule)
             for l in lines { out += l + "\n" }
-            if let err { return (out + "error: \(err)\n", 2) }
+            if let err { return CommandOutcome(output: out + "error: \(err)\n", status: 2) }
             var runner = end
             if !runner.enabledThreads().isEmpty {
                 out += "note: the token ends before every thread finished or slept; runnable: \(runner.enabledThreads().map { runner.threadNames[$0] }.joined(separator: ", "))\n"
@@ -282,7 +287,7 @@ extension MMLabSession {
                 out += "check \(name): " + (p.isEmpty ? "holds" : "FAILS: \(p)") + "\n"
                 if !p.isEmpty { failed = true }
             }
-            return (out, failed ? 1 : 0)
+            return CommandOutcome(output: out, status: failed ? 1 : 0)
         }
     }
 }

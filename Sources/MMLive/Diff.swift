@@ -129,7 +129,7 @@ public enum LiveDiff {
             result.error = firstLine(model.output)
             return result
         }
-        let live = LiveSession.run(source: source, file: file)
+        let live = LiveSession.execute(source: source, file: file)
         result.notes = live.notes
         if let why = live.skipped {
             result.skipped = why

@@ -16,19 +16,26 @@ public struct LiveOptions: Sendable {
     public init(json: Bool = false) { self.json = json }
 }
 
-/// The outcome of a live run: what to print, where, and the exit status.
-public struct LiveOutcome: Sendable {
+/// A live run as the session builds it: the notes stay bare (the diff prefixes them with the
+/// file) until `run` renders them for standard error.
+struct LiveRun: Sendable {
     /// The report (standard output), in `mmlab run`'s format.
-    public var output: String
-    /// Notes about the host for people (standard error).
-    public var notes: [String] = []
+    var output: String
+    /// Notes about the host for people; one that starts with "error: " is an error.
+    var notes: [String] = []
     /// 0 all met, 1 an expectation failed, 2 an error, 3 skipped.
-    public var status: Int32
-    public var report: RunReport?
+    var status: Int32
+    var report: RunReport?
     /// Why the scenario was not run, when it was not.
-    public var skipped: String?
+    var skipped: String?
     /// The parse or check error, when there was one.
-    public var error: Diagnostic?
+    var error: Diagnostic?
+
+    /// What `mmlab live` prints: notes become `note: …`, errors `mmlab: error: …`.
+    var outcome: CommandOutcome {
+        CommandOutcome(output: output, standardError: notes.map { $0.hasPrefix("error: ") ? "mmlab: \($0)" : "note: \($0)" },
+                       status: status, report: report, skipped: skipped, error: error)
+    }
 }
 
 /// Exit status of a scenario the host cannot run.
@@ -182,24 +189,26 @@ public enum LiveSession {
         }
     }
 
-    static func skippedOutcome(_ file: String, _ why: String, json: Bool, notes: [String] = []) -> LiveOutcome {
+    static func skippedOutcome(_ file: String, _ why: String, json: Bool, notes: [String] = []) -> LiveRun {
         let out = json
             ? JSON.object([("summary", .bool(true)), ("file", .string(file)), ("backend", .string("linux")),
                            ("skipped", .string(why)), ("exit", .int(Int(skippedStatus)))]).rendered + "\n"
             : "\(file): skipped: \(why)\n"
-        return LiveOutcome(output: out, notes: notes, status: skippedStatus, report: nil, skipped: why)
+        return LiveRun(output: out, notes: notes, status: skippedStatus, report: nil, skipped: why)
     }
 
-    /// Runs a scenario's text on the running kernel.
-    public static func run(source: String, file: String, options: LiveOptions = LiveOptions()) -> LiveOutcome {
+    /// Runs a scenario's text on the running kernel: `mmlab live`.
+    public static func run(source: String, file: String, options: LiveOptions = LiveOptions()) -> CommandOutcome {
+        execute(source: source, file: file, options: options).outcome
+    }
+
+    /// Runs a scenario's text on the running kernel, its notes kept bare.
+    static func execute(source: String, file: String, options: LiveOptions = LiveOptions()) -> LiveRun {
         let scenario: Scenario, checked: CheckedScenario
         switch MMLabSession.prepare(source, file: file) {
         case .failure(let d):
-            let out = options.json
-                ? JSON.object([("summary", .bool(true)), ("file", .string(file)), ("error", .string(d.description)),
-                               ("exit", .int(2))]).rendered + "\n"
-                : d.description + "\n"
-            return LiveOutcome(output: out, status: 2, report: nil, error: d)
+            let o = CommandOutcome.diagnostic(d, file: file, json: options.json)
+            return LiveRun(output: o.output, status: 2, report: nil, error: d)
         case .success(let (s, c)):
             scenario = s
             checked = c
@@ -216,7 +225,7 @@ public enum LiveSession {
             return skippedOutcome(file, error.message, json: options.json)
         }
         var notes = host.notes
-        func finishHost(_ outcome: inout LiveOutcome) {
+        func finishHost(_ outcome: inout LiveRun) {
             let problems = host.restore()
             if !problems.isEmpty {
                 outcome.report?.problems += problems
@@ -234,7 +243,7 @@ public enum LiveSession {
         do {
             backend = try LiveBackend(host: host)
         } catch {
-            var o = LiveOutcome(output: "\(file): error: \(error.message)\n", status: 2, report: nil)
+            var o = LiveRun(output: "\(file): error: \(error.message)\n", status: 2, report: nil)
             finishHost(&o)
             return o
         }
@@ -254,13 +263,13 @@ public enum LiveSession {
             if firstKSMStatement(scenario) != nil { try backend.ksmPrepare() }
         } catch {
             _ = backend.finish()
-            var o = LiveOutcome(output: "\(file): error: \(error.message)\n", status: 2, report: nil)
+            var o = LiveRun(output: "\(file): error: \(error.message)\n", status: 2, report: nil)
             finishHost(&o)
             return o
         }
         var runner = ScenarioRunner(scenario: scenario, backend: backend)
         let report = runner.run(wantsConsistencyCheck: false)
-        var outcome = LiveOutcome(output: "", status: report.exitStatus, report: report)
+        var outcome = LiveRun(output: "", status: report.exitStatus, report: report)
         finishHost(&outcome)
         let final = outcome.report ?? report
         outcome.output = options.json ? final.jsonLines() : final.text()

@@ -43,11 +43,11 @@ extension MMLabSession {
     }
 
     /// `mmlab compare FILE --design SPEC`: what to print and the exit status (0 done, 2 error).
-    public static func compare(source: String, file: String, designSpec: String) -> (String, Int32) {
+    public static func compare(source: String, file: String, designSpec: String) -> CommandOutcome {
         let variants: [[(String, String)]]
         switch designVariants(designSpec) {
         case .success(let v): variants = v
-        case .failure(let e): return ("\(file): error: \(e.message)\n", 2)
+        case .failure(let e): return CommandOutcome(output: "\(file): error: \(e.message)\n", status: 2)
         }
         var reports: [(String, RunReport)] = []
         for variant in variants {
@@ -68,7 +68,7 @@ extension MMLabSession {
             let text = (header + kept).joined(separator: "\n")
             let out = run(source: text, file: file, options: RunOptions(stats: true))
             guard var report = out.report else {
-                return ("\(name): \(out.output)", 2)
+                return CommandOutcome(output: "\(name): \(out.output)", status: 2, error: out.error)
             }
             // Shift locations back to the original file's lines.
             for i in report.entries.indices {
@@ -107,7 +107,7 @@ extension MMLabSession {
         for (name, r) in reports where !r.metadata.isEmpty {
             for (what, bytes) in r.metadata { text += "\(name): metadata: \(what): \(bytes) bytes\n" }
         }
-        return (text, 0)
+        return CommandOutcome(output: text, status: 0)
     }
 
     static func describeEntry(_ e: StatementReport) -> String {

@@ -18,14 +18,6 @@ public struct RunOptions: Sendable {
     }
 }
 
-/// The outcome of running one scenario file: what to print and the exit status.
-public struct RunOutcome: Sendable {
-    public var output: String
-    public var status: Int32
-    /// The report, when the scenario got as far as running.
-    public var report: RunReport?
-}
-
 public enum MMLabSession {
     /// Parses and statically checks a scenario: the first error, or what the run needs.
     /// Public so that other backends (the live one) run exactly what the model would.
@@ -40,14 +32,10 @@ public enum MMLabSession {
     }
 
     /// Runs a scenario's text on the model.
-    public static func run(source: String, file: String, options: RunOptions = RunOptions()) -> RunOutcome {
+    public static func run(source: String, file: String, options: RunOptions = RunOptions()) -> CommandOutcome {
         switch prepare(source, file: file) {
         case .failure(let d):
-            let out = options.json
-                ? JSON.object([("summary", .bool(true)), ("file", .string(file)), ("error", .string(d.description)),
-                               ("exit", .int(2))]).rendered + "\n"
-                : d.description + "\n"
-            return RunOutcome(output: out, status: 2, report: nil)
+            return .diagnostic(d, file: file, json: options.json)
         case .success(let (scenario, checked)):
             var backend = ModelBackend(design: checked.design, config: checked.config,
                                        internalChecks: options.internalChecks || checked.wantsConsistencyCheck)
@@ -55,7 +43,7 @@ public enum MMLabSession {
             var runner = ScenarioRunner(scenario: scenario, backend: backend)
             let report = runner.run(checks: checked.checks)
             let out = options.json ? report.jsonLines() : report.text(stats: options.stats)
-            return RunOutcome(output: out, status: report.exitStatus, report: report)
+            return CommandOutcome(output: out, status: report.exitStatus, report: report)
         }
     }
 }

@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
 //
-// The mmlab command line: a thin tree of subcommands over MMScenario.
+// The mmlab command line: a thin tree of subcommands. Each one turns its options into a call
+// on MMScenario, MMExplore or MMLive and prints the CommandOutcome it gets back.
 
 import ArgumentParser
 import Foundation
-import MMLive
 import MMExplore
+import MMLive
 import MMScenario
 
 @main
@@ -17,52 +18,53 @@ struct MMLabCommand: ParsableCommand {
     )
 }
 
-/// Reads a scenario file, or fails with exit status 2 and a message for people.
-func readScenario(_ path: String) throws -> String {
-    guard let data = FileManager.default.contents(atPath: path) else {
-        FileHandle.standardError.write(Data("\(path): error: cannot read the file\n".utf8))
-        throw ExitCode(2)
+/// The scenario file every subcommand but `diff` takes.
+struct ScenarioArgument: ParsableArguments {
+    @Argument(help: "The .mms scenario file.") var file: String
+
+    /// The file's text; a file that cannot be read ends the command with exit status 2.
+    func text() throws -> String {
+        do {
+            return try ScenarioFile.read(file)
+        } catch {
+            try error.outcome.emit()
+            return ""
+        }
     }
-    guard let text = String(data: data, encoding: .utf8) else {
-        FileHandle.standardError.write(Data("\(path): error: expected UTF-8 text, found bytes that are not\n".utf8))
-        throw ExitCode(2)
+}
+
+/// How a report is printed, shared by `run` and `live`.
+struct ReportFormat: ParsableArguments {
+    @Flag(help: "Print JSON lines instead of text.") var json = false
+}
+
+extension CommandOutcome {
+    /// Prints standard output, then standard error, and ends with the exit status.
+    func emit() throws {
+        print(output, terminator: "")
+        for l in standardError { FileHandle.standardError.write(Data("\(l)\n".utf8)) }
+        if status != 0 { throw ExitCode(status) }
     }
-    return text
 }
 
 struct Run: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run a scenario on the model: trace, pagemap words, expectations (exit 1 on a failed one).")
-    @Argument(help: "The .mms scenario file.") var file: String
-    @Flag(help: "Print JSON lines instead of text.") var json = false
+    @OptionGroup var scenario: ScenarioArgument
+    @OptionGroup var format: ReportFormat
     @Flag(help: "Print the model's cost counters.") var stats = false
     @Flag(name: .customLong("check"), help: "Check the model's invariants after every operation.") var check = false
 
     func run() throws {
-        let text = try readScenario(file)
-        let outcome = MMLabSession.run(source: text, file: file,
-                                       options: RunOptions(json: json, stats: stats, internalChecks: check))
-        print(outcome.output, terminator: "")
-        if outcome.status != 0 { throw ExitCode(outcome.status) }
-    }
-}
-
-/// A subcommand whose job belongs to a later issue: it says so and exits 2.
-protocol NotYetImplemented: ParsableCommand {
-    static var what: String { get }
-}
-
-extension NotYetImplemented {
-    func run() throws {
-        FileHandle.standardError.write(Data("mmlab: \(Self.what) is not implemented yet\n".utf8))
-        throw ExitCode(2)
+        try MMLabSession.run(source: scenario.text(), file: scenario.file,
+                             options: RunOptions(json: format.json, stats: stats, internalChecks: check)).emit()
     }
 }
 
 struct Explore: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Explore every interleaving of a scenario's threads; verdict per check, shortest failing schedule and replay token.")
-    @Argument(help: "The .mms scenario file.") var file: String
+    @OptionGroup var scenario: ScenarioArgument
     @Flag(name: .customLong("no-reduction"), help: "Enumerate every interleaving (no partial-order reduction).") var noReduction = false
     @Option(name: .customLong("preemptions"), help: "At most this many preemptions per execution.") var preemptions: Int?
     @Option(name: .customLong("random"), help: "Sample this many random executions instead of enumerating.") var random: Int?
@@ -70,49 +72,34 @@ struct Explore: ParsableCommand {
     @Option(name: .customLong("max-executions"), help: "Stop after this many executions.") var maxExecutions: Int = 2_000_000
 
     func run() throws {
-        let text = try readScenario(file)
         var o = ExploreOptions()
         o.reduction = !noReduction
         o.preemptionBound = preemptions
         o.randomExecutions = random
         o.seed = seed
         o.maxExecutions = max(1, maxExecutions)
-        let (out, status, _) = MMLabSession.explore(source: text, file: file, options: o)
-        print(out, terminator: "")
-        if status != 0 { throw ExitCode(status) }
+        try MMLabSession.explore(source: scenario.text(), file: scenario.file, options: o).emit()
     }
 }
 
 struct Replay: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Re-run one interleaving step by step, with the PTEs each step changed.")
-    @Argument(help: "The .mms scenario file.") var file: String
+    @OptionGroup var scenario: ScenarioArgument
     @Option(help: "The replay token printed by explore.") var schedule: String
 
     func run() throws {
-        let text = try readScenario(file)
-        let (out, status) = MMLabSession.replay(source: text, file: file, token: schedule)
-        print(out, terminator: "")
-        if status != 0 { throw ExitCode(status) }
+        try MMLabSession.replay(source: scenario.text(), file: scenario.file, token: schedule).emit()
     }
-}
-
-/// Writes lines to standard error.
-func printToStandardError(_ lines: [String]) {
-    for l in lines { FileHandle.standardError.write(Data("\(l)\n".utf8)) }
 }
 
 struct Live: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run a scenario on the running kernel (as root): same report as run; exit 3 when it cannot run here.")
-    @Argument(help: "The .mms scenario file.") var file: String
-    @Flag(help: "Print JSON lines instead of text.") var json = false
+    @OptionGroup var scenario: ScenarioArgument
+    @OptionGroup var format: ReportFormat
 
     func run() throws {
-        let text = try readScenario(file)
-        let outcome = LiveSession.run(source: text, file: file, options: LiveOptions(json: json))
-        print(outcome.output, terminator: "")
-        printToStandardError(outcome.notes.map { $0.hasPrefix("error: ") ? "mmlab: \($0)" : "note: \($0)" })
-        if outcome.status != 0 { throw ExitCode(outcome.status) }
+        try LiveSession.run(source: scenario.text(), file: scenario.file, options: LiveOptions(json: format.json)).emit()
     }
 }
 
@@ -137,59 +124,19 @@ struct Diff: ParsableCommand {
     }
 
     func run() throws {
-        if let random {
-            let s = seed ?? UInt64(Date().timeIntervalSince1970 * 1000)
-            let dir = FileManager.default.temporaryDirectory.appendingPathComponent("mmlab-random-\(s)").path
-            let r = RandomDiff.run(count: random, seed: s, directory: dir)
-            print(r.text, terminator: "")
-            if r.status != 0 { throw ExitCode(r.status) }
-            return
-        }
-        guard let file else { throw ExitCode(2) }
-        let listPath = deviations ?? LiveDiff.findDeviationsFile(near: file)
-        var list: [Deviation] = []
-        if let listPath {
-            do {
-                list = try LiveDiff.loadDeviations(listPath)
-            } catch {
-                printToStandardError(["\(listPath): error: \(error)"])
-                throw ExitCode(2)
-            }
-        } else {
-            printToStandardError(["note: no docs/deviations.md found: every difference counts as unlisted"])
-        }
-        if all {
-            var isDir: ObjCBool = false
-            guard FileManager.default.fileExists(atPath: file, isDirectory: &isDir), isDir.boolValue else {
-                printToStandardError(["\(file): error: expected a folder"])
-                throw ExitCode(2)
-            }
-            let r = LiveDiff.diffAll(directory: file, deviations: list, deviationsPath: listPath) { one in
-                printToStandardError(one.notes.map { "note: \(one.file): \($0)" })
-            }
-            print(r.text, terminator: "")
-            if r.status != 0 { throw ExitCode(r.status) }
-        } else {
-            let text = try readScenario(file)
-            let r = LiveDiff.diff(source: text, file: file, deviations: list)
-            printToStandardError(r.notes.map { "note: \($0)" })
-            print(LiveDiff.render(r, deviationsPath: listPath), terminator: "")
-            if r.status != 0 { throw ExitCode(r.status) }
-        }
+        let request = DiffRequest(file: file, all: all, deviations: deviations, random: random, seed: seed)
+        try LiveDiff.command(request, note: { FileHandle.standardError.write(Data("\($0)\n".utf8)) }).emit()
     }
 }
 
 struct Compare: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run a scenario under design variants, side by side: expectations, differing observations, costs.")
-    @Argument(help: "The .mms scenario file.") var file: String
+    @OptionGroup var scenario: ScenarioArgument
     @Option(help: "Switches and values: KEY=V1,V2 (several separated by ';'), e.g. pagemap.shmem_swap=none,pagecache.")
     var design: String
 
     func run() throws {
-        let text = try readScenario(file)
-        let (out, status) = MMLabSession.compare(source: text, file: file, designSpec: design)
-        print(out, terminator: "")
-        if status != 0 { throw ExitCode(status) }
+        try MMLabSession.compare(source: scenario.text(), file: scenario.file, designSpec: design).emit()
     }
 }

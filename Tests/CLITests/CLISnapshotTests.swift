@@ -8,16 +8,28 @@ final class CLISnapshotTests: XCTestCase {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent()
 
+    /// The mmlab executable is not where `swift build` puts it: the tests fail (they do not
+    /// skip), since a CLI test that cannot run checks nothing.
+    struct MissingExecutable: Error, CustomStringConvertible {
+        var searched: [String]
+        var description: String {
+            "the mmlab executable was not found (looked in \(searched.joined(separator: ", "))); "
+                + "build it with 'swift build' before running the CLI tests"
+        }
+    }
+
     /// The mmlab executable built next to this test bundle.
     var executable: URL {
         get throws {
             var dir = Bundle.main.bundleURL
+            var searched: [String] = []
             for _ in 0..<3 {
                 let candidate = dir.appendingPathComponent("mmlab")
                 if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
+                searched.append(dir.path)
                 dir = dir.deletingLastPathComponent()
             }
-            throw XCTSkip("mmlab executable not found next to the test bundle (\(Bundle.main.bundleURL.path))")
+            throw MissingExecutable(searched: searched)
         }
     }
 
@@ -26,6 +38,10 @@ final class CLISnapshotTests: XCTestCase {
         p.executableURL = try executable
         p.arguments = args
         p.currentDirectoryURL = Self.root
+        // Help text wraps at the terminal's width: pin it.
+        var env = ProcessInfo.processInfo.environment
+        env["COLUMNS"] = "100"
+        p.environment = env
         let out = Pipe(), err = Pipe()
         p.standardOutput = out
         p.standardError = err
@@ -108,5 +124,25 @@ final class CLISnapshotTests: XCTestCase {
     func testCompareRefusesUnknownValues() throws {
         try assertSnapshot("compare-bad-value", ["compare", "examples/shmem/pageout.mms", "--design",
                                                  "pagemap.shmem_swap=sometimes"], status: 2)
+    }
+
+    /// Every subcommand's --help, so a change to an option's name, default or help is seen.
+    func testHelp() throws {
+        try assertSnapshot("help", ["--help"], status: 0)
+        for sub in ["run", "explore", "replay", "live", "diff", "compare"] {
+            try assertSnapshot("help-\(sub)", [sub, "--help"], status: 0)
+        }
+    }
+
+    func testDiffWithoutAFileIsAUsageError() throws {
+        try assertSnapshot("diff-no-file", ["diff"], status: 64)
+    }
+
+    func testLiveParseErrorInJSON() throws {
+        try assertSnapshot("live-parse-error-json", ["live", "--json", "Tests/CLITests/Fixtures/bad-range.mms"], status: 2)
+    }
+
+    func testReplayRefusesABadToken() throws {
+        try assertSnapshot("replay-bad-token", ["replay", "examples/races/seed001-old-designs.mms", "--schedule", "zz"], status: 2)
     }
 }

@@ -299,7 +299,7 @@ final class LiveDifferentialTests: XCTestCase {
         let source = "swap 16M\nmmap A anon private rw 2p\nwrite A[0] = 0x31\nmadvise A[0] pageout\nexpect pagemap A[0] swap=1\nfork child\n"
         let o = LiveSession.run(source: source, file: "t.mms")
         if swaps > 0 {
-            XCTAssertTrue(o.notes.contains { $0.contains("already had") }, "\(o.notes)")
+            XCTAssertTrue(o.standardError.contains { $0.contains("already had") }, "\(o.standardError)")
         }
         XCTAssertEqual(o.status, 0, o.output)
         XCTAssertEqual(readPageCluster(), pageCluster)

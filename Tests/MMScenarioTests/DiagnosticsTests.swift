@@ -4,7 +4,7 @@ import XCTest
 
 /// Errors for people: the exact position and message, exit status 2, nothing run.
 final class DiagnosticsTests: XCTestCase {
-    func run(_ text: String) -> RunOutcome {
+    func run(_ text: String) -> CommandOutcome {
         MMLabSession.run(source: text, file: "t.mms")
     }
 

@@ -4,6 +4,18 @@ import XCTest
 @testable import MMExplore
 @testable import MMScenario
 
+/// `explore` as text, exit status and the explorer's result.
+func exploreTriple(source: String, file: String, options: ExploreOptions = ExploreOptions()) -> (String, Int32, ExploreResult?) {
+    let (o, r) = MMLabSession.exploration(source: source, file: file, options: options)
+    return (o.output, o.status, r)
+}
+
+/// `replay` as text and exit status.
+func replayPair(source: String, file: String, token: String) -> (String, Int32) {
+    let o = MMLabSession.replay(source: source, file: file, token: token)
+    return (o.output, o.status)
+}
+
 /// `mmlab explore` and `mmlab replay`: races are found, absent races are not reported,
 /// results and traces are reproducible.
 final class ExploreTests: XCTestCase {
@@ -12,7 +24,7 @@ final class ExploreTests: XCTestCase {
     }
 
     func explore(_ path: String, _ options: ExploreOptions = ExploreOptions()) throws -> (String, Int32, ExploreResult) {
-        let (out, status, result) = MMLabSession.explore(source: try load(path), file: path, options: options)
+        let (out, status, result) = exploreTriple(source: try load(path), file: path, options: options)
         return (out, status, try XCTUnwrap(result, out))
     }
 
@@ -55,8 +67,8 @@ final class ExploreTests: XCTestCase {
         let schedule = try XCTUnwrap(r.verdicts.first { $0.name == "no_silent_write" }?.shortest)
         let token = ReplayToken.encode(schedule)
         XCTAssertEqual(ReplayToken.decode(token), schedule)
-        let (replay1, status1) = MMLabSession.replay(source: try load(path), file: path, token: token)
-        let (replay2, _) = MMLabSession.replay(source: try load(path), file: path, token: token)
+        let (replay1, status1) = replayPair(source: try load(path), file: path, token: token)
+        let (replay2, _) = replayPair(source: try load(path), file: path, token: token)
         XCTAssertEqual(status1, 1, replay1)
         XCTAssertEqual(replay1, replay2)
         // Every step line of the explore trace appears in the replay, in order.
@@ -68,10 +80,10 @@ final class ExploreTests: XCTestCase {
 
     func testBadTokensAreRefused() throws {
         let path = "examples/races/seed001-618.mms"
-        let (out, status) = MMLabSession.replay(source: try load(path), file: path, token: "nonsense")
+        let (out, status) = replayPair(source: try load(path), file: path, token: "nonsense")
         XCTAssertEqual(status, 2)
         XCTAssertTrue(out.contains("expected a replay token like v1.0121, found 'nonsense'"), out)
-        let (out2, status2) = MMLabSession.replay(source: try load(path), file: path, token: "v1.9")
+        let (out2, status2) = replayPair(source: try load(path), file: path, token: "v1.9")
         XCTAssertEqual(status2, 2)
         XCTAssertTrue(out2.contains("cannot run here"), out2)
     }
@@ -108,7 +120,7 @@ final class ExploreTests: XCTestCase {
             let text = try String(contentsOf: url, encoding: .utf8)
             let fails = text.hasPrefix("# explore: fails")
             XCTAssertTrue(fails || text.hasPrefix("# explore: holds"), "\(rel) states no verdict")
-            let (out, status, _) = MMLabSession.explore(source: text, file: rel)
+            let (out, status, _) = exploreTriple(source: text, file: rel)
             XCTAssertEqual(status, fails ? 1 : 0, out)
         }
     }
@@ -136,7 +148,7 @@ final class ExploreTests: XCTestCase {
         let last = tracedStep(&runner, 0)
         XCTAssertTrue(last.action.contains("0x7f0000200000..0x7f0000400000"), last.action)
         XCTAssertEqual(runner.enabledThreads(), [1, 2], "the walk ended and released mmap_lock")
-        let (out, status) = MMLabSession.replay(source: try load(path), file: path, token: "v1.02")
+        let (out, status) = replayPair(source: try load(path), file: path, token: "v1.02")
         XCTAssertEqual(status, 2)
         XCTAssertTrue(out.contains("unmapper takes mmap_lock(mm0) for write, which tracker holds for read"), out)
     }
@@ -222,7 +234,7 @@ final class ExploreTests: XCTestCase {
         XCTAssertEqual(status, 0, out)
         XCTAssertEqual(r.threads, ["pw", "cr"])
         XCTAssertGreaterThan(r.executions, 1)
-        let (trace, _) = MMLabSession.replay(source: try load("examples/races/fork-cow.mms"),
+        let (trace, _) = replayPair(source: try load("examples/races/fork-cow.mms"),
                                              file: "examples/races/fork-cow.mms", token: "v1.0001111")
         XCTAssertTrue(trace.contains("PTE child:A[1]: 0x8000000000002045 → 0x8000000000004067"), trace)
         XCTAssertTrue(trace.contains("do_wp_page → wp_page_copy"), trace)
@@ -236,7 +248,7 @@ final class ExploreTests: XCTestCase {
           }
         }
         """
-        let (text, code, _) = MMLabSession.explore(source: mixed, file: "m.mms")
+        let (text, code, _) = exploreTriple(source: mixed, file: "m.mms")
         XCTAssertEqual(code, 2)
         XCTAssertTrue(text.contains("m.mms:4:3: error: expected only threads in a process block that explore interleaves, found 'read A[0]'"), text)
     }
@@ -245,7 +257,7 @@ final class ExploreTests: XCTestCase {
     /// the next, so the scan is two steps and holds mmap_lock in between.
     func testPagemapScanStepsPerTable() throws {
         let path = "examples/races/transact-tables.mms"
-        let (trace, status) = MMLabSession.replay(source: try load(path), file: path, token: "v1.22")
+        let (trace, status) = replayPair(source: try load(path), file: path, token: "v1.22")
         XCTAssertEqual(status, 0, trace)
         XCTAssertTrue(trace.contains("pagemap_scan_pmd_entry(main, 0x7f00001fe000..0x7f0000200000)"), trace)
         XCTAssertTrue(trace.contains("pagemap_scan_pmd_entry(main, 0x7f0000200000..0x7f0000206000)"), trace)

@@ -197,7 +197,7 @@ let benchmarks: @Sendable () -> Void = {
             options.measurePlainEnumeration = false
             benchmark.startMeasurement()
             let start = ContinuousClock.now
-            let (_, _, result) = MMLabSession.explore(source: text, file: path, options: options)
+            let (_, result) = MMLabSession.exploration(source: text, file: path, options: options)
             let t = seconds(since: start)
             benchmark.stopMeasurement()
             guard let r = result else { fatalError("explore failed on \(path)") }
@@ -206,7 +206,7 @@ let benchmarks: @Sendable () -> Void = {
             var plain = ExploreOptions()
             plain.reduction = false
             plain.measurePlainEnumeration = false
-            let (_, _, full) = MMLabSession.explore(source: text, file: path, options: plain)
+            let (_, full) = MMLabSession.exploration(source: text, file: path, options: plain)
             benchmark.measurement(Rates.plainExecutions, full?.executions ?? 0)
         }
     }
