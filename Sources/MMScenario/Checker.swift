@@ -104,14 +104,7 @@ struct Checker {
         case .design(let key, let value):
             if sawOperation { throw Diagnostic(s.location, "expected design switches before the first operation, found one after it") }
             guard result.design.set(key, value) else { throw Diagnostic(s.location, "unknown design switch \(key) = \(value)") }
-            let implemented: Bool
-            switch (key, value) {
-            case ("pagemap.shmem_swap", "marker"), ("ksm.file_pages", "on"),
-                 ("dax.memmap", "none"), ("guest_memfd.conversion", "in_place"):
-                implemented = false
-            default: implemented = true
-            }
-            if !implemented { throw notImplemented(s, "design \(key) = \(value)", issue: "the design-variant work for its seed") }
+            if !Design.isImplemented(key, value) { throw notImplemented(s, "design \(key) = \(value)", issue: "the design-variant work for its seed") }
         case .kconfig(let key, let enabled):
             if sawOperation { throw Diagnostic(s.location, "expected kconfig before the first operation, found it after") }
             guard result.config.set(key, enabled) else { throw Diagnostic(s.location, "unknown kconfig option \(key)") }
