@@ -73,7 +73,7 @@ public enum LiveSession {
         for s in allStatements(scenario.statements) {
             switch s.kind {
             case .scenarioTitle, .design, .kconfig, .swap, .memfd, .guestMemfd, .pread, .mmap, .read, .write, .munmap, .mprotect,
-                 .madvise, .punch, .poison, .fork, .inProcess, .clearRefs, .prctlMemoryMerge, .pagemap, .expectPagemapWord,
+                 .madvise, .punch, .poison, .fork, .inProcess, .when, .clearRefs, .prctlMemoryMerge, .pagemap, .expectPagemapWord,
                  .expectPagemapFields, .expectRead,
                  .exitProcess, .thread, .join,
                  .uffdCreate, .uffdRegister, .uffdUnregister, .uffdWriteProtect, .uffdCopy, .uffdZeropage,
@@ -184,6 +184,7 @@ public enum LiveSession {
     static func allStatements(_ list: [Statement]) -> [Statement] {
         list.flatMap { s -> [Statement] in
             if case .inProcess(_, let body) = s.kind { return [s] + allStatements(body) }
+            if case .when(_, _, let body) = s.kind { return [s] + allStatements(body) }
             if case .thread(_, let body) = s.kind { return [s] + allStatements(body) }
             return [s]
         }

@@ -5,8 +5,11 @@
 
 /// The design under which the model runs (`design KEY = VALUE` in a scenario).
 public struct Design: Hashable, Sendable {
-    /// How pagemap reports a swapped-out shmem page (seed 000).
-    public enum ShmemSwap: String, CaseIterable, Sendable { case none, pagecache, marker }
+    /// How pagemap reports a swapped-out shmem page (seed 000): not at all (6.18); by a
+    /// page-cache lookup for none PTEs inside PTE tables (Georgescu v2, as posted); by the
+    /// same lookup for holes without a table too (`exact`); by a pageout PTE marker that
+    /// reclaim leaves (Peter Xu's RFC).
+    public enum ShmemSwap: String, CaseIterable, Sendable { case none, pagecache, exact, marker }
     /// Whether zapping a uffd-wp file PTE leaves a marker (seed 001).
     public enum FileZap: String, CaseIterable, Sendable { case marker, drop }
     /// Which uffd-registered VMAs fault-around avoids (seed 001).
@@ -42,7 +45,7 @@ public struct Design: Hashable, Sendable {
 
     /// Every switch: the one definition the parser, the checker, `compare` and both backends use.
     static let table: [Row] = [
-        entry("pagemap.shmem_swap", ShmemSwap.self, planned: [.marker]) { $0.pagemapShmemSwap = $1 },
+        entry("pagemap.shmem_swap", ShmemSwap.self) { $0.pagemapShmemSwap = $1 },
         entry("uffd_wp.file_zap", FileZap.self) { $0.uffdWPFileZap = $1 },
         entry("fault_around.uffd", FaultAroundUffd.self) { $0.faultAroundUffd = $1 },
         entry("ksm.file_pages", KSMFilePages.self, planned: [.on]) { $0.ksmFilePages = $1 },
