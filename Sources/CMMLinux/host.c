@@ -7,8 +7,8 @@
 //
 //  * the normal end and the SIGINT/SIGTERM/crash handlers: mml_host_restore, from H, with
 //    async-signal-safe calls only;
-//  * SIGKILL or the OOM killer, which no handler sees: the guardian, a small process forked
-//    at set-up that waits for the controller to die and restores from the journal;
+//  * SIGKILL or the OOM killer, which no handler sees: the guardian (guardian.c), a small
+//    process forked at set-up that waits for the controller to die and restores from the journal;
 //  * the guardian killed too: the next live run, before it saves anything (mml_host_recover).
 //
 // All three run a journal's steps with one function, mml_journal_execute.
@@ -18,12 +18,10 @@
 #if defined(__linux__)
 
 #include <fcntl.h>
-#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <sys/file.h>
 #include <sys/prctl.h>
-#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -136,7 +134,7 @@ static void mml_put_item(struct mml_text *t)
 
 /// SIGKILL to `pid` if it is still the process that started at `start` (through a pidfd,
 /// so that a pid reused in between is never hit): 1 when sent, else 0.
-static int mml_kill_same(pid_t pid, unsigned long long start)
+int mml_kill_same(pid_t pid, unsigned long long start)
 {
 	if (!mml_proc_alive(pid, start))
 		return 0;
@@ -158,8 +156,7 @@ static int mml_kill_same(pid_t pid, unsigned long long start)
 /// journal of an earlier boot: its pids mean nothing, the reboot reset the knobs) only the
 /// swap files are deleted. What was done goes to `done`, what failed to `bad` (either may be
 /// NULL). Returns the number of steps that failed.
-static int mml_journal_execute(const struct mml_journal *j, int same_boot, struct mml_text *done,
-			       struct mml_text *bad)
+int mml_journal_execute(const struct mml_journal *j, int same_boot, struct mml_text *done, struct mml_text *bad)
 {
 	static pid_t killed[MML_MAX_WORKERS];
 	static unsigned long long killed_start[MML_MAX_WORKERS];
@@ -290,170 +287,6 @@ int mml_host_commit(void)
 	return H.dirty ? mml_host_sync(1) : 0;
 }
 
-// ---- the guardian ---------------------------------------------------------------------------
-
-/// Closes the descriptors from `from` to `to`.
-static void mml_close_span(int from, unsigned to)
-{
-#ifndef SYS_close_range
-#define SYS_close_range 436
-#endif
-	if (from < 0 || (unsigned)from > to || syscall(SYS_close_range, (unsigned)from, to, 0) == 0)
-		return;
-	for (unsigned fd = (unsigned)from; fd <= to && fd < 4096; fd++)
-		close((int)fd);
-}
-
-/// Closes every descriptor from 3 up but `a` and `b` (-1: none).
-static void mml_close_all_but(int a, int b)
-{
-	int lo = a < b ? a : b, hi = a < b ? b : a, from = 3;
-	if (lo >= from) {
-		mml_close_span(from, (unsigned)lo - 1);
-		from = lo + 1;
-	}
-	if (hi >= from) {
-		mml_close_span(from, (unsigned)hi - 1);
-		from = hi + 1;
-	}
-	mml_close_span(from, ~0U);
-}
-
-/// The guardian: waits for the controller `owner` to finish or die, and restores the host
-/// from the journal when it died. Holds only standard error, its end of the socket `sock`
-/// and the host lock `lock_fd` (the next live run waits until the restore is done). Never
-/// returns.
-static void mml_guardian(int sock, int lock_fd, pid_t owner)
-{
-	mml_close_all_but(sock, lock_fd);
-	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
-	if (null >= 0) {
-		dup2(null, 0);
-		dup2(null, 1);
-		if (null > 2)
-			close(null);
-	}
-	struct sigaction sa;
-	memset(&sa, 0, sizeof sa);
-	sigemptyset(&sa.sa_mask);
-	for (int sig = 1; sig < 65; sig++) {
-		// Interruptions meant for the run (the terminal's ^C, a SIGTERM to the group) do not
-		// end the guardian: it ends by itself once the controller is done.
-		int ignore = sig == SIGINT || sig == SIGTERM || sig == SIGHUP || sig == SIGQUIT || sig == SIGPIPE
-			     || sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU || sig == SIGUSR1 || sig == SIGUSR2;
-		sa.sa_handler = ignore ? SIG_IGN : SIG_DFL;
-		if (sig != SIGKILL && sig != SIGSTOP)
-			sigaction(sig, &sa, NULL);
-	}
-	sigset_t none;
-	sigemptyset(&none);
-	pthread_sigmask(SIG_SETMASK, &none, NULL);
-	prctl(PR_SET_NAME, "mmlab-guardian");
-	prctl(PR_SET_CHILD_SUBREAPER, 0);
-
-	// The controller is dead when its pidfd reads (exit_notify(): its threads are gone and its
-	// children were sent their PR_SET_PDEATHSIG), or when we are no longer its child. The
-	// socket's EOF comes earlier (exit_files()), so after it only the death is waited for.
-	int pfd = mml_pidfd_open(owner);
-	int eof = 0;
-	while (getppid() == owner) {
-		struct pollfd p[2] = { { pfd, POLLIN, 0 }, { sock, POLLIN, 0 } };
-		int n = poll(p, eof ? 1 : 2, pfd >= 0 ? -1 : 5);	// without a pidfd: getppid() every 5 ms
-		if (n < 0 && errno != EINTR)
-			mml_sleep_ms(5);
-		if (n <= 0)
-			continue;
-		if (p[0].revents & POLLIN)
-			break;
-		if (!eof && (p[1].revents & (POLLIN | POLLHUP | POLLERR))) {
-			char c = 0;
-			ssize_t r = recv(sock, &c, 1, 0);
-			if (r == 1 && c == 'q')
-				_exit(0);	// the run ended and restored the host itself
-			if (r == 0 || (r < 0 && errno != EINTR && errno != EAGAIN))
-				eof = 1;
-		}
-	}
-	static struct mml_journal j;
-	static char done_buf[2048], bad_buf[1024], msg[4096];
-	char why[300];
-	int r = mml_journal_load(H.journal, &j, why, sizeof why);
-	if (r == 0 || (r > 0 && j.owner != owner))
-		_exit(0);	// the controller restored and removed it before it died
-	struct mml_text m = { msg, 0, sizeof msg, 0 };
-	mml_put(&m, "mmlab: the live run (pid ");
-	mml_put_u(&m, (unsigned long long)owner);
-	mml_put(&m, ") ended without restoring the host; its guardian (pid ");
-	mml_put_u(&m, (unsigned long long)getpid());
-	int failed = 1;
-	if (r < 0) {
-		mml_put(&m, ") cannot use the journal ");
-		mml_put(&m, H.journal);
-		mml_put(&m, ": ");
-		mml_put(&m, why);
-		mml_put(&m, "; the next live run reports it\n");
-	} else {
-		struct mml_text done = { done_buf, 0, sizeof done_buf, 0 }, bad = { bad_buf, 0, sizeof bad_buf, 0 };
-		failed = mml_journal_execute(&j, 1, &done, &bad);
-		if (!failed)
-			mml_journal_remove(H.journal, 1);
-		mml_put(&m, ") restored it: ");
-		mml_put(&m, done.len ? done_buf : "nothing had changed");
-		if (failed) {
-			mml_put(&m, "; could not restore: ");
-			mml_put(&m, bad_buf);
-			mml_put(&m, " (the journal ");
-			mml_put(&m, H.journal);
-			mml_put(&m, " stays for the next live run)");
-		}
-		mml_put(&m, "\n");
-	}
-	ssize_t ignored = write(2, msg, (size_t)m.len);
-	(void)ignored;
-	_exit(failed ? 1 : 0);
-}
-
-/// Forks the guardian (see mml_guardian): 0 or -errno.
-static int mml_host_start_guardian(void)
-{
-	int sv[2];
-	// A socket pair, not a pipe: telling a guardian that was killed to quit must not raise
-	// SIGPIPE in the controller (send with MSG_NOSIGNAL); its EOF is a pipe's.
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv))
-		return -errno;
-	pid_t owner = getpid();
-	pid_t pid = fork();
-	if (pid == 0) {
-		close(sv[1]);
-		mml_guardian(sv[0], H.lock_fd > 0 ? H.lock_fd - 1 : -1, owner);
-	}
-	int e = errno;
-	close(sv[0]);
-	if (pid < 0) {
-		close(sv[1]);
-		return -e;
-	}
-	H.guardian_fd = sv[1] + 1;
-	H.rec.guardian = pid;
-	H.rec.guardian_start = mml_proc_start(pid, NULL);
-	return 0;
-}
-
-/// Tells the guardian the run is over and waits (bounded) until it is gone.
-static void mml_host_stop_guardian(void)
-{
-	if (!H.guardian_fd)
-		return;
-	int fd = H.guardian_fd - 1;
-	H.guardian_fd = 0;
-	send(fd, "q", 1, MSG_NOSIGNAL);
-	close(fd);
-	if (H.rec.guardian > 0)
-		mml_wait_gone(H.rec.guardian, 2000);
-	H.rec.guardian = 0;
-	H.rec.guardian_start = 0;
-}
-
 /// The pid of this run's guardian, or 0.
 pid_t mml_host_guardian(void)
 {
@@ -497,7 +330,12 @@ int mml_host_restore(char *problems, int len)
 	H.journal[0] = 0;
 	H.dirty = 0;
 	H.durable = 0;
-	mml_host_stop_guardian();
+	if (H.guardian_fd) {
+		mml_guardian_stop(H.guardian_fd - 1, H.rec.guardian);
+		H.guardian_fd = 0;
+	}
+	H.rec.guardian = 0;
+	H.rec.guardian_start = 0;
 	mml_host_uninstall();
 	prctl(PR_SET_CHILD_SUBREAPER, 0);
 	mml_host_unlock();
@@ -646,7 +484,18 @@ int mml_host_begin(const char *journal)
 		H.handlers = 1;
 	}
 	memcpy(H.journal, journal, n + 1);
-	int r = H.guardian_fd ? 0 : mml_host_start_guardian();
+	int r = 0;
+	if (!H.guardian_fd) {
+		int fd = -1;
+		pid_t pid = mml_guardian_start(H.journal, H.lock_fd > 0 ? H.lock_fd - 1 : -1, &fd);
+		if (pid > 0) {
+			H.guardian_fd = fd + 1;
+			H.rec.guardian = pid;
+			H.rec.guardian_start = mml_proc_start(pid, NULL);
+		} else {
+			r = pid;
+		}
+	}
 	mml_host_sync(0);
 	return r;
 }

@@ -144,6 +144,24 @@ int mml_valid_knob(const char *name);
 int mml_valid_sysctl(const char *name);
 int mml_valid_value(const char *value);
 
+// ---- host.c: running a journal -----------------------------------------------------------------
+
+/// Runs a journal's steps (see host.c); what was done goes to `done`, what failed to `bad`
+/// (either may be NULL). With `same_boot` 0 only the swap files are deleted. Returns the
+/// number of steps that failed.
+int mml_journal_execute(const struct mml_journal *j, int same_boot, struct mml_text *done, struct mml_text *bad);
+/// SIGKILL to `pid` if it is still the process that started at `start`: 1 when sent.
+int mml_kill_same(pid_t pid, unsigned long long start);
+
+// ---- guardian.c: the guardian process ---------------------------------------------------------
+
+/// Forks the guardian of the journal at `journal`, which keeps `lock_fd` (-1: none) open
+/// until it ends: its pid with the controller's end of their socket in *sock, or -errno.
+pid_t mml_guardian_start(const char *journal, int lock_fd, int *sock);
+/// Tells the guardian `pid` on `sock` that the run restored the host, closes `sock`, and
+/// waits (bounded) until the guardian is gone.
+void mml_guardian_stop(int sock, pid_t pid);
+
 // ---- channel.c: one message on a worker's socket --------------------------------------------
 
 /// Sends buf (and data, when dlen > 0) as one message, with fd as SCM_RIGHTS when >= 0. 0 or -errno.
