@@ -51,7 +51,7 @@ static void mml_close_all_but(int a, int b)
 /// from the journal when it died. Holds only standard error, its end of the socket `sock`
 /// and the host lock `lock_fd` (the next live run waits until the restore is done). Never
 /// returns.
-static void mml_guardian(const char *journal, int sock, int lock_fd, pid_t owner)
+static __attribute__((noreturn)) void mml_guardian(const char *journal, int sock, int lock_fd, pid_t owner)
 {
 	mml_close_all_but(sock, lock_fd);
 	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
@@ -125,8 +125,10 @@ static void mml_guardian(const char *journal, int sock, int lock_fd, pid_t owner
 		failed = mml_journal_execute(&j, 1, &done, &bad);
 		if (!failed)
 			mml_journal_remove(journal, 1);
+		if (!failed && !done.len)
+			_exit(0);	// it had changed nothing yet: nothing to tell
 		mml_put(&m, ") restored it: ");
-		mml_put(&m, done.len ? done_buf : "nothing had changed");
+		mml_put(&m, done_buf);
 		if (failed) {
 			mml_put(&m, "; could not restore: ");
 			mml_put(&m, bad_buf);

@@ -264,12 +264,14 @@ int mml_journal_execute(const struct mml_journal *j, int same_boot, struct mml_t
 
 // ---- the journal of this run ----------------------------------------------------------------
 
-/// Writes H's journal (durably or not, see mml_journal_store): 0 or -errno. No journal, no write.
+/// Writes H's journal (durably or not, see mml_journal_store): 0 or -errno. The journal
+/// exists from the first host change on (a durable write); until then there is nothing to
+/// restore, and worker pids alone are not written (the workers die with the controller).
 static int mml_host_sync(int durable)
 {
 	static struct mml_journal j;
 	static char text[MML_JOURNAL_BYTES];
-	if (!H.journal[0])
+	if (!H.journal[0] || (!durable && !H.durable))
 		return 0;
 	mml_record_steps(&H.rec, &j);
 	int len = mml_journal_format(&j, text, sizeof text);
@@ -324,8 +326,8 @@ int mml_host_restore(char *problems, int len)
 	int failed = mml_journal_execute(&j, 1, NULL, problems ? &bad : NULL);
 	// After a failure the journal stays as it is (each step can run again): the next live run
 	// tries once more before it saves anything.
-	if (H.journal[0] && !failed)
-		mml_journal_remove(H.journal, H.durable);
+	if (H.journal[0] && H.durable && !failed)
+		mml_journal_remove(H.journal, 1);
 	mml_record_clear(&H.rec, 1);
 	H.journal[0] = 0;
 	H.dirty = 0;
@@ -483,7 +485,7 @@ int mml_host_begin(const char *journal)
 			sigaction(mml_host_signals[i], &sa, &H.old[i]);
 		H.handlers = 1;
 	}
-	memcpy(H.journal, journal, n + 1);
+	memcpy(H.journal, journal, n + 1);	// written at the first host change
 	int r = 0;
 	if (!H.guardian_fd) {
 		int fd = -1;
@@ -496,7 +498,6 @@ int mml_host_begin(const char *journal)
 			r = pid;
 		}
 	}
-	mml_host_sync(0);
 	return r;
 }
 
