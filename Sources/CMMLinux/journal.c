@@ -465,7 +465,7 @@ static int mml_pid_start(const char *p, const char *s, pid_t *pid, unsigned long
 static int mml_journal_parse(const char *journal, const char *text, struct mml_journal *j, char *why, int wlen)
 {
 	static char w[5][256];
-	memset(j, 0, sizeof *j - sizeof j->step);
+	memset(j, 0, offsetof(struct mml_journal, step));	// the steps are filled as they are read
 	const char *line = text;
 	int number = 0, ended = 0;
 	while (*line) {
@@ -534,11 +534,11 @@ int mml_journal_load(const char *path, struct mml_journal *j, char *why, int wle
 	static char text[MML_JOURNAL_BYTES + 1];
 	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0) {
-		if (errno == ENOENT)
-			return 0;
 		int e = errno;
-		return e == ELOOP ? mml_bad(why, wlen, 0, "it is a symbolic link", NULL)
-				  : (mml_bad(why, wlen, 0, "it cannot be opened", NULL), -e);
+		if (e == ENOENT)
+			return 0;
+		mml_bad(why, wlen, 0, e == ELOOP ? "it is a symbolic link" : "it cannot be opened", NULL);
+		return e == ELOOP ? -EINVAL : -e;
 	}
 	struct stat st;
 	const char *wrong = NULL;
