@@ -13,6 +13,9 @@ public struct Design: Hashable, Sendable {
     public enum FaultAroundUffd: String, CaseIterable, Sendable { case skip_wp_minor, skip_armed, never_skip }
     /// Whether KSM may merge page-cache pages (seed 002).
     public enum KSMFilePages: String, CaseIterable, Sendable { case off, on }
+    /// Whether replace_page() keeps the replaced PTE's uffd-wp and soft-dirty bits (found
+    /// while modelling seed 002: 6.18 drops them, docs/findings.md).
+    public enum KSMUffdWP: String, CaseIterable, Sendable { case drop, keep }
     /// struct page for device-dax (seed 003).
     public enum DaxMemmap: String, CaseIterable, Sendable { case full, dedup, none }
     /// guest_memfd shared/private conversion (seed 004).
@@ -22,6 +25,7 @@ public struct Design: Hashable, Sendable {
     public var uffdWPFileZap: FileZap = .marker
     public var faultAroundUffd: FaultAroundUffd = .skip_wp_minor
     public var ksmFilePages: KSMFilePages = .off
+    public var ksmUffdWP: KSMUffdWP = .drop
     public var daxMemmap: DaxMemmap = .full
     public var guestMemfdConversion: GmemConversion = .none
 
@@ -42,6 +46,7 @@ public struct Design: Hashable, Sendable {
         entry("uffd_wp.file_zap", FileZap.self) { $0.uffdWPFileZap = $1 },
         entry("fault_around.uffd", FaultAroundUffd.self) { $0.faultAroundUffd = $1 },
         entry("ksm.file_pages", KSMFilePages.self, planned: [.on]) { $0.ksmFilePages = $1 },
+        entry("ksm.uffd_wp", KSMUffdWP.self) { $0.ksmUffdWP = $1 },
         entry("dax.memmap", DaxMemmap.self, planned: [.none]) { $0.daxMemmap = $1 },
         entry("guest_memfd.conversion", GmemConversion.self, planned: [.in_place]) { $0.guestMemfdConversion = $1 },
     ]
