@@ -259,7 +259,9 @@ public enum LiveSession {
             notes.append("the zero page's PFN could not be read; frame=zero cannot match")
         }
         do {
-            try host.setPageClusterZero()
+            // vm.page-cluster only matters where pages are swapped: with the host's own swap it
+            // is set now, for a `swap` statement's swap file when that file is made.
+            if host.swapsAtStart > 0 { try host.setPageClusterZero() }
             // ksmd stopped and set up before the scenario maps anything (LiveBackend+KSM.swift).
             if firstKSMStatement(scenario) != nil { try backend.ksmPrepare() }
         } catch {
