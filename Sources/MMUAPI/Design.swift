@@ -55,7 +55,7 @@ public struct Design: Hashable, Sendable {
     ]
 
     /// A table row for a switch whose values are the cases of `E`.
-    static func entry<E: RawRepresentable & CaseIterable>(_ key: String, _: E.Type, planned: [E] = [],
+    static func entry<E: RawRepresentable & CaseIterable & Sendable>(_ key: String, _: E.Type, planned: [E] = [],
                                                           _ assign: @escaping @Sendable (inout Design, E) -> Void)
         -> Row where E.RawValue == String {
         Row(key: key, values: E.allCases.map(\.rawValue), planned: planned.map(\.rawValue), set: { d, v in
