@@ -19,7 +19,9 @@ extension Kernel {
         var errors: [String] = []
         var mapcount = [UInt32](repeating: 0, count: frames.count)
         var swapRefs: [[UInt32]] = swapDevices.map { [UInt32](repeating: 0, count: $0.swapMap.count) }
-        var inPageCache = [Bool](repeating: false, count: frames.count)
+        // Page-cache slots holding each frame: one for a page-cache folio, one per alias for a
+        // KSM page standing in for slots (ksm.file_pages = on).
+        var inPageCache = [UInt32](repeating: 0, count: frames.count)
 
         for mm in mms where mm.alive {
             var anon = 0, shmem = 0, swapents = 0
@@ -40,6 +42,13 @@ extension Kernel {
                         }
                         mapcount[Int(pfn)] += 1
                         if frames[pfn].flags.contains(.anon) { anon += 1 } else { shmem += 1 }
+                        if frames[pfn].flags.contains(.ksm) {
+                            if pte.isWritable { errors.append("\(where_): writable PTE of KSM page \(pfn)") }
+                            let vma = mm.vmas[v]
+                            if vma.flags.contains(.shared), let ino = vma.inode, ksmAlias(ino, vma.pgoff(of: a)) != pfn {
+                                errors.append("\(where_): a shared file VMA maps KSM page \(pfn), which is not its file's alias there")
+                            }
+                        }
                         if !frames[pfn].flags.contains(.anon) && mm.vmas[v].inode == nil {
                             errors.append("\(where_): anon VMA maps page-cache frame \(pfn)")
                         }
@@ -65,9 +74,13 @@ extension Kernel {
                     guard frames.isAllocated(pfn) else {
                         errors.append("\(inode.name)[\(i)]: page cache holds freed frame \(pfn)"); continue
                     }
-                    inPageCache[Int(pfn)] = true
+                    inPageCache[Int(pfn)] += 1
                     let f = frames[pfn]
-                    if !f.flags.contains(.pagecache) || f.mappingID != mappingID(inode.id) || f.index != UInt64(i) {
+                    if f.flags.contains(.ksm) {
+                        if ksmAlias(inode.id, UInt64(i)) != pfn {
+                            errors.append("\(inode.name)[\(i)]: KSM page \(pfn) in the page cache without an alias")
+                        }
+                    } else if !f.flags.contains(.pagecache) || f.mappingID != mappingID(inode.id) || f.index != UInt64(i) {
                         errors.append("\(inode.name)[\(i)]: frame \(pfn) does not point back at its page-cache slot")
                     }
                 } else if let e = entry.swapEntry {
@@ -79,11 +92,27 @@ extension Kernel {
                 }
             }
         }
+        for (n, al) in ksm.aliases.enumerated() {
+            let here = "alias of \(Int(al.inode) < inodes.count ? inodes[Int(al.inode)].name : "inode \(al.inode)")[\(al.index)]"
+            if Int(al.inode) >= inodes.count || Int(al.index) >= inodes[Int(al.inode)].pages.count
+                || inodes[Int(al.inode)].pages[Int(al.index)].folio != al.kpage {
+                errors.append("\(here): the slot does not hold KSM page \(al.kpage)")
+            }
+            if !frames.isAllocated(al.kpage) || !frames[al.kpage].flags.contains(.ksm) {
+                errors.append("\(here): frame \(al.kpage) is not a KSM page")
+            } else if frames[al.kpage].flags.contains(.swapcache) {
+                errors.append("\(here): KSM page \(al.kpage) is in the swap cache (an aliased page is never written back)")
+            }
+            if ksm.aliases[..<n].contains(where: { $0.inode == al.inode && ($0.index == al.index || $0.kpage == al.kpage) }) {
+                errors.append("\(here): a second alias of the same slot, or of the same KSM page in the same file")
+            }
+        }
         for pfn in 1..<frames.count {
             let f = frames[PFN(pfn)]
             guard f.flags.contains(.allocated) else { continue }
             let swapcache: UInt32 = f.flags.contains(.swapcache) ? 1 : 0
-            let pc: UInt32 = inPageCache[pfn] ? 1 : 0
+            let pc = inPageCache[pfn]
+            if pc > 1 && !f.flags.contains(.ksm) { errors.append("frame \(pfn): in \(pc) page-cache slots") }
             if UInt32(f.mapcount) != mapcount[pfn] {
                 errors.append("frame \(pfn): mapcount \(f.mapcount), page tables map it \(mapcount[pfn]) times")
             }
@@ -91,7 +120,7 @@ extension Kernel {
                 errors.append("frame \(pfn): refcount \(f.refcount), expected \(mapcount[pfn]) mappings + \(swapcache) swap cache + \(pc) page cache")
             }
             if f.refcount == 0 { errors.append("frame \(pfn): allocated with refcount 0 (leaked)") }
-            if f.flags.contains(.pagecache) != inPageCache[pfn] {
+            if f.flags.contains(.pagecache) != (pc > 0 && !f.flags.contains(.ksm)) {
                 errors.append("frame \(pfn): page-cache flag disagrees with the page caches")
             }
             if f.flags.contains(.swapcache) {

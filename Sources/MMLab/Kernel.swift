@@ -153,6 +153,16 @@ public struct Costs: Hashable, Sendable {
     public var xarrayNodes = 0
     /// PTE markers decoded by faults (handle_pte_marker()).
     public var markerDecodes = 0
+    /// Page-cache slot stores KSM makes for file pages (design ksm.file_pages = on): one per
+    /// alias a merge makes, one per alias a break undoes.
+    public var slotStores = 0
+    /// i_mmap walks of one file page KSM makes to find every PTE of it (a merge of a
+    /// page-cache page, a break of an alias).
+    public var iMmapWalks = 0
+    /// Aliases broken by a write (each one allocation and one copy, counted in `pageCopies`).
+    public var aliasBreaks = 0
+    /// Frames KSM merging freed (anonymous pages and page-cache pages alike): the memory saved.
+    public var ksmFramesFreed = 0
     public init() {}
 }
 

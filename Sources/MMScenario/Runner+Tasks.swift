@@ -129,6 +129,13 @@ extension ScenarioRunner {
             }
             let first = UInt64(ref.first ?? 0), last = UInt64(ref.last ?? max(f.pages - 1, 0))
             return .call(.punchHole(f.handle, offset: first * pageSize, length: (last - first + 1) * pageSize))
+        case .pwrite(let ref, let value):
+            // One pwrite(2) of a page per call, in page order (`index`: pages written so far).
+            guard let f = files[ref.name] else {
+                return .unresolved(Diagnostic(ref.location, "expected a file, found '\(ref.name)', which was never created"))
+            }
+            let first = ref.first ?? 0
+            return .call(.pwrite(f.handle, offset: UInt64(first + index) * pageSize, token: value.token(at: index)))
         case .fork(let child):
             return .call(.fork(p, childName: child))
         case .exitProcess:
@@ -315,6 +322,13 @@ extension ScenarioRunner {
                                           object: { if case .object(let o) = backing { return o } else { return nil } }(),
                                           offsetPages: (offset ?? 0) / pageSize)
             return .done(.ok)
+        case .pwrite(let ref, _):
+            // A page written: on to the next (nil), or the statement is done; the first
+            // error ends it.
+            guard case .value = r, let f = files[ref.name] else { return .done(OpOutcome(r.errno)) }
+            task.nextIndex += 1
+            let count = (ref.last ?? max(f.pages - 1, 0)) - (ref.first ?? 0) + 1
+            return task.nextIndex < count ? nil : .done(.ok)
         case .fork(let name):
             guard case .handle(let child) = r else { return .done(OpOutcome(r.errno)) }
             processes[name] = child

@@ -64,6 +64,9 @@ enum mml_op {
 	/// worker's /proc/self/pagemap; ret = regions, payload = struct page_region[] (24 bytes each).
 	MML_OP_PAGEMAP_SCAN = 19,
 	MML_OP_PRCTL = 20,	 ///< arg: option, arg2 (arg3..5 are 0)
+	/// arg: offset, token; fd. pwrite(2) of one page, every 64-bit word the token, at
+	/// `offset`; ret = bytes written, or -1 with err.
+	MML_OP_PWRITE = 21,
 };
 
 /// What a job does (MML_OP_JOB_START arg[0]); arg[1..] as for the plain opcode.

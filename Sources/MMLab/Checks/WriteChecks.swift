@@ -78,6 +78,18 @@ extension Kernel {
         }
     }
 
+    /// A write to file page `index` through the file (pwrite): every shared mapping of the
+    /// page now reads `token`, which supersedes what was stored through it.
+    mutating func noteFileWrite(_ ino: InodeID, index: UInt64, token: UInt64) {
+        guard writeChecks != nil else { return }
+        for m in mms.indices where mms[m].alive {
+            for vma in mms[m].vmas where vma.inode == ino && vma.flags.contains(.shared) {
+                guard let a = vma.address(ofPgoff: index) else { continue }
+                writeChecks!.stores[WriteChecks.key(MMID(m), a)] = token
+            }
+        }
+    }
+
     /// The token a load would see now, without faulting anything in (for the final check).
     public func peekToken(_ mm: MMID, _ address: UInt64) -> UInt64? {
         let m = Int(mm)

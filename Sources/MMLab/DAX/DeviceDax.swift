@@ -117,6 +117,11 @@ extension Kernel {
             }
             out.append(("struct page for \(inode.name) (\(pages) pages, align \(dev.align >> 10) KiB, dax.memmap=\(design.daxMemmap.rawValue))", bytes))
         }
+        // ksm.file_pages = on: one struct page_alias per page-cache slot a KSM page stands in for.
+        if !ksm.aliases.isEmpty {
+            out.append(("struct page_alias for KSM's page-cache aliases (\(pageAliasSize) B × \(ksm.aliases.count))",
+                        ksm.aliases.count * pageAliasSize))
+        }
         return out
     }
 }

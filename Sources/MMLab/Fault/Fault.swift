@@ -261,8 +261,11 @@ extension Kernel {
     mutating func doSharedFault(_ m: Int, _ v: Int, _ address: UInt64, orig: PTE) -> VMFault {
         if let trapped = shmemFaultUserfault(m, v, address, write: true) { return trapped }
         note("do_shared_fault → finish_fault")
-        guard let ino = mms[m].vmas[v].inode,
-              case .folio(let pfn) = shmemGetFolio(ino, mms[m].vmas[v].pgoff(of: address)) else { return .sigbus }
+        let index = mms[m].vmas[v].pgoff(of: address)
+        guard let ino = mms[m].vmas[v].inode, case .folio(var pfn) = shmemGetFolio(ino, index) else { return .sigbus }
+        // A KSM page standing in for the slot (ksm.file_pages = on): the write breaks the
+        // file's alias at the lookup and maps the file's own copy.
+        if frames[pfn].flags.contains(.ksm) { pfn = ksmBreakAlias(ino, index) }
         let r = finishFault(m, v, address, page: pfn, write: true, cow: false, orig: orig)
         frames[pfn].flags.insert(.dirty)   // fault_dirty_shared_page()
         return r
@@ -293,7 +296,10 @@ extension Kernel {
             mms[m].rssAnon += 1
         } else {
             addRmap(page)
-            mms[m].rssShmem += 1
+            // mm_counter_file(), or MM_ANONPAGES for a KSM page in the page cache, which is
+            // also mapped read-only (ksm.file_pages = on).
+            if frames.flags(page).contains(.anon) { mms[m].rssAnon += 1 } else { mms[m].rssShmem += 1 }
+            entry = ksmWrprotect(entry)
         }
         mms[m].pageTables.set(address, entry)
         costs.pteWrites += 1
@@ -312,8 +318,15 @@ extension Kernel {
             mms[m].pageTables.set(address, orig)
             costs.pteWrites += 1
         }
-        let page = normalPage(orig)
+        var page = normalPage(orig)
         if !vma.flags.intersection([.shared, .mayShare]).isEmpty {
+            // A KSM page the file's slot points at (ksm.file_pages = on): the store breaks the
+            // file's alias first (a copy in the slot, every PTE of the file at this index
+            // replaced), then takes the normal write path on the copy.
+            if let p = page, frames[p].flags.contains(.ksm), let ino = vma.inode, ksmAlias(ino, vma.pgoff(of: address)) == p {
+                page = ksmBreakAlias(ino, vma.pgoff(of: address))
+                orig = mms[m].pageTables.pte(address)
+            }
             note("do_wp_page → wp_page_shared: PTE made writable")
             // wp_page_shared() → wp_page_reuse() + fault_dirty_shared_page().
             wpPageReuse(m, v, address, orig)

@@ -51,8 +51,10 @@ extension Kernel {
         if pte.isPresent {
             // zap_present_ptes()
             if let pfn = normalPage(pte) {
-                // should_zap_folio(): without even_cows only non-anon folios go.
-                if !details.evenCOWs && frames[pfn].flags.contains(.anon) { return false }
+                // should_zap_folio(): without even_cows only non-anon folios go; a KSM folio
+                // the PTE maps as its file's alias (ksm.file_pages = on) is the file's page.
+                if !details.evenCOWs && frames[pfn].flags.contains(.anon)
+                    && !(frames[pfn].flags.contains(.ksm) && ksmMapsAlias(m, vma, a, pfn)) { return false }
                 mms[m].pageTables.set(a, .none)
                 costs.pteWrites += 1
                 if pte.isDirty && !frames[pfn].flags.contains(.anon) { frames[pfn].flags.insert(.dirty) }

@@ -68,9 +68,12 @@ extension Kernel {
         let f = frames[pfn]
         var hits: [RmapHit] = []
         if f.flags.contains(.ksm) {
-            // rmap_walk_ksm(): every rmap item of the stable node; the model looks at every PTE.
+            // rmap_walk_ksm(): every rmap item of the stable node, and (ksm.file_pages = on)
+            // the i_mmap of every file the page is an alias of; the model looks at every PTE.
+            let aliasFiles = ksm.aliases.filter { $0.kpage == pfn }.map(\.inode)
             for m in mms.indices where mms[m].alive {
-                for v in mms[m].vmas.indices where mms[m].vmas[v].flags.contains(.mergeable) {
+                for v in mms[m].vmas.indices where mms[m].vmas[v].flags.contains(.mergeable)
+                    || mms[m].vmas[v].inode.map({ aliasFiles.contains($0) }) == true {
                     var a = mms[m].vmas[v].start
                     while a < mms[m].vmas[v].end {
                         let pte = mms[m].pageTables.pte(a)

@@ -38,8 +38,10 @@ extension Kernel {
         inodes[Int(ino)].pages[Int(index)] = .folio(pfn)
     }
 
-    /// Models filemap_remove_folio() for a shmem folio: drop it from the page cache.
+    /// Models filemap_remove_folio() for a shmem folio: drop it from the page cache. A KSM
+    /// page in the slot (ksm.file_pages = on) loses only this file's alias.
     mutating func shmemRemoveFromPageCache(_ pfn: PFN, _ ino: InodeID, _ index: UInt64) {
+        if frames[pfn].flags.contains(.ksm) { return ksmRemoveAlias(ino, index, pfn) }
         inodes[Int(ino)].pages[Int(index)] = .empty
         frames[pfn].flags.remove(.pagecache)
         putFolio(pfn)

@@ -2,7 +2,7 @@
 //
 // The one idea of "a kernel operation in progress". Every statement that calls into the kernel
 // starts a SyscallTask: a memory access, mmap, munmap, mprotect, madvise (each advice), fork,
-// exit, punch, pread, every userfaultfd ioctl, PAGEMAP_SCAN, the KSM knobs, poison. One
+// exit, punch, pread, pwrite, every userfaultfd ioctl, PAGEMAP_SCAN, the KSM knobs, poison. One
 // function steps it (`Kernel.step`): it runs to the next lock boundary and says whether it is
 // still running (another thread may run before its next step), asleep on a wait queue, or
 // finished with its result. `run` steps a task to its end (`Kernel.run`), `explore` one step
@@ -195,6 +195,11 @@ extension Kernel {
         case .pread(let ino, let offset):                          // Shmem/ShmemRead.swift
             switch pread(ino, offset: offset) {
             case .success(let t): return .value(t)
+            case .failure(let e): return .errno(e)
+            }
+        case .pwrite(let ino, let offset, let token):              // Shmem/ShmemWrite.swift
+            switch pwrite(ino, offset: offset, token: token) {
+            case .success(let n): return .value(n)
             case .failure(let e): return .errno(e)
             }
         case .exit(let mm):                                        // Fork/Fork.swift

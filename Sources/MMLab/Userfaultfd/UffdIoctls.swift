@@ -271,8 +271,11 @@ extension Kernel {
             else { return .EFAULT }   // SGP_NOALLOC: the page must exist
             if frames[pfn].flags.contains(.hwpoison) { return .EIO }
             addRmap(pfn)
-            mms[m].rssShmem += 1
-            installMfillPTE(m, v, a, pfn, writable: shared && vma.flags.contains(.write), wp: wp, anon: false,
+            // A KSM page the slot points at (ksm.file_pages = on) is anonymous-typed and mapped
+            // read-only.
+            let ksmPage = frames[pfn].flags.contains(.ksm)
+            if ksmPage { mms[m].rssAnon += 1 } else { mms[m].rssShmem += 1 }
+            installMfillPTE(m, v, a, pfn, writable: shared && vma.flags.contains(.write) && !ksmPage, wp: wp, anon: false,
                             addRmapDone: true)
         case .poison:
             guard pte.isNone else { return .EEXIST }

@@ -290,7 +290,7 @@ extension Kernel {
             if pte.isPresent {
                 // pte_modify(): keep _PAGE_CHG_MASK (pfn, dirty, young, special, soft-dirty, uffd-wp).
                 let keep = PTE.pfnMask | PTE.dirty | PTE.accessed | PTE.special | PTE.softDirty | PTE.uffdWP
-                var new = PTE(raw: (pte.raw & keep) | newProt)
+                var new = ksmWrprotect(PTE(raw: (pte.raw & keep) | newProt))
                 if new.uffdWP { new = new.without(PTE.rw) }
                 if tryWritable && !new.isWritable && canChangePTEWritable(vma, new) { new = new.with(PTE.rw) }
                 if new != pte {
@@ -317,6 +317,7 @@ extension Kernel {
     /// Models can_change_pte_writable().
     func canChangePTEWritable(_ vma: VMA, _ pte: PTE) -> Bool {
         guard vma.flags.contains(.write), !pte.isProtNone else { return false }
+        if let pfn = normalPage(pte), frames.flags(pfn).contains(.ksm) { return false }   // never a KSM page
         if pteNeedsSoftDirtyWP(vma, pte) { return false }
         if pte.uffdWP && vma.flags.contains(.uffdWP) { return false }
         if !vma.flags.contains(.shared) {
