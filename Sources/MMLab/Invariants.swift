@@ -103,8 +103,8 @@ extension Kernel {
             } else if frames[al.kpage].flags.contains(.swapcache) {
                 errors.append("\(here): KSM page \(al.kpage) is in the swap cache (an aliased page is never written back)")
             }
-            if ksm.aliases[..<n].contains(where: { $0.inode == al.inode && ($0.index == al.index || $0.kpage == al.kpage) }) {
-                errors.append("\(here): a second alias of the same slot, or of the same KSM page in the same file")
+            if ksm.aliases[..<n].contains(where: { $0.inode == al.inode && $0.index == al.index }) {
+                errors.append("\(here): a second alias of the same slot")
             }
         }
         for pfn in 1..<frames.count {

@@ -3,8 +3,8 @@
 // KSM for page-cache pages (design ksm.file_pages = on, seed 002): the direction of Jérôme
 // Glisse's "Small step toward KSM for file back page" (2020) with Matthew Wilcox's placement (a
 // KSM page stored in the page cache itself). Never merged; the model follows the issue's
-// specification. A KSM page may stand in for page-cache slots of several files, one slot per
-// file, each recorded as a `page_alias`; the page is anonymous-typed as every KSM folio is
+// specification. A KSM page may stand in for page-cache slots of any files (several slots of
+// one file too), each recorded as a `page_alias`; the page is anonymous-typed as every KSM folio is
 // (PAGE_MAPPING_KSM), so its mappings count as anonymous memory. Merging write-protects every
 // PTE of the folio in every VMA (found through the file's i_mmap) and points the slot at the
 // KSM page; a write to one file's page through MAP_SHARED, pwrite(2) or a write fault's page-cache
@@ -56,17 +56,32 @@ extension Kernel {
         return (ino, frames[pfn].index)
     }
 
-    /// The specification's eligibility of a page-cache folio: uptodate, not under writeback,
-    /// unpinned (no reference beyond its mappings and the page cache's), not poisoned. A
-    /// shmem folio's PG_dirty does not disqualify it: for swap-backed memory it only says the
-    /// data is not in swap, no write-back to a file is owed, and the merged page keeps the data
-    /// (docs/designs.md, "what the specification does not decide"). The model's page-cache
-    /// folios are never under writeback (shmem_writeout() takes a folio out of the page cache
-    /// before its write starts), and pins do not exist in the language.
+    /// The folio's part of the specification's eligibility: uptodate, clean (PG_dirty clear),
+    /// not under writeback, unpinned (no reference beyond its mappings and the page cache's),
+    /// not poisoned. The model's page-cache folios are never under writeback (shmem_writeout()
+    /// takes a folio out of the page cache before its write starts), and pins do not exist in
+    /// the language; a PTE's dirty bit is checked when the merge walks the PTEs
+    /// (ksmFileMergeCheck()). A shmem folio is dirty from its first write (a write fault,
+    /// pwrite, a swap-in) until it leaves the page cache for swap: only pages that were never
+    /// written are clean (docs/designs.md).
     func ksmFileFolioMergeable(_ pfn: PFN) -> Bool {
         let f = frames[pfn]
-        guard f.flags.contains(.uptodate), !f.flags.contains(.hwpoison), !f.flags.contains(.swapcache) else { return false }
+        guard f.flags.contains(.uptodate), !f.flags.contains(.dirty), !f.flags.contains(.hwpoison),
+              !f.flags.contains(.swapcache) else { return false }
         return f.refcount == f.mapcount + 1
+    }
+
+    /// A page-cache folio KSM may merge now: its file and index and every PTE that maps it,
+    /// or nil. The walk is the one folio_mkclean() makes before a folio's data may be shared:
+    /// a dirty PTE moves its dirty bit into the folio, which is then not clean (and stays so).
+    mutating func ksmFileMergeCheck(_ pfn: PFN) -> (inode: InodeID, index: UInt64, hits: [RmapHit])? {
+        guard let (ino, index) = ksmFileCandidate(pfn), ksmFileFolioMergeable(pfn) else { return nil }
+        let hits = ksmFileMappings(ino, index, pfn)
+        if hits.contains(where: { mms[$0.mm].pageTables.pte($0.address).isDirty }) {
+            frames[pfn].flags.insert(.dirty)
+            return nil
+        }
+        return (ino, index, hits)
     }
 
     /// Every PTE of file `ino` at `index` that maps `pfn`: rmap_walk_file() over the file's
@@ -92,43 +107,36 @@ extension Kernel {
         mms[m].rssShmem += toAnon ? -1 : 1
     }
 
-    /// Models try_to_merge_with_ksm_page(…, NULL) on a page-cache folio (the page that
-    /// becomes the KSM page when two pages of the unstable tree merge): page_mkclean()-style
-    /// write protection of every PTE that maps it (a dirty PTE dirties the folio), then the
-    /// folio leaves its file's ownership for the stable node, and its slot becomes the file's
-    /// alias (one slot store). The page-cache reference becomes the alias's.
-    mutating func ksmPromoteFilePage(_ pfn: PFN) -> Bool {
-        guard let (ino, index) = ksmFileCandidate(pfn), ksmFileFolioMergeable(pfn) else { return false }
-        let hits = ksmFileMappings(ino, index, pfn)
-        for hit in hits {
+    /// Models try_to_merge_with_ksm_page(…, NULL) on a page-cache folio that passed
+    /// ksmFileMergeCheck() (the page that becomes the KSM page when two pages of the unstable
+    /// tree merge): every PTE that maps it is write-protected, the folio leaves its file's
+    /// ownership for the stable node, and its slot becomes the file's alias (one slot store).
+    /// The page-cache reference becomes the alias's.
+    mutating func ksmPromoteFilePage(_ pfn: PFN, _ c: (inode: InodeID, index: UInt64, hits: [RmapHit])) {
+        for hit in c.hits {
             let pte = mms[hit.mm].pageTables.pte(hit.address)
-            if pte.isDirty { frames[pfn].flags.insert(.dirty) }
-            if pte.isWritable || pte.isDirty {
-                mms[hit.mm].pageTables.set(hit.address, pte.without(PTE.rw | PTE.dirty))
+            if pte.isWritable {
+                mms[hit.mm].pageTables.set(hit.address, pte.without(PTE.rw))
                 costs.pteWrites += 1
                 costs.tlbFlushes += 1
             }
             ksmMoveRSS(hit.mm, toAnon: true)
         }
-        let name = inodes[Int(ino)].name
-        note("ksm: page \(index) of \(name) becomes a KSM page")
+        let name = inodes[Int(c.inode)].name
+        note("ksm: page \(c.index) of \(name) becomes a KSM page")
         frames[pfn].flags.remove(.pagecache)
         frames[pfn].flags.formUnion([.ksm, .anon])
-        ksm.aliases.append(PageAlias(inode: ino, index: index, kpage: pfn))
+        ksm.aliases.append(PageAlias(inode: c.inode, index: c.index, kpage: pfn))
         costs.slotStores += 1
-        return true
     }
 
-    /// Models try_to_merge_one_page() of a page-cache folio into KSM page `kpage`: the folio
-    /// must be eligible and its file must not have an alias of `kpage` yet (one alias per file);
-    /// every PTE mapping it, in every VMA, is replaced by a read-only PTE of the KSM page (as
-    /// replace_page() builds it, so the ksm.uffd_wp switch applies here too); the slot is
-    /// pointed at the KSM page (the alias, holding a reference); the folio leaves the page cache
-    /// and is freed.
-    mutating func ksmMergeFilePage(_ pfn: PFN, into kpage: PFN) -> Bool {
-        guard pfn != kpage, let (ino, index) = ksmFileCandidate(pfn), ksmFileFolioMergeable(pfn),
-              !ksm.aliases.contains(where: { $0.kpage == kpage && $0.inode == ino }) else { return false }
-        for hit in ksmFileMappings(ino, index, pfn) {
+    /// Models try_to_merge_one_page() of a page-cache folio that passed ksmFileMergeCheck()
+    /// into KSM page `kpage`: every PTE mapping it, in every VMA, is replaced by a read-only
+    /// PTE of the KSM page (as replace_page() builds it, so the ksm.uffd_wp switch applies here
+    /// too); the slot is pointed at the KSM page (the alias, holding a reference); the folio
+    /// leaves the page cache and is freed.
+    mutating func ksmMergeFilePage(_ pfn: PFN, _ c: (inode: InodeID, index: UInt64, hits: [RmapHit]), into kpage: PFN) {
+        for hit in c.hits {
             let vma = mms[hit.mm].vmas[hit.vma]
             let old = mms[hit.mm].pageTables.pte(hit.address)
             let entry = ksmReplacementPTE(PTE.make(pfn: kpage, prot: pageProt(vma)).without(PTE.rw), replacing: old)
@@ -139,16 +147,15 @@ extension Kernel {
             _ = frames.removeMapping(pfn)
             ksmMoveRSS(hit.mm, toAnon: true)
         }
-        let name = inodes[Int(ino)].name
-        note("ksm: page \(index) of \(name) merged into KSM page \(kpage)")
-        inodes[Int(ino)].pages[Int(index)] = .folio(kpage)
+        let name = inodes[Int(c.inode)].name
+        note("ksm: page \(c.index) of \(name) merged into KSM page \(kpage)")
+        inodes[Int(c.inode)].pages[Int(c.index)] = .folio(kpage)
         frames[kpage].refcount += 1
-        ksm.aliases.append(PageAlias(inode: ino, index: index, kpage: kpage))
+        ksm.aliases.append(PageAlias(inode: c.inode, index: c.index, kpage: kpage))
         costs.slotStores += 1
         frames[pfn].flags.remove(.pagecache)
         putFolio(pfn)   // the page cache's reference, the last one
         if !frames.isAllocated(pfn) { costs.ksmFramesFreed += 1 }
-        return true
     }
 
     /// Breaks file `ino`'s alias at `index` (design ksm.file_pages = on): a new page, a copy of

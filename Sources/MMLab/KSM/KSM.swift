@@ -282,18 +282,22 @@ extension Kernel {
             ksm.items[i].oldChecksum = checksum   // changed since the last scan: not yet
             return
         }
-        // A page-cache page (ksm.file_pages = on): merged as a file's alias, one per file.
+        // A page-cache page (ksm.file_pages = on) is merged as its file's alias, and only
+        // while its folio is eligible (clean, unpinned…): one that is not stays out of both trees.
         let file = frames.flags(pfn).contains(.anon) ? nil : ksmFileCandidate(pfn)
         ksm.items[i].file = file != nil
+        if file != nil && !ksmFileFolioMergeable(pfn) { return }
         if ksm.useZeroPages && checksum == 0 && file == nil {
             if ksmReplaceWithZeroPage(m, v, a, pfn) { return }
         }
-        // stable_tree_search(): a KSM page of this content with room for one more mapping (and,
-        // for a file's page, no alias of that file yet); when every one of them is full
-        // (max_page_sharing), the page goes on to the unstable tree to make a new KSM page with
-        // another one (a new dup of the chain).
-        if let kpage = stableNodeDup(checksum, excludingAliasOf: file?.inode) {
-            if file == nil ? ksmMergeInto(m, v, a, pfn, kpage) : ksmMergeFilePage(pfn, into: kpage) {
+        // stable_tree_search(): a KSM page of this content with room for one more mapping; when
+        // every one of them is full (max_page_sharing), the page goes on to the unstable tree
+        // to make a new KSM page with another one (a new dup of the chain).
+        if let kpage = stableNodeDup(checksum) {
+            if file == nil {
+                if ksmMergeInto(m, v, a, pfn, kpage) { ksm.items[i].stable = kpage }
+            } else if let c = ksmFileMergeCheck(pfn) {
+                ksmMergeFilePage(pfn, c, into: kpage)
                 ksm.items[i].stable = kpage
             }
             return
@@ -305,20 +309,34 @@ extension Kernel {
             let opte = mms[om].pageTables.pte(other.address)
             guard let opfn = normalPage(opte), frames[opfn].token == checksum, opfn != pfn,
                   let ov = mms[om].vmaIndex(containing: other.address) else { return }
-            let ofile = frames.flags(opfn).contains(.anon) ? nil : ksmFileCandidate(opfn)
-            // Two pages of one file do not merge (a KSM page has one alias per file).
-            if let file, let ofile, file.inode == ofile.inode { return }
+            // A page-cache page on either side is checked (and its PTEs found) before anything
+            // changes, so that a failed check leaves both pages as they were.
+            let isFile = !frames.flags(opfn).contains(.anon) && ksmFileCandidate(opfn) != nil
+            let theirs = isFile ? ksmFileMergeCheck(opfn) : nil
+            if isFile && theirs == nil { return }
+            var mine: (inode: InodeID, index: UInt64, hits: [RmapHit])? = nil
+            if file != nil {
+                guard let c = ksmFileMergeCheck(pfn) else { return }
+                mine = c
+            }
             // try_to_merge_two_pages(): this page becomes the KSM page, the tree's page maps it.
-            if file == nil {
+            if let mine {
+                ksmPromoteFilePage(pfn, mine)
+            } else {
                 guard ksmWriteProtectPage(m, a, pfn) else { return }
                 frames[pfn].flags.insert(.ksm)
-            } else {
-                guard ksmPromoteFilePage(pfn) else { return }
             }
             ksm.stable[checksum, default: []].insert(pfn, at: 0)   // stable_tree_insert()
             ksm.items[i].stable = pfn
             unstableTree.removeValue(forKey: checksum)
-            if ofile == nil ? ksmMergeInto(om, ov, other.address, opfn, pfn) : ksmMergeFilePage(opfn, into: pfn) {
+            var merged = false
+            if let theirs {
+                ksmMergeFilePage(opfn, theirs, into: pfn)
+                merged = true
+            } else {
+                merged = ksmMergeInto(om, ov, other.address, opfn, pfn)
+            }
+            if merged {
                 ksm.items[j].stable = pfn
                 ksm.items[j].unstable = false
             }
@@ -393,16 +411,15 @@ extension Kernel {
     }
 
     /// Models stable_node_dup() / __stable_node_chain() in mm/ksm.c.
-    /// Of the live KSM pages of `content`, the one with the most rmap items (and aliases) that
-    /// is still a page-sharing candidate (fewer than max_page_sharing) and, for a page of file
-    /// `excludingAliasOf`, has no alias of that file yet; the first found wins a tie, and the
-    /// dups are walked newest first. nil: none, or all full.
-    func stableNodeDup(_ content: UInt64, excludingAliasOf ino: InodeID? = nil) -> PFN? {
+    /// Of the live KSM pages of `content`, the one with the most rmap items (and aliases,
+    /// under ksm.file_pages = on) that is still a page-sharing candidate (fewer than
+    /// max_page_sharing); the first found wins a tie, and the dups are walked newest first.
+    /// nil: none, or all full.
+    func stableNodeDup(_ content: UInt64) -> PFN? {
         guard let dups = ksm.stable[content] else { return nil }
         var found: PFN? = nil
         var foundLen = -1
         for kpage in dups where frames.isAllocated(kpage) && frames[kpage].flags.contains(.ksm) && frames[kpage].token == content {
-            if let ino, ksm.aliases.contains(where: { $0.kpage == kpage && $0.inode == ino }) { continue }
             let len = ksm.items.reduce(0) { $0 + ($1.stable == kpage ? 1 : 0) }   // rmap_hlist_len
                 + ksm.aliases.reduce(0) { $0 + ($1.kpage == kpage ? 1 : 0) }
             if len < ksm.maxPageSharing && len > foundLen {
