@@ -365,7 +365,8 @@ extension Kernel {
         return !frames[pfn].flags.contains(.ksm) && frames[pfn].refcount == 1
     }
 
-    /// Models wp_page_copy(): a new exclusive anon page replaces the old mapping.
+    /// Models wp_page_copy(): a new exclusive anon page replaces the old mapping; the old
+    /// folio, if mapped nowhere any more, leaves the swap cache (free_swap_cache()).
     mutating func wpPageCopy(_ m: Int, _ v: Int, _ address: UInt64, orig: PTE, old: PFN?) -> VMFault {
         note("do_wp_page → wp_page_copy")
         anonVMAPrepare(m, v)
@@ -382,6 +383,11 @@ extension Kernel {
         if let old {
             if frames[old].flags.contains(.anon) { mms[m].rssAnon -= 1 } else { mms[m].rssShmem -= 1 }
             removeRmapAndPut(old)
+            // free_swap_cache(): a copied folio mapped nowhere now leaves the swap cache (a KSM
+            // page swapped in before its merge, whose last mapping this COW was).
+            if frames.isAllocated(old) && frames[old].mapcount == 0 && frames[old].flags.contains(.swapcache) {
+                _ = folioFreeSwap(old)
+            }
         } else {
             ksmMightUnmapZeroPage(m, orig)
         }

@@ -375,9 +375,18 @@ extension Kernel {
         mms[m].pageTables.set(a, entry)
         costs.pteWrites += 1
         costs.tlbFlushes += 1
-        removeRmapAndPut(pfn)
-        if !frames.isAllocated(pfn) { costs.ksmFramesFreed += 1 }
+        replacePagePut(pfn)
         return true
+    }
+
+    /// The end of replace_page(): folio_remove_rmap_pte() of the replaced page, then, once it
+    /// is mapped nowhere, folio_free_swap() (a page swapped in before the merge leaves the
+    /// swap cache, or it would stay there unreferenced), then folio_put().
+    mutating func replacePagePut(_ pfn: PFN) {
+        _ = frames.removeMapping(pfn)
+        if frames[pfn].mapcount == 0 && frames[pfn].flags.contains(.swapcache) { _ = folioFreeSwap(pfn) }
+        if frames.isAllocated(pfn) && frames[pfn].refcount == 0 { freeFolio(pfn) }
+        if !frames.isAllocated(pfn) { costs.ksmFramesFreed += 1 }
     }
 
     /// The PTE replace_page() installs, given the one it replaces (after write_protect_page(),
@@ -403,8 +412,7 @@ extension Kernel {
         mms[m].pageTables.set(a, entry)
         costs.pteWrites += 1
         mms[m].rssAnon -= 1
-        removeRmapAndPut(pfn)
-        if !frames.isAllocated(pfn) { costs.ksmFramesFreed += 1 }
+        replacePagePut(pfn)
         ksm.zeroPages += 1
         mms[m].ksmZeroPages += 1
         return true
