@@ -6,6 +6,7 @@
 // its statements) and written to a file.
 
 import Foundation
+import MMGenerator
 import MMScenario
 
 /// Shrinks a scenario while a predicate still holds (delta debugging, Zeller's ddmin).

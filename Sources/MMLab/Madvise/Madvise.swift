@@ -85,6 +85,11 @@ extension Kernel {
             guard let v = mms[m].vmas.firstIndex(where: { $0.end > walk.position && $0.start < end }) else { break }
             let vma = mms[m].vmas[v]
             let s = max(walk.position, vma.start), e = min(end, vma.end)
+            if removes && !walk.announced, let err = madviseRemoveRefusal(vma, advice) {
+                // The VMA is refused before userfaultfd_remove() is reached: no REMOVE event.
+                walk.error = err
+                break
+            }
             if removes && !walk.announced, let u = vma.uffd, uffdFeatures(vma).contains(.eventRemove) {
                 // userfaultfd_remove(): drop mmap_lock, queue REMOVE, sleep until it is read.
                 walk.announced = true
@@ -119,6 +124,22 @@ extension Kernel {
         }
         check()
         return .finished(madviseResult(walk.error, hole: walk.hole))
+    }
+
+    /// The error MADV_DONTNEED, MADV_FREE or MADV_REMOVE gives a VMA before it calls
+    /// userfaultfd_remove(): madvise_dontneed_free_valid_vma() (locked, PFN-mapped, hugetlb)
+    /// for the first two; for MADV_REMOVE, madvise_remove()'s checks (locked, no file: EINVAL;
+    /// not a shared writable mapping: EACCES). MADV_FREE's own EINVAL for a VMA that is not
+    /// anonymous comes after the event (madvise_free_single_vma()).
+    func madviseRemoveRefusal(_ vma: VMA, _ advice: Advice) -> Errno? {
+        if advice == .remove {
+            if vma.flags.contains(.locked) { return .EINVAL }
+            guard vma.inode != nil else { return .EINVAL }
+            if !(vma.flags.contains(.shared) && vma.flags.contains(.mayWrite)) { return .EACCES }
+            return nil
+        }
+        if !vma.flags.intersection([.locked, .pfnmap, .hugetlb]).isEmpty { return .EINVAL }
+        return nil
     }
 
     /// madvise()'s return value: the first error, else ENOMEM for a hole in the range.

@@ -50,10 +50,14 @@ extension Kernel {
         guard start & (pageSize - 1) == 0, length > 0, length & (pageSize - 1) == 0 else { return .EINVAL }
         let m = Int(uffds[Int(u)].mm)
         let end = start + length
+        let wpAsync = uffds[Int(u)].features?.contains(.wpAsync) ?? false
         var found = false
         for vma in mms[m].vmas where vma.end > start && vma.start < end {
             found = true
+            // Not through another userfaultfd; and vma_can_userfault() with the VMA's own
+            // flags: an unregistered guest_memfd VMA is EINVAL even for WP_ASYNC.
             if let other = vma.uffd, other != u { return .EINVAL }
+            if !vmaCanUserfault(vma, vma.flags.intersection(VMFlags.uffdFlags), wpAsync: wpAsync) { return .EINVAL }
         }
         guard found else { return .EINVAL }
         let r = isolateRange(m, start, end)
