@@ -56,34 +56,43 @@ extension ScenarioGenerator {
         return true
     }
 
-    /// `expect ksm` with the counters the model reports at this point of the scenario.
+    /// `expect ksm` with the counters the model reports at this point of the scenario: a
+    /// probe listing every counter now, its values filled in by `fillKSMProbes()`.
     mutating func expectKSM() -> Bool {
-        guard indent.isEmpty, let counters = modelKSMCounters() else { return false }
-        let wanted = counters.filter { c in
-            c.1 >= 0 && (c.0 == "pages_shared" || c.0 == "pages_sharing" || (c.0 != "general_profit" ? rng.percent(45) : rng.percent(10)))
+        guard indent.isEmpty else { return false }
+        let wanted = KSMCounter.names.filter { c in
+            c == "pages_shared" || c == "pages_sharing" || (c != "general_profit" ? rng.percent(45) : rng.percent(10))
         }
-        emit("expect ksm " + wanted.map { "\($0.0)=\($0.1)" }.joined(separator: " "))
+        ksmProbes.append((lines.count, wanted))
+        emit(Self.ksmProbe)
         return true
     }
 
-    /// The model's KSM counters after the scenario so far: the text with a probe `expect ksm`
-    /// appended, run on the model.
-    func modelKSMCounters() -> [(String, Int64)]? {
-        let probe = "expect ksm " + KSMCounter.names.map { "\($0)=0" }.joined(separator: " ")
-        let text = (lines + [probe]).joined(separator: "\n") + "\n"
-        let outcome = MMLabSession.run(source: text, file: "random-\(seed).mms")
-        guard let report = outcome.report, report.fatal == nil, let last = report.entries.last,
-              last.statement.text == probe else { return nil }
-        for o in last.observations {
-            guard case .ksm(let values) = o else { continue }
-            var out: [(String, Int64)] = []
-            for v in values {
-                let parts = v.split(separator: "=")
-                guard parts.count == 2, let n = Int64(parts[1]) else { return nil }
-                out.append((String(parts[0]), n))
+    static var ksmProbe: String { "expect ksm " + KSMCounter.names.map { "\($0)=0" }.joined(separator: " ") }
+
+    /// Runs the finished scenario on the model once and writes, in place of each probe, the
+    /// counters it chose with the values the model reported there (a probe whose values the
+    /// model did not report, or a negative one, is left out: it changes nothing).
+    mutating func fillKSMProbes() {
+        guard !ksmProbes.isEmpty else { return }
+        // `check consistent` only turns on the model's invariant checks: not needed here.
+        let text = lines.map { $0.hasSuffix("check consistent") ? "" : $0 }.joined(separator: "\n") + "\n"
+        let report = MMLabSession.run(source: text, file: "random-\(seed).mms").report
+        var remove: [Int] = []
+        for (index, wanted) in ksmProbes {
+            var values: [String: Int64] = [:]
+            if let e = report?.entries.first(where: { $0.statement.location.line == index + 1 }) {
+                for o in e.observations {
+                    guard case .ksm(let list) = o else { continue }
+                    for v in list {
+                        let parts = v.split(separator: "=")
+                        if parts.count == 2, let n = Int64(parts[1]) { values[String(parts[0])] = n }
+                    }
+                }
             }
-            return out.isEmpty ? nil : out
+            let shown = wanted.compactMap { c in values[c].flatMap { $0 >= 0 ? "\(c)=\($0)" : nil } }
+            if shown.isEmpty { remove.append(index) } else { lines[index] = "expect ksm " + shown.joined(separator: " ") }
         }
-        return nil
+        for i in remove.reversed() { lines.remove(at: i) }
     }
 }

@@ -129,8 +129,10 @@ extension ScenarioGenerator {
         for i in r {
             let pg = procs[p].pages[m][i]
             guard pg.mapped else { return false }
-            if mappings[m].kind == .guestShared && !uffds[u].async { error = "EINVAL"; break }
             if let o = pg.owner, o != u { error = "EINVAL"; break }
+            // vma_can_userfault() with the VMA's own flags: a guest_memfd VMA only while it is
+            // registered wp alone by a WP_ASYNC userfaultfd.
+            if mappings[m].kind == .guestShared && !(uffds[u].async && pg.owner == u && pg.modes == .wp) { error = "EINVAL"; break }
         }
         emit("uffd \(uffds[u].name) unregister \(ref(m, r))" + (error.map { " -> \($0)" } ?? ""))
         guard error == nil else { return true }

@@ -97,6 +97,8 @@ public struct ScenarioGenerator {
     var consistencyChecked = false
     var lateMaps = 0
     var episodes = 0
+    /// The `expect ksm` probes: their line and the counters they will show.
+    var ksmProbes: [(Int, [String])] = []
 
     /// The scenario for a seed.
     public static func generate(seed: UInt64) -> String {
@@ -228,6 +230,7 @@ public struct ScenarioGenerator {
         }
         if plan.ksm && rng.percent(50) { _ = expectKSM() }
         if rng.percent(5) && !consistencyChecked { emit("check consistent") }
+        fillKSMProbes()
         return lines.joined(separator: "\n") + "\n"
     }
 

@@ -8,7 +8,7 @@ extension Kernel {
     /// Runs verifyInvariants() when internal checks are on and records any violation.
     mutating func check() {
         guard internalChecks else { return }
-        let v = verifyInvariants()
+        let v = invariantViolationsNow()
         if !v.isEmpty && invariantViolations.count < 100 { invariantViolations.append(contentsOf: v) }
     }
 
@@ -16,6 +16,12 @@ extension Kernel {
     /// against the entries that reference each slot, that no PTE points at a freed frame or
     /// lies outside a VMA, and the rss counters. Returns one line per violation.
     public func verifyInvariants() -> [String] {
+        var copy = self
+        return copy.invariantViolationsNow()
+    }
+
+    /// verifyInvariants() without a copy of the kernel (check() runs after every operation).
+    mutating func invariantViolationsNow() -> [String] {
         var errors: [String] = []
         var mapcount = [UInt32](repeating: 0, count: frames.count)
         var swapRefs: [[UInt32]] = swapDevices.map { [UInt32](repeating: 0, count: $0.swapMap.count) }

@@ -19,9 +19,13 @@ final class ScenarioGeneratorTests: XCTestCase {
         let env = ProcessInfo.processInfo.environment
         let n = env["MMLAB_GEN_COUNT"].flatMap { Int($0) } ?? 300
         var bad = 0
+        let t0 = Date()
+        var genTime = 0.0
         for seed in 0..<UInt64(n) {
+            let g0 = Date()
             let text = ScenarioGenerator.generate(seed: seed)
-            let out = MMLabSession.run(source: text, file: "random-\(seed).mms", options: RunOptions(internalChecks: true))
+            genTime += Date().timeIntervalSince(g0)
+            let out = MMLabSession.run(source: text, file: "random-\(seed).mms", options: RunOptions(internalChecks: env["MMLAB_NO_CHECKS"] == nil))
             guard let report = out.report else { XCTFail("seed \(seed): \(out.output)\n\(text)"); bad += 1; continue }
             var problems: [String] = []
             if let f = report.fatal { problems.append("stopped: \(f)") }
@@ -40,6 +44,15 @@ final class ScenarioGeneratorTests: XCTestCase {
                 if bad <= 5 { XCTFail("seed \(seed):\n" + problems.joined(separator: "\n") + "\n" + text) }
             }
         }
-        print("bad: \(bad) of \(n)")
+        print("bad: \(bad) of \(n), \(Date().timeIntervalSince(t0)) s, generation \(genTime) s")
+    }
+}
+
+final class GenerationSpeedTests: XCTestCase {
+    func testGenerationOnly() {
+        guard let n = ProcessInfo.processInfo.environment["MMLAB_GEN_ONLY"].flatMap({ Int($0) }) else { return }
+        let t0 = Date()
+        for s in 0..<UInt64(n) { _ = ScenarioGenerator.generate(seed: s) }
+        print("generated \(n) in \(Date().timeIntervalSince(t0)) s")
     }
 }
