@@ -193,15 +193,23 @@ extension ScenarioGenerator {
         category("swapped") { pg, _ in pg.pte.contains(.poison) ? .unknown : among(pg, [.swap, .wpMarker, .guard_]) }
         category("guard") { pg, _ in among(pg, .guard_) }
         category("wpallowed") { _, i in self.wpAsyncVMA(p, m, i) ? .yes : .no }
-        category("written") { pg, i in
-            // Without WP_ASYNC every page is written; with it, a page without the bit. An
-            // empty PTE is written where a page table exists, not in a hole
-            // (pagemap_scan_pte_hole()): not known here.
-            guard self.wpAsyncVMA(p, m, i) else { return .yes }
-            if pg.pte.contains(.poison) || pg.pte.contains(.guard_) { return .unknown }
-            if pg.pte == .wpMarker { return .no }
-            guard !pg.pte.contains(.wpMarker) && !pg.pte.contains(.none) else { return .unknown }
-            return pg.wp == .yes ? .no : pg.wp == .no ? .yes : .unknown
+        category("written") { pg, _ in
+            // pagemap_page_category() (6.18.44): a none PTE is written, a page or swap entry
+            // without the uffd-wp bit too, a uffd-wp marker is not; a range without a PTE
+            // table is written on a uffd-wp VMA only, and whether a table exists is not
+            // tracked here.
+            var t: Tri? = nil
+            for s in pg.pte.each {
+                let w: Tri
+                switch s {
+                case .none: w = pg.modes.contains(.wp) ? .yes : .unknown
+                case .wpMarker: w = .no
+                case .guard_, .poison: w = .yes
+                default: w = pg.wp == .yes ? .no : pg.wp == .no ? .yes : .unknown
+                }
+                t = t.map { $0.or(w) } ?? w
+            }
+            return t ?? .unknown
         }
         guard !cats.isEmpty else { return false }
         var chosen = cats.filter { _ in rng.percent(60) }

@@ -119,6 +119,9 @@ extension Kernel {
     /// Models do_anonymous_page(): the zero page for reads, a new exclusive page for writes.
     mutating func doAnonymousPage(_ m: Int, _ v: Int, _ address: UInt64, write: Bool, orig: PTE) -> VMFault {
         note("do_anonymous_page")
+        // pte_alloc() first: the PTE table exists even when the fault goes to userfaultfd
+        // (PAGEMAP_SCAN tells a none PTE from a hole).
+        _ = mms[m].pageTables.allocSlot(address)
         let flags = mms[m].vmas[v].flags
         if flags.contains(.uffdMissing) {
             return userfault(m, v, address, write: write, reason: .uffdMissing)

@@ -57,15 +57,15 @@ extension Kernel {
             let vma = mms[m].vmas[v]
             var vmaCats: UInt64 = 0
             if wpAllowed { vmaCats |= PageCategory.wpAllowed }
-            // A VMA without async uffd-wp tracking cannot tell written pages apart: every page
-            // of it, holes included, reports WRITTEN (checked on the running 6.18 kernel).
-            else { vmaCats |= PageCategory.written }
             if vma.flags.contains(.softDirty) { vmaCats |= PageCategory.softDirty }
+            // pagemap_scan_pte_hole(): a range without a PTE table reads as written on a
+            // uffd-wp VMA only ("fix PAGEMAP_SCAN written state for pmd holes", in 6.18.44).
+            let holeCats = vmaCats | (vma.flags.contains(.uffdWP) && !vma.flags.contains(.hugetlb) ? PageCategory.written : 0)
             a = from
             let name = mms[m].name
             note("pagemap_scan_pmd_entry(\(name), 0x\(String(from, radix: 16))..0x\(String(pieceEnd, radix: 16)))")
             while a < pieceEnd {
-                let cats = vmaCats | pageCategories(vma, mms[m].pageTables.pte(a))
+                let cats = mms[m].pageTables.hasTable(a) ? vmaCats | pageCategories(vma, mms[m].pageTables.pte(a)) : holeCats
                 let c = cats ^ args.categoryInverted
                 let match = (c & args.categoryMask) == args.categoryMask
                     && (args.categoryAnyofMask == 0 || c & args.categoryAnyofMask != 0)
@@ -75,7 +75,8 @@ extension Kernel {
                     let out = cats & args.returnMask
                     if let last = st.regions.last, last.end == a, last.categories == out {
                         st.regions[st.regions.count - 1].end = a + pageSize
-                    } else if out != 0 || args.returnMask == 0 {
+                    } else {
+                        // pagemap_scan_push_range(): a region even with no category left.
                         st.regions.append(PageRegion(start: a, end: a + pageSize, categories: out))
                     }
                     if args.wpMatching && cats & PageCategory.written != 0 { writeProtectForScan(m, v, a) }
@@ -135,9 +136,12 @@ extension Kernel {
         return .none
     }
 
-    /// Models pagemap_page_category() for one PTE (the PTE-level categories).
+    /// Models pagemap_page_category() for one PTE (the PTE-level categories). A none PTE
+    /// reads as written, as the PAGE_IS_WRITTEN fast path of pagemap_scan_pmd_entry() reports
+    /// it ("fix PAGEMAP_SCAN written state for unpopulated ptes", in 6.18.44; checked on it).
     func pageCategories(_ vma: VMA, _ pte: PTE) -> UInt64 {
         var c: UInt64 = 0
+        if pte.isNone { return PageCategory.written }
         if pte.isPresent {
             c |= PageCategory.present
             if pte.raw & PTE.pse != 0 { c |= PageCategory.huge }   // mapped by a PMD or PUD
