@@ -548,7 +548,10 @@ extension ScenarioGenerator {
             emit("uffd \(uffds[o].name) wake \(ref(m, t...t))")
         default:
             while e > t && procs[p].pages[m][e].owner != o { e -= 1 }
+            // Unregistering wakes the faults of a MISSING VMA only; others need a wake.
+            let missing = pg.modes.contains(.missing)
             guard unregister(o, m, t...e) else { return false }
+            if !missing { emit("uffd \(uffds[o].name) wake \(ref(m, t...t))") }
         }
         return true
     }

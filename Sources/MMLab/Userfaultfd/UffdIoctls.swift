@@ -44,7 +44,8 @@ extension Kernel {
         return nil
     }
 
-    /// Models userfaultfd_unregister(): clear uffd-wp state, wake waiters, drop the flags.
+    /// Models userfaultfd_unregister(): wake the waiters of a MISSING VMA, clear uffd-wp
+    /// state, drop the flags.
     public mutating func uffdUnregister(_ u: UffdID, start: UInt64, length: UInt64) -> Errno? {
         guard uffds[Int(u)].initialized else { return .EINVAL }
         guard start & (pageSize - 1) == 0, length > 0, length & (pageSize - 1) == 0 else { return .EINVAL }
@@ -65,7 +66,9 @@ extension Kernel {
             let vma = mms[m].vmas[v]
             if vma.flags.contains(.uffdWP) { uffdWPRange(m, v, vma.start, vma.end, enable: false) }
             noteWriteProtect(m, vma.start, vma.end, protect: false)
-            wakeUserfault(u, vma.start, vma.end)
+            // Only a MISSING registration wakes the faults pending in it (a WP or MINOR one
+            // leaves them asleep until UFFDIO_WAKE).
+            if vma.flags.contains(.uffdMissing) { wakeUserfault(u, vma.start, vma.end) }
             mms[m].vmas[v].flags.subtract(VMFlags.uffdFlags)
             mms[m].vmas[v].uffd = nil
         }
