@@ -58,6 +58,7 @@ extension ScenarioGenerator {
             emit("read \(ref(m, r))" + Self.signal(pl.fault))
             let done = pl.stop.map { r.lowerBound..<$0 } ?? r.lowerBound..<(r.upperBound + 1)
             for i in done { accessed(p, m, i, store: false) }
+            if let stop = pl.stop { stoppedLoad(p, m, stop, pl.fault) }
             return true
         }
         return false
@@ -243,8 +244,6 @@ extension ScenarioGenerator {
         if !plan.zeroPages {
             let w = plan.forkAdvice ? 3 : 0
             choice += [("wipeonfork", w), ("keeponfork", w), ("dontfork", w), ("dofork", w)]
-        } else {
-            choice += [("keeponfork", 1), ("dofork", 1)]
         }
         let advice = choice[rng.weighted(choice.map(\.1))].0
         for _ in 0..<6 {
@@ -407,6 +406,10 @@ extension ScenarioGenerator {
         }
         emit("madvise \(ref(m, r)) populate_\(store ? "write" : "read")\(outcome)")
         for i in done { accessed(p, m, i, store: store) }
+        if !store, done.count < r.count {
+            let stop = r.lowerBound + done.count
+            if procs[p].pages[m][stop].mapped { stoppedLoad(p, m, stop, faults(p, m, stop, store: false).first ?? .ok) }
+        }
         if store && ksmScanned { freeing() }
         return true
     }
@@ -536,23 +539,13 @@ extension ScenarioGenerator {
                 cp.owner = keeps ? childUffd : nil
                 if !keeps { cp.modes = [] }
                 let childWP = keeps && pg.modes.contains(.wp)
-                if kind == .anonPrivate {
-                    if pg.wipeonfork {
-                        cp.pte = .none
-                    } else {
-                        var pte: PTEs = []
-                        for s in pg.pte.each {
-                            switch s {
-                            case .wpMarker: pte.insert(childWP ? .wpMarker : .none)
-                            case .poison: pte.formUnion([.poison, .none])
-                            default: pte.insert(s)
-                            }
-                        }
-                        cp.pte = pte
-                    }
+                if kind == .anonPrivate && pg.wipeonfork {
+                    cp.pte = .none
+                    cp.anonVMA = .no
                 } else {
-                    // A file VMA without anon_vma (and without uffd-wp in the child) is not
-                    // copied: the child faults its pages in later.
+                    // vma_needs_copy(): a VMA without anon_vma (and without uffd-wp in the
+                    // child) is not copied: the child faults its pages in later (a zero page
+                    // read in the parent is a hole in the child).
                     let copied: Tri = childWP ? .yes : pg.anonVMA
                     var pte: PTEs = []
                     if copied.mayBeYes {

@@ -139,9 +139,13 @@ extension ScenarioGenerator {
             } else if !before.isSubset(of: .anon) || before.contains(.swap) {
                 pg.exclusive = false
             }
-            if store && kind == .filePrivate { pg.anonVMA = .yes }
         }
+        // A store makes (or copies) an anonymous page: vmf_anon_prepare() gives the VMA an
+        // anon_vma. A load maps the zero page or the page cache, without one.
+        let prepared = store && (kind == .anonPrivate || kind == .filePrivate) && pg.anonVMA != .yes
+        if store && (kind == .anonPrivate || kind == .filePrivate) { pg.anonVMA = .yes }
         procs[p].pages[m][i] = pg
+        if prepared { anonVMAPrepared(p, m, [i]) }
         if kind.isShmem {
             let o = mappings[m].object!
             let k = mappings[m].objectPage(i)
@@ -157,15 +161,25 @@ extension ScenarioGenerator {
         }
     }
 
+    /// A load that stopped at page i (a userfault, or its SIGBUS under UFFD_FEATURE_SIGBUS)
+    /// went through do_read_fault(), whose fault-around runs before shmem_fault() traps.
+    mutating func stoppedLoad(_ p: Int, _ m: Int, _ i: Int, _ f: Fault) {
+        guard mappings[m].kind.isShmem, f == .missing || f == .minor || f == .bus,
+              procs[p].pages[m][i].pte.contains(.none) else { return }
+        faultAround(p, m, i)
+    }
+
     /// do_fault_around(): a read fault on a file VMA maps the cached pages of its 64 KiB
     /// window that have none PTEs, unless the VMA is registered wp or minor
-    /// (uffd_disable_fault_around()). VMA ends are not tracked: every page of the window may
-    /// be mapped.
+    /// (uffd_disable_fault_around()). VMA ends are not known for certain: every page the
+    /// window may cover may be mapped.
     mutating func faultAround(_ p: Int, _ m: Int, _ i: Int) {
         let pg = procs[p].pages[m][i]
         if !pg.modes.intersection([.wp, .minor]).isEmpty { return }
+        // The window is 16 pages from the aligned start, or from the VMA's start when that is
+        // later (do_fault_around()'s from_pte): it may reach 15 pages past i.
         let first = i / 16 * 16
-        let last = min(mappings[m].pages - 1, first + 15)
+        let last = min(mappings[m].pages - 1, oneVMA(m, first...i) ? first + 15 : i + 15)
         let o = mappings[m].object!
         for j in first...last where j != i {
             let q = procs[p].pages[m][j]
@@ -252,9 +266,13 @@ extension ScenarioGenerator {
                 pte.insert(.file)
                 if pg.modes.contains(.wp) && pg.wp != .no { pte.insert(.wpMarker) }
                 if !(pg.modes.contains(.wp) && pg.wp == .yes) { pte.insert(.none) }
-                if kind.isShmem, hasSwap {
+                // Written to swap if there is swap; a clean page (read in, never written) is
+                // dropped from the page cache at once, with or without swap.
+                if kind.isShmem {
                     let o = mappings[m].object!
-                    objects[o].slots[mappings[m].objectPage(i)].insert(.swapped)
+                    let k = mappings[m].objectPage(i)
+                    if hasSwap { objects[o].slots[k].insert(.swapped) }
+                    objects[o].slots[k].insert(.absent)
                 }
             default:
                 pte.insert(s)

@@ -30,7 +30,7 @@ extension ScenarioGenerator {
         guard let name = ["U", "V", "W"].first(where: { !taken.contains($0) }) else { return false }
         var features: [String] = []
         if plan.async && rng.percent(45) { features.append("wp_async") }
-        if plan.sigbus && rng.percent(35) { features.append("sigbus") }
+        if plan.sigbus && rng.percent(50) { features.append("sigbus") }
         if plan.events {
             let forking = uffds.contains { $0.process == 0 && $0.has("event_fork") }
             if !forking && plan.fork && rng.percent(50) { features.append("event_fork") }
@@ -248,19 +248,19 @@ extension ScenarioGenerator {
             case .copy, .zeropage:
                 if fill == .zeropage && !kind.isShared {
                     ok = pg.pte == .none ? .yes : pg.pte.contains(.none) ? .unknown : .no
-                } else if pg.pte.isSubset(of: .fillable) {
+                } else if pg.pte.isSubset(of: .overwritable) {
                     if kind.isShared, let s = slots {   // shmem_mfill_atomic_pte(): a new page-cache page
                         ok = s == .absent ? .yes : s.contains(.absent) ? .unknown : .no
                     } else {
                         ok = .yes
                     }
                 } else {
-                    ok = pg.pte.intersection(.fillable).isEmpty && !pg.pte.contains(.guard_) ? .no : .unknown
+                    ok = pg.pte.intersection(.overwritable).isEmpty ? .no : .unknown
                 }
             case .poison:
                 ok = pg.pte == .none ? .yes : pg.pte.contains(.none) ? .unknown : .no
             case .continue:
-                guard pg.pte.isSubset(of: .fillable), let s = slots else { return nil }
+                guard pg.pte.isSubset(of: .overwritable), let s = slots else { return nil }
                 if !s.isSubset(of: .cached) { return nil }      // EFAULT with nothing cached
                 ok = .yes
             }
@@ -330,6 +330,7 @@ extension ScenarioGenerator {
     /// The pages after a fill that succeeded.
     mutating func filled(_ p: Int, _ m: Int, _ r: ClosedRange<Int>, _ fill: Fill, wp: Bool) {
         let kind = mappings[m].kind
+        if !kind.isShared && fill == .copy { anonVMAPrepared(p, m, Array(r)) }
         for i in r {
             var pg = procs[p].pages[m][i]
             switch fill {
@@ -344,10 +345,12 @@ extension ScenarioGenerator {
                 pg.wp = wp ? .yes : .no
                 pg.exclusive = !kind.isShared && fill == .copy
                 pg.lazyfree = .no
-                if kind == .filePrivate { pg.anonVMA = .yes }
+                if !kind.isShared && fill == .copy { pg.anonVMA = .yes }   // mfill_atomic_pte_copy(): anon_vma_prepare()
             }
             procs[p].pages[m][i] = pg
-            if kind.isShared || fill == .continue, let o = mappings[m].object {
+            // A copy or zeropage into shared shmem adds a page-cache page; CONTINUE maps
+            // (and swaps in) the one there; a poison marker is a PTE only.
+            if (kind.isShared && fill != .poison) || fill == .continue, let o = mappings[m].object {
                 objects[o].slots[mappings[m].objectPage(i)] = .present
             }
         }
@@ -437,6 +440,7 @@ extension ScenarioGenerator {
         let tName = "T\(threads)"
         let tok = token()
         for i in a..<k { accessed(p, m, i, store: store) }
+        if !store { stoppedLoad(p, m, k, faults(p, m, k, store: false)[0]) }
         var handler: [String] = []
         var t = k
         var outcome = ""
@@ -457,6 +461,7 @@ extension ScenarioGenerator {
             let end = pl.stop ?? (j + 1)
             for i in t..<end { accessed(p, m, i, store: store) }
             if pl.stop == nil { finished = true; break }
+            if !store, let stop = pl.stop { stoppedLoad(p, m, stop, pl.fault) }
             if pl.fault.isTrap { t = pl.stop!; continue }
             if populate { return false }
             outcome = Self.signal(pl.fault)

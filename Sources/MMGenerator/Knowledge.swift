@@ -40,8 +40,11 @@ struct PTEs: OptionSet, Equatable {
     static let swap = PTEs(rawValue: 1 << 6)
 
     static let present: PTEs = [.file, .anon]
-    /// pte_none_mostly() for a fill: nothing mapped, at most a uffd-wp marker.
+    /// pte_none_mostly(): nothing mapped, at most a uffd-wp marker.
     static let fillable: PTEs = [.none, .wpMarker]
+    /// What mfill_atomic_install_pte() may replace (pte_none_mostly(): none or any PTE
+    /// marker): UFFDIO_COPY, CONTINUE, and ZEROPAGE into shared shmem.
+    static let overwritable: PTEs = [.none, .wpMarker, .poison, .guard_]
 
     var isSingle: Bool { rawValue != 0 && rawValue & (rawValue - 1) == 0 }
     /// Each possibility alone, in a fixed order.

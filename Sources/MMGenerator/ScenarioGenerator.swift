@@ -69,6 +69,8 @@ public struct ScenarioGenerator {
         var ksm = false, prctl = false, zeroPages = false
         var guards = false, scan = false, populate = false, mprotect = false, munmap = false, punch = false
         var free = false, forkAdvice = false, late = false
+        /// A `check consistent` line somewhere (the model then checks its invariants).
+        var consistent = false
     }
 
     public let seed: UInt64
@@ -191,6 +193,7 @@ public struct ScenarioGenerator {
         plan.forkAdvice = plan.fork && rng.percent(35)
         plan.zeroPages = plan.ksm && !plan.forkAdvice && rng.percent(40)
         plan.late = rng.percent(20) || plan.prctl
+        plan.consistent = rng.percent(8)
     }
 
     mutating func build() -> String {
@@ -229,7 +232,7 @@ public struct ScenarioGenerator {
             if step() { emitted += 1 }
         }
         if plan.ksm && rng.percent(50) { _ = expectKSM() }
-        if rng.percent(5) && !consistencyChecked { emit("check consistent") }
+        if plan.consistent && !consistencyChecked { emit("check consistent") }
         fillKSMProbes()
         return lines.joined(separator: "\n") + "\n"
     }
@@ -391,7 +394,7 @@ public struct ScenarioGenerator {
             case .prctl: plan.prctl ? 3 : 0
             case .clearRefs: 1
             case .poison: 1
-            case .check: consistencyChecked ? 0 : 1
+            case .check: plan.consistent && !consistencyChecked ? 2 : 0
             }
         }
         let ops = Op.allCases

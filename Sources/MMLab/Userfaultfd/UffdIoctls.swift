@@ -155,7 +155,8 @@ extension Kernel {
     }
 
     /// The checks of mfill_atomic() before the first page: the destination must lie inside
-    /// one registered VMA; MODE_WP needs a wp-registered VMA; CONTINUE a file VMA.
+    /// one registered VMA; MODE_WP needs a wp-registered VMA; the VMA must be anonymous or
+    /// shmem, and for CONTINUE shmem.
     func uffdMfillCheck(_ u: UffdID, start: UInt64, end: UInt64, mode: MfillMode, wp: Bool) -> Errno? {
         guard Int(u) < uffds.count, uffds[Int(u)].features != nil else { return .EINVAL }
         // UFFD_FEATURE_POISON only advertises UFFDIO_POISON; the ioctl does not check it.
@@ -167,6 +168,9 @@ extension Kernel {
               mms[m].vmas[v].uffd != nil else { return .ENOENT }
         let vma = mms[m].vmas[v]
         if wp && !vma.flags.contains(.uffdWP) { return .EINVAL }
+        // Neither anonymous nor shmem (a guest_memfd registered WP under WP_ASYNC, a device):
+        // mfill_atomic() has no way to fill it.
+        if vmaIsGuestMemfd(vma) || vmaIsDax(vma) { return .EINVAL }
         if mode == .continue && vma.inode == nil { return .EINVAL }
         return nil
     }
