@@ -23,6 +23,7 @@ extension LiveBackend {
         case .access(let p, let address, let store):
             return access(p, address: address, store: store)
         case .madvise(let p, let a, let l, let advice):
+            if advice == .mergeable { ksm.mayBeRegistered = true }
             return jobs ? syscallJob(call) : result(madvise(p, address: a, length: l, advice: advice))
         case .munmap(let p, let a, let l):
             return jobs ? syscallJob(call) : result(munmap(p, address: a, length: l))
@@ -53,6 +54,7 @@ extension LiveBackend {
         case .clearRefs(let p, let value):
             return result(clearRefs(p, value: value))
         case .prctlSetMemoryMerge(let p, let on):
+            if on { ksm.mayBeRegistered = true }
             return result(prctlSetMemoryMerge(p, on))
         case .uffdCreate(let p, let features):
             return result(uffdCreate(p, features: features)) { .handle($0) }
