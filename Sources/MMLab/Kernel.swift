@@ -148,6 +148,11 @@ public struct Costs: Hashable, Sendable {
     public var majorFaults = 0
     public var swapOuts = 0
     public var swapIns = 0
+    /// xarray nodes the page-cache lookups of pagemap visit: each lookup weighted by the
+    /// tree's depth, ⌈log64(max index + 1)⌉ (at least 1), the second figure of seed 000's costs.
+    public var xarrayNodes = 0
+    /// PTE markers decoded by faults (handle_pte_marker()).
+    public var markerDecodes = 0
     public init() {}
 }
 

@@ -199,7 +199,7 @@ public final class LiveBackend: ScenarioBackend {
     }
 
     /// A load or store in the worker; once a userfaultfd exists, as a job that may sleep.
-    func access(_ p: ProcessHandle, address: UInt64, store: UInt64?) -> CallProgress<LivePendingCall> {
+    public func access(_ p: ProcessHandle, address: UInt64, store: UInt64?) -> CallProgress<LivePendingCall> {
         guard let w = worker(p) else { return .finished(.backendError("no process \(p)")) }
         if jobs { return accessJob(w, p, address: address, store: store) }
         do throws(LiveError) {

@@ -162,6 +162,24 @@ struct Checker {
                 symbols["\(u)_\(child)"] = .uffd   // the child's userfaultfd, read from the FORK event
                 declarationOrder.append("\(u)_\(child)")
             }
+        case .when(_, _, let body):
+            // The body runs under some designs only, so it may neither declare a name nor
+            // open a block: every name must exist whatever the design.
+            for b in body {
+                switch b.kind {
+                case .memfd, .mmap, .guestMemfd, .dax, .fork, .uffdCreate:
+                    throw Diagnostic(b.location, "expected no declaration inside 'when' (a name must exist under every "
+                                     + "design), found '\(b.text.split(separator: " ").first ?? "")'")
+                case .thread, .inProcess, .when, .join:
+                    throw Diagnostic(b.location, "expected a statement without a block inside 'when', found "
+                                     + "'\(b.text.split(separator: " ").first ?? "")'")
+                case .design, .kconfig, .scenarioTitle:
+                    throw Diagnostic(b.location, "expected an operation or an expectation inside 'when', found "
+                                     + "'\(b.text.split(separator: " ").first ?? "")'")
+                default: break
+                }
+            }
+            try block(body)
         case .inProcess(let name, let body):
             if inThread { throw notImplemented(s, "a block inside a thread", issue: "a later issue") }
             guard let sym = symbols[name] else {

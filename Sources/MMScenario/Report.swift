@@ -148,7 +148,8 @@ public struct RunReport: Sendable {
         if stats, let c = costs {
             out += "costs: faults \(c.faults), major \(c.majorFaults), pte reads \(c.pteReads), pte writes \(c.pteWrites), "
             out += "page-cache lookups \(c.pageCacheLookups), tlb flushes \(c.tlbFlushes), copies \(c.pageCopies), "
-            out += "zeroings \(c.pageZeroings), swap-outs \(c.swapOuts), swap-ins \(c.swapIns)\n"
+            out += "zeroings \(c.pageZeroings), swap-outs \(c.swapOuts), swap-ins \(c.swapIns), "
+            out += "xarray nodes \(c.xarrayNodes), marker decodes \(c.markerDecodes)\n"
             for (what, bytes) in metadata { out += "metadata: \(what): \(bytes) bytes\n" }
         }
         out += "summary: \(met + failed) expectations: \(met) met, \(failed) failed\n"
@@ -199,6 +200,7 @@ public struct RunReport: Sendable {
                 ("pte_writes", .int(c.pteWrites)), ("page_cache_lookups", .int(c.pageCacheLookups)),
                 ("tlb_flushes", .int(c.tlbFlushes)), ("page_copies", .int(c.pageCopies)),
                 ("page_zeroings", .int(c.pageZeroings)), ("swap_outs", .int(c.swapOuts)), ("swap_ins", .int(c.swapIns)),
+                ("xarray_nodes", .int(c.xarrayNodes)), ("marker_decodes", .int(c.markerDecodes)),
             ])))
         }
         if !metadata.isEmpty {

@@ -37,6 +37,15 @@ public struct NamedPage: Sendable {
     public var address: UInt64
 }
 
+/// A named mapping as one process sees it (for traces and state fingerprints).
+public struct NamedMapping: Sendable {
+    public var processName: String
+    public var process: ProcessHandle
+    public var mapping: String
+    public var address: UInt64
+    public var pages: Int
+}
+
 extension ScenarioRunner where Backend == ModelBackend {
     /// Runs the main flow up to the first top-level `thread`, then registers every top-level
     /// thread (of main, or of a child in an `in P { thread … }` block) without running it;
@@ -222,16 +231,27 @@ extension ScenarioRunner where Backend == ModelBackend {
         }
     }
 
+    /// Every named mapping in every live process, in the order traces print them (processes
+    /// by name, mappings by name).
+    public var namedMappings: [NamedMapping] {
+        var out: [NamedMapping] = []
+        for (pname, p) in processes.sorted(by: { $0.key < $1.key }) where backend.kernel.mms[Int(p)].alive {
+            for (name, m) in mappings.sorted(by: { $0.key < $1.key }) {
+                out.append(NamedMapping(processName: pname, process: p, mapping: name, address: m.address, pages: m.pages))
+            }
+        }
+        return out
+    }
+
     /// The pages of every named mapping in every live process, in the order traces print
     /// them (processes by name, mappings by name, pages in order).
     public var namedPages: [NamedPage] {
         var out: [NamedPage] = []
-        for (pname, p) in processes.sorted(by: { $0.key < $1.key }) where backend.kernel.mms[Int(p)].alive {
-            for (name, m) in mappings.sorted(by: { $0.key < $1.key }) {
-                for page in 0..<m.pages {
-                    out.append(NamedPage(label: (pname == "main" ? "" : pname + ":") + "\(name)[\(page)]", mapping: name,
-                                         index: page, process: p, address: m.address + UInt64(page) * pageSize))
-                }
+        for m in namedMappings {
+            let prefix = (m.processName == "main" ? "" : m.processName + ":") + m.mapping
+            for page in 0..<m.pages {
+                out.append(NamedPage(label: "\(prefix)[\(page)]", mapping: m.mapping, index: page, process: m.process,
+                                     address: m.address + UInt64(page) * pageSize))
             }
         }
         return out

@@ -144,6 +144,9 @@ public indirect enum StatementKind: Hashable, Sendable {
     /// `exit`: the current process exits (extension; `in child { exit }`).
     case exitProcess
     case inProcess(name: String, body: [Statement])
+    /// `when design KEY = V1[,V2…] { … }` (extension): the body runs only when the scenario's
+    /// design has one of these values for the switch.
+    case when(key: String, values: [String], body: [Statement])
     case clearRefs(Int)
     case ksmRun
     case ksmScan(Int)

@@ -35,6 +35,7 @@ extension LineParser {
         case "dax": return .simple(try parseDax(), .allowed)
         case "thread": return .block(.thread, name: try expectName("a name for the thread"))
         case "in": return .block(.inProcess, name: try expectName("the name of a process"))
+        case "when": return try parseWhen()
         case "join": return .simple(.join(name: try expectName("the name of a thread")), .refused("join"))
         case "pagemap": return .simple(.pagemap(try expectPageRef()), .refused("pagemap"))
         case "pagemap_scan":
@@ -68,6 +69,28 @@ extension LineParser {
         try expectSymbol("=", "'=' after the design switch")
         let value = try expectWord(in: design.values, "a value of \(design.key)")
         return .design(key: design.key, value: value)
+    }
+
+    /// `when design KEY = V1[,V2…]` (extension): the block runs only under those values of the
+    /// switch, so one scenario can state each design's answer.
+    private mutating func parseWhen() throws(Diagnostic) -> StatementHead {
+        _ = try expectWord(in: ["design"], "'design' after 'when'")
+        let switches = ScenarioVocabulary.designSwitches
+        let keyToken = peek
+        guard keyToken.kind == .word, let design = switches.first(where: { $0.key == keyToken.text }) else {
+            throw unexpected("a design switch (\(Self.alternatives(switches.map(\.key))))", keyToken)
+        }
+        advance()
+        try expectSymbol("=", "'=' after the design switch")
+        var values: [String] = []
+        repeat {
+            if !values.isEmpty { advance() }   // the ','
+            let token = peek
+            let value = try expectWord(in: design.values, "a value of \(design.key)")
+            if values.contains(value) { throw secondOccurrence(token, of: "'\(value)'") }
+            values.append(value)
+        } while peek.isSymbol(",")
+        return .when(key: design.key, values: values)
     }
 
     /// `kconfig OPTION = y|n`

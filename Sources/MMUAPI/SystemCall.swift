@@ -53,7 +53,7 @@ public enum SystemCall: Hashable, Sendable {
     /// A non-blocking read(2) of one message.
     case uffdRead(UffdHandle)
     /// The PAGEMAP_SCAN ioctl on /proc/PID/pagemap.
-    case pagemapScan(ProcessHandle, PagemapScanArgs)
+    indirect case pagemapScan(ProcessHandle, PagemapScanArgs)
     /// `1` to /sys/kernel/mm/ksm/run.
     case ksmRun
     /// Wait for `n` more full scans of ksmd.
@@ -88,13 +88,13 @@ public enum CallResult: Hashable, Sendable {
     /// A memory access raised this signal.
     case signal(SignalInfo)
     /// read(2) of a userfaultfd: the message, or nil when none was queued.
-    case message(UffdMessage?)
+    indirect case message(UffdMessage?)
     /// PAGEMAP_SCAN's regions.
     case regions([PageRegion])
     /// The KSM counters.
     case counters([KSMCounterValue])
     /// madvise(MADV_HWPOISON): its error and the signal it queued.
-    case hwpoison(HWPoisonResult)
+    indirect case hwpoison(HWPoisonResult)
     /// The backend could not complete the call (a bug in the model, a broken worker).
     case backendError(String)
 

@@ -75,6 +75,18 @@ extension Kernel {
         }
     }
 
+    /// try_to_unmap_one() under TTU_HINT_PAGEOUT in Peter Xu's RFC (design
+    /// pagemap.shmem_swap = marker): after clearing the PTE of a shmem folio, if the PTE is
+    /// still none (an uffd-wp marker wins), leave PTE_MARKER_PAGEOUT, which pagemap reads as
+    /// PM_SWAP. Only reclaim passes the hint (the model's reclaim is MADV_PAGEOUT's); one
+    /// extra PTE write per PTE unmapped.
+    mutating func installPageoutMarker(_ m: Int, _ v: Int, _ address: UInt64) {
+        guard design.pagemapShmemSwap == .marker, let ino = mms[m].vmas[v].inode,
+              !isGuestMemfd(ino), !isDax(ino), mms[m].pageTables.pte(address).isNone else { return }
+        mms[m].pageTables.set(address, PTEMarker.pageout.pte)
+        costs.pteWrites += 1
+    }
+
     /// Models try_to_unmap() → try_to_unmap_one() for every mapping of `pfn`: anon PTEs
     /// become swap entries (keeping soft-dirty, uffd-wp and exclusivity), file PTEs are
     /// cleared (leaving a uffd-wp marker where the PTE was write-protected).
@@ -100,6 +112,7 @@ extension Kernel {
                 mms[m].rssShmem -= 1
                 zapInstallUffdWPIfNeeded(m, vma: mms[m].vmas[hit.vma], hit.address, pte,
                                          ZapDetails(evenCOWs: false, dropMarkers: false))
+                installPageoutMarker(m, hit.vma, hit.address)
             }
             costs.pteWrites += 1
             costs.tlbFlushes += 1
