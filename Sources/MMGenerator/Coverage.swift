@@ -30,7 +30,7 @@ public struct GeneratorCoverage: Sendable {
         "scenario", "design", "kconfig", "swap", "memfd", "guest_memfd", "mmap", "read", "write", "munmap",
         "mprotect", "madvise", "punch", "pread", "poison", "fork", "in", "exit", "clear_refs",
         "prctl memory_merge", "pagemap", "pagemap_scan", "expect pagemap =", "expect pagemap fields",
-        "expect read", "expect event", "expect no event", "expect pagemap_scan", "expect ksm", "thread", "join",
+        "expect read", "expect event", "expect no event", "expect pagemap_scan", "expect ksm", "thread", "join", "when design",
         "uffd", "uffd register", "uffd unregister", "uffd wp", "uffd unwp", "uffd copy", "uffd zeropage",
         "uffd continue", "uffd poison", "uffd wake", "ksm run", "ksm scan", "ksm use_zero_pages",
         "ksm max_page_sharing", "check consistent",
@@ -65,6 +65,7 @@ public struct GeneratorCoverage: Sendable {
         case .fork: "fork"
         case .exitProcess: "exit"
         case .inProcess: "in"
+        case .when: "when design"
         case .clearRefs: "clear_refs"
         case .ksmRun: "ksm run"
         case .ksmScan: "ksm scan"
@@ -177,7 +178,7 @@ public struct GeneratorCoverage: Sendable {
     static func flatten(_ list: [Statement]) -> [Statement] {
         list.flatMap { s -> [Statement] in
             switch s.kind {
-            case .inProcess(_, let body), .thread(_, let body): return [s] + flatten(body)
+            case .inProcess(_, let body), .thread(_, let body), .when(_, _, let body): return [s] + flatten(body)
             default: return [s]
             }
         }

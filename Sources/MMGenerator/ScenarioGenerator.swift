@@ -353,7 +353,7 @@ public struct ScenarioGenerator {
         case uffdCreate, uffdRegister, uffdUnregister, uffdWP, uffdUnwp, uffdFill, uffdWake, expectNoEvent
         case faultEpisode, eventEpisode, unsureStore
         case ksmRun, ksmScan, expectKSM, prctl
-        case clearRefs, poison, check
+        case clearRefs, poison, check, when
     }
 
     /// Emits one step in main (a statement, or an episode of several); false when the chosen
@@ -395,6 +395,7 @@ public struct ScenarioGenerator {
             case .clearRefs: 1
             case .poison: 1
             case .check: plan.consistent && !consistencyChecked ? 2 : 0
+            case .when: 1
             }
         }
         let ops = Op.allCases
@@ -440,7 +441,53 @@ public struct ScenarioGenerator {
             consistencyChecked = true
             emit("check consistent")
             return true
+        case .when:
+            return whenBlock()
         }
+    }
+
+    /// `when design KEY = V,… { … }`: one to three plain statements that run when the
+    /// scenario's design has one of the values; the live backend (and the generated scenario)
+    /// has 6.18's, so the block runs exactly when its first value is listed, and is skipped
+    /// (listed as not run, on both backends) otherwise.
+    mutating func whenBlock() -> Bool {
+        let sw = rng.pick(Design.switches)
+        let runs = rng.percent(65)
+        var values: [String] = runs ? [sw.values[0]] : []
+        for v in sw.values.dropFirst() where Design.isImplemented(sw.key, v) && rng.percent(40) { values.append(v) }
+        if values.isEmpty {
+            guard let other = sw.values.dropFirst().first(where: { Design.isImplemented(sw.key, $0) }) else { return false }
+            values = [other]
+        }
+        var body = self
+        body.lines = []
+        body.indent = "  "
+        var done = 0
+        for _ in 0..<12 where done < rng.between(1, 3) {
+            let ok: Bool
+            switch body.rng.below(5) {
+            case 0: ok = body.randomWrite(0)
+            case 1: ok = body.randomRead(0)
+            case 2: ok = body.expectPagemap(0)
+            case 3: ok = body.madvise(0)
+            default: ok = body.mprotect(0)
+            }
+            if ok { done += 1 }
+        }
+        guard done > 0, body.ksmProbes.count == ksmProbes.count else { return false }
+        let text = body.lines
+        if runs {
+            // The body ran: keep what it did.
+            body.lines = lines
+            body.indent = indent
+            self = body
+        } else {
+            rng = body.rng
+        }
+        emit("when design \(sw.key) = " + values.joined(separator: ", ") + " {")
+        lines += text
+        emit("}")
+        return true
     }
 
     /// Runs a complex step on a copy of the generator and keeps it only if it succeeded.

@@ -34,7 +34,7 @@ final class GeneratorCoverageTests: XCTestCase {
         "uffd U unregister A[0]", "uffd U wp A[0]", "uffd U unwp A[0]", "uffd U copy A[0] = 0x1",
         "uffd U zeropage A[0]", "uffd U continue A[0]", "uffd U poison A[0]", "uffd U wake A[0]", "ksm run",
         "ksm scan 1", "ksm use_zero_pages on", "ksm max_page_sharing 2", "check consistent",
-        "uffd U register B[0] wp",
+        "uffd U register B[0] wp", "when design uffd_wp.file_zap = marker, drop {\n  read B[0]\n}",
         // Not run by the live backend:
         "dax D 2M align=2M", "check no_silent_write", "check no_lost_write",
     ]
@@ -43,7 +43,7 @@ final class GeneratorCoverageTests: XCTestCase {
     static func flatten(_ list: [Statement]) -> [Statement] {
         list.flatMap { s -> [Statement] in
             switch s.kind {
-            case .inProcess(_, let body), .thread(_, let body): return [s] + flatten(body)
+            case .inProcess(_, let body), .thread(_, let body), .when(_, _, let body): return [s] + flatten(body)
             default: return [s]
             }
         }
