@@ -166,9 +166,14 @@ extension LiveBackend {
         host?.unmergeKSMAtRestore(false)
     }
 
-    /// Whether any live worker's mm is registered with ksmd.
+    /// Whether any live worker's mm is surely registered with ksmd: it has a mergeable VMA
+    /// or rmap items. MMF_VM_MERGE_ANY alone does not say: a scan that found no mergeable VMA
+    /// drops the mm and keeps that flag (scan_get_next_rmap_item()).
     func anyWorkerUsesKSM() -> Bool {
-        workers.contains { $0.alive && LiveBackend.usesKSM($0.pid) }
+        workers.contains { w in
+            guard w.alive, let stat = LiveBackend.ksmStat(w.pid) else { return false }
+            return stat["ksm_mergeable"] == "yes" || (Int(stat["ksm_rmap_items"] ?? "0") ?? 0) > 0
+        }
     }
 
     /// `ksm max_page_sharing N`: the knob ksmPrepare() set to 256 (the restore puts back the

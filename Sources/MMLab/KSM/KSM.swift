@@ -71,9 +71,11 @@ extension Kernel {
     }
 
     /// Models ksm_vma_flags() in mm/ksm.c, applied by __mmap_region(): a new VMA of an mm
-    /// with MMF_VM_MERGE_ANY is mergeable when compatible.
-    func ksmVMAFlags(_ m: Int, _ flags: VMFlags, backing: VMABacking) -> VMFlags {
+    /// with MMF_VM_MERGE_ANY is mergeable when compatible, and the mm is registered again if
+    /// a scan that found no mergeable VMA dropped it.
+    mutating func ksmVMAFlags(_ m: Int, _ flags: VMFlags, backing: VMABacking) -> VMFlags {
         guard mms[m].ksmMergeAny, ksmCompatible(flags, backing: backing) else { return flags }
+        ksmEnter(MMID(m))
         return flags.union(.mergeable)
     }
 
@@ -194,7 +196,7 @@ extension Kernel {
     /// Nothing happens while run is 0, nor while no mm is registered (ksmd_should_run()).
     public mutating func ksmScan(_ n: Int) {
         guard ksm.run, !ksm.mms.isEmpty else { return }
-        for _ in 0..<max(0, n) { ksmFullScan() }
+        for _ in 0..<max(0, n) where !ksm.mms.isEmpty { ksmFullScan() }
         check()
     }
 
@@ -204,10 +206,14 @@ extension Kernel {
     mutating func ksmFullScan() {
         var unstableTree: [UInt64: Int] = [:]   // content → index of the item in ksm.items
         var seen: [Int] = []
+        var unmergeable: [MMID] = []
         for mm in ksm.mms where mms[Int(mm)].alive {
             let m = Int(mm)
+            var sawMergeable = false
+            defer { if !sawMergeable { unmergeable.append(mm) } }
             for v in mms[m].vmas.indices {
                 let vma = mms[m].vmas[v]
+                if vma.flags.contains(.mergeable) { sawMergeable = true }
                 guard vma.flags.contains(.mergeable), vma.anonVMA != nil else { continue }
                 var a = vma.start
                 while a < vma.end {
@@ -228,6 +234,10 @@ extension Kernel {
         }
         ksm.items = ksm.items.enumerated().filter { seen.contains($0.offset) }.map(\.element)
         ksm.mms.removeAll { !mms[Int($0)].alive }
+        // scan_get_next_rmap_item(): an mm in which the scan found no VM_MERGEABLE VMA leaves
+        // the list (MMF_VM_MERGEABLE cleared, MMF_VM_MERGE_ANY kept); ksmd then stops when
+        // the list is empty (ksmd_should_run()).
+        ksm.mms.removeAll { unmergeable.contains($0) }
         // The unstable tree does not survive the scan; items that stayed there are "unshared".
         pruneStableTree()
         ksm.fullScans += 1
@@ -319,8 +329,16 @@ extension Kernel {
         mms[m].pageTables.set(a, entry)
         costs.pteWrites += 1
         costs.tlbFlushes += 1
-        removeRmapAndPut(pfn)
+        replacedFolioPut(pfn)
         return true
+    }
+
+    /// The end of replace_page(): folio_remove_rmap_pte() of the page replaced, then
+    /// folio_free_swap() once it is mapped nowhere (a page swapped in and merged does not
+    /// stay in the swap cache, holding its slot), then folio_put().
+    mutating func replacedFolioPut(_ pfn: PFN) {
+        let left = frames.removeMapping(pfn)
+        if left == 0 { freeFolio(pfn) } else if frames[pfn].mapcount == 0 { folioFreeSwap(pfn) }
     }
 
     /// The PTE replace_page() installs, given the one it replaces (after write_protect_page(),
@@ -346,7 +364,7 @@ extension Kernel {
         mms[m].pageTables.set(a, entry)
         costs.pteWrites += 1
         mms[m].rssAnon -= 1
-        removeRmapAndPut(pfn)
+        replacedFolioPut(pfn)
         ksm.zeroPages += 1
         mms[m].ksmZeroPages += 1
         return true
