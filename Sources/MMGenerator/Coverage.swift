@@ -186,6 +186,39 @@ public struct GeneratorCoverage: Sendable {
 
     static func pairKey(_ a: String, _ b: String) -> String { a + " × " + b }
 
+    /// The episodes of a block (see ScenarioGenerator.swift): a thread whose statement a
+    /// handler answers with `expect event` (in the main flow, or in a handler thread), a
+    /// thread whose system call waits for its event, and the store after a KSM merge that the
+    /// main flow unprotects whether or not it trapped.
+    static func episodes(_ list: [Statement]) -> [String] {
+        var out: [String] = []
+        var scanned = false
+        for (i, s) in list.enumerated() {
+            if case .ksmScan = s.kind { scanned = true }
+            var body: [Statement] = []
+            if case .thread(_, let b) = s.kind { body = b }
+            if case .inProcess(_, let b) = s.kind, b.count == 1, case .thread(_, let tb) = b[0].kind { body = tb }
+            guard body.count == 1, i + 1 < list.count else { continue }
+            let next = list[i + 1]
+            if case .write(let r, _) = body[0].kind, case .uffdWriteProtect(_, let r2, false, _) = next.kind,
+               r.description == r2.description {
+                out.append(scanned ? "episode store after a KSM merge, unprotected" : "episode store, unprotected")
+                continue
+            }
+            if case .thread(_, let h) = next.kind, h.contains(where: { if case .expectEvent = $0.kind { return true } else { return false } }) {
+                out.append("episode userfault, handler thread")
+                continue
+            }
+            // The handler in the main flow: the first `expect event` that follows.
+            for n in list[(i + 1)...].prefix(4) {
+                guard case .expectEvent(_, let pattern) = n.kind else { continue }
+                if case .pagefault = pattern { out.append("episode userfault, handler in main") } else { out.append("episode event") }
+                break
+            }
+        }
+        return out
+    }
+
     /// Counts one scenario.
     public mutating func add(_ source: String) {
         scenarios += 1
@@ -194,7 +227,7 @@ public struct GeneratorCoverage: Sendable {
             return
         }
         let all = Self.flatten(scenario.statements)
-        var seen: [String] = []
+        var seen: [String] = Self.episodes(scenario.statements)
         for s in all {
             for i in Self.items(s) where !seen.contains(i) { seen.append(i) }
         }
@@ -241,6 +274,8 @@ public struct GeneratorCoverage: Sendable {
                                          "event remove", "event unmap"]),
             ("pagemap_scan flags", ["pagemap_scan (no flags)", "pagemap_scan wp_matching", "pagemap_scan wp_matching check_wpasync",
                                     "pagemap_scan check_wpasync"]),
+            ("episodes", ["episode userfault, handler in main", "episode userfault, handler thread", "episode event",
+                          "episode store after a KSM merge, unprotected"]),
             ("ksm and prctl", ["ksm use_zero_pages on", "ksm use_zero_pages off", "prctl memory_merge on", "prctl memory_merge off"]),
             ("stated outcomes", ["SIGSEGV", "SIGBUS", "EINVAL", "ENOMEM", "EFAULT", "EHWPOISON", "EBUSY", "ENOENT", "EEXIST",
                                  "EAGAIN", "EACCES", "EPERM", "ENODEV", "ESPIPE"].map { "outcome \($0)" }),

@@ -32,10 +32,45 @@ extension ScenarioGenerator {
                     guard pg.mapped, pg.mergeable != .no, pg.pte.contains(.anon) else { continue }
                     if pg.wp == .yes { procs[p].pages[m][i].wp = .unknown }
                     procs[p].pages[m][i].exclusive = false
+                    if plan.zeroPages { procs[p].pages[m][i].zero = pg.zero.or(.yes) }   // use_zero_pages
                 }
             }
         }
         if rng.percent(30) { _ = expectKSM() }
+        return true
+    }
+
+    /// KSM × uffd-wp: an anonymous private range of main with the same content, registered
+    /// wp by a synchronous userfaultfd, write-protected, made mergeable: the next scans merge
+    /// it, and which PTEs keep the uffd-wp bit is up to replace_page().
+    mutating func ksmWPSetUp() -> Bool {
+        let sync = uffds.indices.filter { uffds[$0].alive && uffds[$0].process == 0 && !uffds[$0].async && !uffds[$0].sigbus }
+        guard !sync.isEmpty else { return false }
+        let u = rng.pick(sync)
+        let anon = mappings.indices.filter { mappings[$0].kind == .anonPrivate }
+        guard !anon.isEmpty else { return false }
+        let m = rng.pick(anon)
+        let n = mappings[m].pages
+        let first = rng.below(max(1, n - 2))
+        let r = first...min(n - 1, first + rng.between(1, 5))
+        for i in r {
+            let pg = procs[0].pages[m][i]
+            guard pg.mapped, pg.prot == .rw, pg.owner == nil || pg.owner == u else { return false }
+        }
+        if r.contains(where: { procs[0].pages[m][$0].owner == nil }) {
+            guard register(u, m, r), r.allSatisfy({ procs[0].pages[m][$0].modes.contains(.wp) }) else { return false }
+        }
+        guard r.allSatisfy({ procs[0].pages[m][$0].modes.contains(.wp) }) else { return false }
+        // The content first (stores that must not trap), then the protection.
+        for i in r where faults(0, m, i, store: true) != [.ok] { return false }
+        let tok = rng.pick(["0x5", "0x77", "0x0"])
+        emit("write \(ref(m, r)) = \(tok)")
+        for i in r { accessed(0, m, i, store: true) }
+        guard writeProtect(u, 0, m, r, protect: true, dontwake: false) else { return false }
+        emit("madvise \(ref(m, r)) mergeable")
+        apply(advice: "mergeable", 0, m, Array(r))
+        if !ksmRunning { _ = ksmRun() }
+        if rng.percent(60) { _ = ksmScan() }
         return true
     }
 

@@ -331,6 +331,7 @@ extension ScenarioGenerator {
             for i in done {
                 var pg = procs[p].pages[m][i]
                 pg.pte = .guard_
+                pg.zero = .no
                 pg.wp = .no
                 pg.exclusive = false
                 pg.lazyfree = .no

@@ -130,6 +130,12 @@ extension ScenarioGenerator {
         }
         pg.wp = bit ?? .no
         if store && pg.modes.contains(.wp), let o = pg.owner, uffds[o].async { pg.wp = .no }
+        // do_anonymous_page(): a load of an empty page maps the zero page; a store never does.
+        if store || before.contains(.swap) {
+            pg.zero = .no
+        } else if kind == .anonPrivate && !before.intersection([.none, .wpMarker]).isEmpty {
+            pg.zero = before.isSubset(of: [.none, .wpMarker]) ? .yes : pg.zero.or(.yes)
+        }
         if kind == .anonPrivate || kind == .filePrivate {
             // A store leaves a page of its own (a new page, a COW copy, a reused one); a
             // load of an empty page maps the zero page or the page cache.
@@ -218,6 +224,7 @@ extension ScenarioGenerator {
         pg.pte = pte
         pg.exclusive = false
         pg.lazyfree = .no
+        pg.zero = .no
         procs[p].pages[m][i] = pg
     }
 
@@ -229,7 +236,17 @@ extension ScenarioGenerator {
                 let i = k - mappings[m].offset
                 guard i >= 0, i < mappings[m].pages else { continue }
                 var pg = procs[p].pages[m][i]
-                guard pg.mapped, pg.pte.contains(.file) else { continue }
+                // A private mapping's zero page goes too (zap_present_ptes(): no folio to
+                // keep as a COW).
+                if mappings[m].kind == .filePrivate && pg.pte.contains(.anon) && pg.zero != .no {
+                    if pg.zero == .yes { pg.pte.remove(.anon) }
+                    pg.pte.insert(.none)
+                    pg.zero = pg.pte.contains(.anon) ? .unknown : .no
+                }
+                guard pg.mapped, pg.pte.contains(.file) else {
+                    procs[p].pages[m][i] = pg
+                    continue
+                }
                 pg.pte.remove(.file)
                 if pg.modes.contains(.wp) && pg.wp != .no && !mappings[m].kind.isAnonVMA {
                     pg.pte.insert(.wpMarker)

@@ -337,14 +337,17 @@ extension ScenarioGenerator {
             case .poison:
                 pg.pte = .poison
                 pg.wp = .no
+                pg.zero = .no
             case .continue:
                 pg.pte = .file
                 pg.wp = wp ? .yes : .no
+                pg.zero = .no
             case .copy, .zeropage:
                 pg.pte = kind.isShared ? .file : .anon
                 pg.wp = wp ? .yes : .no
                 pg.exclusive = !kind.isShared && fill == .copy
                 pg.lazyfree = .no
+                pg.zero = !kind.isShared && fill == .zeropage ? .yes : .no
                 if !kind.isShared && fill == .copy { pg.anonVMA = .yes }   // mfill_atomic_pte_copy(): anon_vma_prepare()
             }
             procs[p].pages[m][i] = pg

@@ -143,6 +143,9 @@ struct Page {
     var lazyfree = Tri.no
     /// The VMA has an anon_vma: fork copies its page tables (vma_needs_copy()).
     var anonVMA = Tri.no
+    /// A present anonymous PTE maps the zero page (no struct page: zap_present_ptes() zaps
+    /// it even where it keeps COWs, as a hole punch does in a private file mapping).
+    var zero = Tri.no
 }
 
 /// A process of the scenario: `main`, or a child forked from it.

@@ -99,6 +99,18 @@ public struct ScenarioGenerator {
     var consistencyChecked = false
     var lateMaps = 0
     var episodes = 0
+    /// Pages whose store may or may not trap (their uffd-wp bit may not have survived a merge).
+    var unsureStores: Int {
+        var n = 0
+        for p in alive {
+            for m in mappings.indices {
+                for i in procs[p].pages[m].indices where procs[p].pages[m][i].wp == .unknown && procs[p].pages[m][i].modes.contains(.wp) {
+                    n += 1
+                }
+            }
+        }
+        return n
+    }
     /// The `expect ksm` probes: their line and the counters they will show.
     var ksmProbes: [(Int, [String])] = []
 
@@ -182,7 +194,7 @@ public struct ScenarioGenerator {
             if !(plan.missing || plan.wp || plan.minor || plan.async) { plan.wp = true }
         }
         plan.ksm = rng.percent(34)
-        plan.prctl = plan.ksm && rng.percent(30)
+        plan.prctl = plan.ksm && rng.percent(45)
         plan.guards = rng.percent(34)
         plan.scan = rng.percent(40)
         plan.populate = rng.percent(34)
@@ -351,7 +363,7 @@ public struct ScenarioGenerator {
         case madvise, punch, pread, mprotect, munmap, lateMmap
         case fork, inChild
         case uffdCreate, uffdRegister, uffdUnregister, uffdWP, uffdUnwp, uffdFill, uffdWake, expectNoEvent
-        case faultEpisode, eventEpisode, unsureStore
+        case faultEpisode, eventEpisode, unsureStore, ksmWP
         case ksmRun, ksmScan, expectKSM, prctl
         case clearRefs, poison, check, when
     }
@@ -387,7 +399,8 @@ public struct ScenarioGenerator {
             case .expectNoEvent: live.isEmpty ? 0 : 2
             case .faultEpisode: live.isEmpty ? 0 : 14
             case .eventEpisode: live.isEmpty || !plan.events ? 0 : 8
-            case .unsureStore: live.isEmpty ? 0 : 3
+            case .unsureStore: live.isEmpty ? 0 : unsureStores > 0 ? 12 : 2
+            case .ksmWP: plan.ksm && !live.isEmpty ? 3 : 0
             case .ksmRun: plan.ksm && !ksmRunning ? 6 : 0
             case .ksmScan: plan.ksm && ksmRunning ? 9 : 0
             case .expectKSM: plan.ksm ? 3 : 0
@@ -425,6 +438,7 @@ public struct ScenarioGenerator {
         case .faultEpisode: return attempt { $0.faultEpisode() }
         case .eventEpisode: return attempt { $0.eventEpisode() }
         case .unsureStore: return attempt { $0.unsureStoreEpisode() }
+        case .ksmWP: return attempt { $0.ksmWPSetUp() }
         case .ksmRun: return ksmRun()
         case .ksmScan: return ksmScan()
         case .expectKSM: return expectKSM()
