@@ -65,6 +65,7 @@ final class VocabularyTests: XCTestCase {
         "fork": "fork child",
         "exit": "fork child\nin child {\n  exit\n}",
         "in": "fork child\nin child {\n  read B[0]\n}",
+        "when": "when design pagemap.shmem_swap = none, marker {\n  read B[0]\n}",
         "clear_refs": "clear_refs 1",
         "prctl": "prctl memory_merge on",
         "ksm": "ksm run",

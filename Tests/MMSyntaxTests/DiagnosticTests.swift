@@ -132,7 +132,7 @@ final class StatementDiagnosticTests: XCTestCase {
                     "t.mms:1:8: error: expected a design switch (pagemap.shmem_swap, uffd_wp.file_zap, fault_around.uffd, "
                     + "ksm.file_pages, ksm.uffd_wp, dax.memmap or guest_memfd.conversion), found 'pagemap.swap'")
         assertError("design pagemap.shmem_swap = yes",
-                    "t.mms:1:29: error: expected a value of pagemap.shmem_swap (none, pagecache or marker), found 'yes'")
+                    "t.mms:1:29: error: expected a value of pagemap.shmem_swap (none, pagecache, exact or marker), found 'yes'")
         assertError("design fault_around.uffd marker",
                     "t.mms:1:26: error: expected '=' after the design switch, found 'marker'")
         assertError("design dax.memmap = full -> EINVAL",
