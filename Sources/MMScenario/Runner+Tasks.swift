@@ -137,6 +137,14 @@ extension ScenarioRunner {
             return .call(.clearRefs(p, value: v))
         case .prctlMemoryMerge(let on):
             return .call(.prctlSetMemoryMerge(p, on: on))
+        case .pin(_, let ref, _):
+            guard let (a, l) = mapped(ref) else { return noMapping(ref) }
+            return .call(.pin(p, address: a, length: l))
+        case .unpin(let name):
+            // A pin that failed holds nothing: unregistering buffers a ring does not have is
+            // ENXIO (io_sqe_buffers_unregister()).
+            guard let pin = pins[name] else { return .outcome(.errno(.ENXIO)) }
+            return .call(.unpin(pin.process, pin: pin.handle))
         case .uffdCreate(_, let featureNames):
             guard let features = UffdFeatures(names: featureNames) else { return .outcome(.errno(.EINVAL)) }
             return .call(.uffdCreate(p, features: features))
@@ -319,6 +327,13 @@ extension ScenarioRunner {
             guard case .handle(let child) = r else { return .done(OpOutcome(r.errno)) }
             processes[name] = child
             return .done(.ok)
+        case .pin(let name, _, _):
+            guard case .handle(let h) = r else { return .done(OpOutcome(r.errno)) }
+            pins[name] = (task.process, h)
+            return .done(.ok)
+        case .unpin(let name):
+            pins[name] = nil
+            return .done(OpOutcome(r.errno))
         case .uffdCreate(let name, let featureNames):
             guard case .handle(let u) = r else { return .done(OpOutcome(r.errno)) }
             uffds[name] = u

@@ -30,6 +30,8 @@ public struct ScenarioRunner<Backend: ScenarioBackend> {
     public internal(set) var fatal: Diagnostic?
     /// userfaultfds by name, with the process that created them.
     var uffds: [String: UffdHandle] = [:]
+    /// Pins by name: the process that took each and the backend's handle.
+    var pins: [String: (process: ProcessHandle, handle: Int32)] = [:]
     var uffdProcess: [String: String] = [:]
     var uffdForksEvents: [String: Bool] = [:]
     /// Children whose FORK event has not been read yet, per parent userfaultfd name.

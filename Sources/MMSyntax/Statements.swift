@@ -187,6 +187,13 @@ extension LineParser {
         case "fork": return .fork(child: try expectName("a name for the child process"))
         case "exit": return .exitProcess
         case "clear_refs": return .clearRefs(try expectInt("a number"))
+        case "pin":
+            let name = try expectName("a name for the pin")
+            let ref = try expectPageRef()
+            var exclusive = false
+            if peek.kind == .word && peek.text == "exclusive" { advance(); exclusive = true }
+            return .pin(name: name, ref, exclusive: exclusive)
+        case "unpin": return .unpin(name: try expectName("the name of a pin"))
         case "prctl":
             _ = try expectWord(in: ["memory_merge"], "a prctl setting")
             return .prctlMemoryMerge(try expectWord(in: ["on", "off"], "a setting") == "on")

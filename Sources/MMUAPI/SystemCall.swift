@@ -64,6 +64,12 @@ public enum SystemCall: Hashable, Sendable {
     case ksmSetMaxPageSharing(Int)
     /// The counters of /sys/kernel/mm/ksm.
     case ksmCounters
+    /// A long-term GUP pin of [address, address + length): pin_user_pages(FOLL_WRITE |
+    /// FOLL_LONGTERM), as io_uring's IORING_REGISTER_BUFFERS takes it; every page or none.
+    /// Returns the pin's handle.
+    case pin(ProcessHandle, address: UInt64, length: UInt64)
+    /// Releases a pin (IORING_UNREGISTER_BUFFERS and the ring's close).
+    case unpin(ProcessHandle, pin: Int32)
 }
 
 /// A KSM counter and its value.

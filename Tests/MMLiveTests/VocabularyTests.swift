@@ -66,6 +66,8 @@ final class VocabularyTests: XCTestCase {
         "exit": "fork child\nin child {\n  exit\n}",
         "in": "fork child\nin child {\n  read B[0]\n}",
         "when": "when design pagemap.shmem_swap = none, marker {\n  read B[0]\n}",
+        "pin": "pin P B[0..1]",
+        "unpin": "pin P B[0]\nunpin P",
         "clear_refs": "clear_refs 1",
         "prctl": "prctl memory_merge on",
         "ksm": "ksm run",

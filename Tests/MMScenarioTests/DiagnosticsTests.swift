@@ -62,6 +62,16 @@ final class DiagnosticsTests: XCTestCase {
                     "t.mms:2:8: error: expected a declared mapping, found unknown name 'A' (none declared yet)")
     }
 
+    /// `pin … exclusive` names the design switch it needs; `unpin` needs a pin.
+    func testPinDiagnostics() {
+        assertError("mmap A anon private rw 1p\npin P A[0] exclusive\n",
+                    "t.mms:2:1: error: expected design gup.exclusive = on for 'pin … exclusive' (FOLL_EXCLUSIVE, the 2024 RFC that was not merged), found gup.exclusive = off (Linux 6.18)")
+        assertError("mmap A anon private rw 1p\nunpin A\n",
+                    "t.mms:2:1: error: expected a pin, found 'A', which is a mapping")
+        assertError("design gup.exclusive = on\n",
+                    "t.mms:1:1: error: design gup.exclusive = on is not implemented yet (planned: the design-variant work for its seed)")
+    }
+
     func testLaterIssuesAreNotImplementedYet() {
         assertError("mmap A anon private rw 4p\nfork c\nthread T {\n  in c {\n    read A[0]\n  }\n}\n",
                     "t.mms:4:3: error: a block inside a thread is not implemented yet (planned: a later issue)")

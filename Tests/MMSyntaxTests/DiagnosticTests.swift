@@ -130,7 +130,7 @@ final class StatementDiagnosticTests: XCTestCase {
     func testDesign() {
         assertError("design pagemap.swap = marker",
                     "t.mms:1:8: error: expected a design switch (pagemap.shmem_swap, uffd_wp.file_zap, fault_around.uffd, "
-                    + "ksm.file_pages, ksm.uffd_wp, dax.memmap or guest_memfd.conversion), found 'pagemap.swap'")
+                    + "ksm.file_pages, ksm.uffd_wp, gup.exclusive, dax.memmap or guest_memfd.conversion), found 'pagemap.swap'")
         assertError("design pagemap.shmem_swap = yes",
                     "t.mms:1:29: error: expected a value of pagemap.shmem_swap (none, pagecache, exact or marker), found 'yes'")
         assertError("design fault_around.uffd marker",

@@ -28,7 +28,7 @@ final class SetUpStatementTests: XCTestCase {
             }
         }
         XCTAssertEqual(ScenarioVocabulary.designSwitches.map(\.linuxDefault),
-                       ["none", "marker", "skip_wp_minor", "off", "drop", "full", "none"])
+                       ["none", "marker", "skip_wp_minor", "off", "drop", "off", "full", "none"])
     }
 
     func testKconfig() {

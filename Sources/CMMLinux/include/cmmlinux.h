@@ -64,6 +64,10 @@ enum mml_op {
 	/// worker's /proc/self/pagemap; ret = regions, payload = struct page_region[] (24 bytes each).
 	MML_OP_PAGEMAP_SCAN = 19,
 	MML_OP_PRCTL = 20,	 ///< arg: option, arg2 (arg3..5 are 0)
+	/// arg: address, length. A long-term pin through io_uring fixed buffers (pin.c);
+	/// ret = the ring's fd (the pin's handle).
+	MML_OP_PIN = 21,
+	MML_OP_UNPIN = 22,	 ///< arg: the ring's fd: unregister its buffers and close it
 };
 
 /// What a job does (MML_OP_JOB_START arg[0]); arg[1..] as for the plain opcode.
