@@ -84,6 +84,8 @@ extension LiveBackend {
             return result(pin(p, address: a, length: l)) { .handle($0) }
         case .unpin(let p, let ring):
             return result(unpin(p, ring: ring))
+        case .gmemConvert(let object, let offset, let length, let toPrivate):
+            return result(gmemConvert(object, offset: offset, length: length, toPrivate: toPrivate))
         }
     }
 }

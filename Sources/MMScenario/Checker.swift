@@ -153,7 +153,7 @@ struct Checker {
             if !a.isImplemented {
                 throw notImplemented(s, "madvise \(advice)", issue: "a later issue")
             }
-        case .punch(let r), .pread(let r):
+        case .punch(let r), .pread(let r), .convert(let r, _):
             sawOperation = true
             _ = try resolve(r, wantFile: true)
         case .fork(let child):

@@ -140,6 +140,13 @@ extension ScenarioRunner {
         case .pin(_, let ref, _):
             guard let (a, l) = mapped(ref) else { return noMapping(ref) }
             return .call(.pin(p, address: a, length: l))
+        case .convert(let ref, let toPrivate):
+            guard let f = files[ref.name] else {
+                return .unresolved(Diagnostic(ref.location, "expected a file, found '\(ref.name)', which was never created"))
+            }
+            let first = UInt64(ref.first ?? 0), last = UInt64(ref.last ?? max(f.pages - 1, 0))
+            return .call(.gmemConvert(f.handle, offset: first * pageSize, length: (last - first + 1) * pageSize,
+                                      toPrivate: toPrivate))
         case .unpin(let name):
             // A pin that failed holds nothing: unregistering buffers a ring does not have is
             // ENXIO (io_sqe_buffers_unregister()).

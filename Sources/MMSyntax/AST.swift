@@ -153,6 +153,8 @@ public indirect enum StatementKind: Hashable, Sendable {
     case pin(name: String, PageRef, exclusive: Bool)
     /// `unpin NAME`: releases the pin.
     case unpin(name: String)
+    /// `convert G[range] private|shared`: the guest_memfd conversion ioctl.
+    case convert(PageRef, toPrivate: Bool)
     case ksmRun
     case ksmScan(Int)
     /// `ksm use_zero_pages on|off`: /sys/kernel/mm/ksm/use_zero_pages (an mmlab extension).

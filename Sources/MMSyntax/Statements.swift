@@ -194,6 +194,10 @@ extension LineParser {
             if peek.kind == .word && peek.text == "exclusive" { advance(); exclusive = true }
             return .pin(name: name, ref, exclusive: exclusive)
         case "unpin": return .unpin(name: try expectName("the name of a pin"))
+        case "convert":
+            let ref = try expectPageRef()
+            let to = try expectWord(in: ["private", "shared"], "what to convert to")
+            return .convert(ref, toPrivate: to == "private")
         case "prctl":
             _ = try expectWord(in: ["memory_merge"], "a prctl setting")
             return .prctlMemoryMerge(try expectWord(in: ["on", "off"], "a setting") == "on")

@@ -70,6 +70,10 @@ public enum SystemCall: Hashable, Sendable {
     case pin(ProcessHandle, address: UInt64, length: UInt64)
     /// Releases a pin (IORING_UNREGISTER_BUFFERS and the ring's close).
     case unpin(ProcessHandle, pin: Int32)
+    /// The guest_memfd conversion ioctl of the in-place conversion series
+    /// (KVM_SET_MEMORY_ATTRIBUTES2) over [offset, offset + length) of a file: to private or
+    /// shared.
+    case gmemConvert(ObjectHandle, offset: UInt64, length: UInt64, toPrivate: Bool)
 }
 
 /// A KSM counter and its value.

@@ -67,6 +67,7 @@ final class VocabularyTests: XCTestCase {
         "in": "fork child\nin child {\n  read B[0]\n}",
         "when": "when design pagemap.shmem_swap = none, marker {\n  read B[0]\n}",
         "pin": "pin P B[0..1]",
+        "convert": "convert F[0] private -> ENOTTY",
         "unpin": "pin P B[0]\nunpin P",
         "clear_refs": "clear_refs 1",
         "prctl": "prctl memory_merge on",

@@ -157,6 +157,13 @@ int mml_guest_memfd(int *vm_fd, uint64_t size, uint64_t flags);
 /// pread(fd, 8 bytes at `offset`) into *value (zero-extended): bytes read, or -errno.
 long mml_pread(int fd, uint64_t offset, uint64_t *value);
 
+/// The guest_memfd conversion ioctl of the in-place conversion series (v7):
+/// KVM_SET_MEMORY_ATTRIBUTES2 = _IOWR(KVMIO, 0xd2, struct kvm_memory_attributes2), a
+/// 128-byte struct { offset, size, attributes, flags, reserved[12] }, on `fd` for
+/// [offset, offset + size) with KVM_MEMORY_ATTRIBUTE_PRIVATE (1 << 3) or 0. 0, or -errno
+/// (6.18 has no such ioctl: ENOTTY).
+long mml_gmem_set_attributes(int fd, uint64_t offset, uint64_t size, int private_);
+
 /// The effective user id.
 uint32_t mml_geteuid(void);
 
