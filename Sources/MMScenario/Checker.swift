@@ -194,6 +194,11 @@ struct Checker {
             sawOperation = true
         case .ksmRun, .ksmScan, .ksmUseZeroPages, .ksmMaxPageSharing, .prctlMemoryMerge:
             sawOperation = true
+        case .expectMemmap(let name, _):
+            guard daxObjects.contains(name) else {
+                throw Diagnostic(s.location, "expected a device-dax instance, found '\(name)'"
+                                 + (symbols[name].map { ", which is a \($0.kindName)" } ?? " (\(known()))"))
+            }
         case .expectKSM:
             break
         case .poison(let r):

@@ -202,7 +202,7 @@ extension ScenarioRunner {
             return .call(.pagemapScan(p, PagemapScanArgs(start: a, end: a + l)))
         // What the runner does itself (declarations, blocks, pagemap and pread page by page,
         // checks): Runner.swift. No default: a new statement must say which it is.
-        case .scenarioTitle, .design, .kconfig, .inProcess, .when, .thread, .join, .pagemap, .pread, .expectPagemapWord,
+        case .scenarioTitle, .design, .kconfig, .inProcess, .when, .thread, .join, .pagemap, .pread, .expectMemmap, .expectPagemapWord,
              .expectPagemapFields, .check:
             return .whole
         }

@@ -210,6 +210,16 @@ public struct ScenarioRunner<Backend: ScenarioBackend> {
                 }
             }
             return .ok
+        case .expectMemmap(let name, let bytes):
+            guard let f = files[name], let found = backend.memmapBytes(of: f.handle) else {
+                fatal = Diagnostic(s.location, "expected the struct page bytes of '\(name)', which the \(backendKind) does not report")
+                return .ok
+            }
+            entry.observations.append(.memmap(name: name, bytes: found))
+            entry.expectations.append(found == Int(clamping: bytes)
+                ? ExpectationResult(met: true, message: "ok")
+                : ExpectationResult(met: false, message: "memmap \(name): expected \(bytes) bytes, found \(found)"))
+            return .ok
         case .pagemap(let ref):
             guard let sp = mappingSpan(ref) else { return .ok }
             for page in sp.pages {

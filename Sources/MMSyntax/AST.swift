@@ -155,6 +155,8 @@ public indirect enum StatementKind: Hashable, Sendable {
     case unpin(name: String)
     /// `convert G[range] private|shared`: the guest_memfd conversion ioctl.
     case convert(PageRef, toPrivate: Bool)
+    /// `expect memmap D bytes=SIZE`: the struct page bytes of device-dax D under the design.
+    case expectMemmap(name: String, bytes: UInt64)
     case ksmRun
     case ksmScan(Int)
     /// `ksm use_zero_pages on|off`: /sys/kernel/mm/ksm/use_zero_pages (an mmlab extension).

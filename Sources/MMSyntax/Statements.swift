@@ -276,7 +276,7 @@ extension LineParser {
 
     /// `expect pagemap|pagemap_scan|read|event|no event|ksm …`
     private mutating func parseExpect() throws(Diagnostic) -> StatementKind {
-        let what = try expectWord(in: ["pagemap", "pagemap_scan", "read", "event", "no", "ksm"],
+        let what = try expectWord(in: ["pagemap", "pagemap_scan", "read", "event", "no", "ksm", "memmap"],
                                   "something to expect")
         switch what {
         case "pagemap":
@@ -299,6 +299,11 @@ extension LineParser {
         case "no":
             _ = try expectWord(in: ["event"], "what there is none of")
             return .expectNoEvent(uffd: try expectName("the name of a userfaultfd"))
+        case "memmap":
+            let name = try expectName("the name of a device-dax instance")
+            _ = try expectWord(in: ["bytes"], "'bytes='")
+            try expectSymbol("=", "'=' after 'bytes'")
+            return .expectMemmap(name: name, bytes: try expectSize("a number of bytes"))
         default:  // "ksm"
             return .expectKSM(try parseKsmCounters())
         }
