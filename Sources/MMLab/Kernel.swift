@@ -88,6 +88,8 @@ public struct Kernel: Sendable {
     var nextAnonVMA: AnonVMAID = 1
     /// userfaultfd contexts, by id.
     public internal(set) var uffds: [UserfaultfdCtx] = []
+    /// Long-term GUP pins, by handle (nil: released). See GUP/Pin.swift.
+    var pins: [PinnedPages?] = []
     /// Tasks sleeping in the kernel (userfaults and synchronous events), by id.
     public internal(set) var waiters: [Waiter] = []
     public var design: Design

@@ -137,6 +137,21 @@ extension ScenarioRunner {
             return .call(.clearRefs(p, value: v))
         case .prctlMemoryMerge(let on):
             return .call(.prctlSetMemoryMerge(p, on: on))
+        case .pin(_, let ref, _):
+            guard let (a, l) = mapped(ref) else { return noMapping(ref) }
+            return .call(.pin(p, address: a, length: l))
+        case .convert(let ref, let toPrivate):
+            guard let f = files[ref.name] else {
+                return .unresolved(Diagnostic(ref.location, "expected a file, found '\(ref.name)', which was never created"))
+            }
+            let first = UInt64(ref.first ?? 0), last = UInt64(ref.last ?? max(f.pages - 1, 0))
+            return .call(.gmemConvert(f.handle, offset: first * pageSize, length: (last - first + 1) * pageSize,
+                                      toPrivate: toPrivate))
+        case .unpin(let name):
+            // A pin that failed holds nothing: unregistering buffers a ring does not have is
+            // ENXIO (io_sqe_buffers_unregister()).
+            guard let pin = pins[name] else { return .outcome(.errno(.ENXIO)) }
+            return .call(.unpin(pin.process, pin: pin.handle))
         case .uffdCreate(_, let featureNames):
             guard let features = UffdFeatures(names: featureNames) else { return .outcome(.errno(.EINVAL)) }
             return .call(.uffdCreate(p, features: features))
@@ -187,7 +202,7 @@ extension ScenarioRunner {
             return .call(.pagemapScan(p, PagemapScanArgs(start: a, end: a + l)))
         // What the runner does itself (declarations, blocks, pagemap and pread page by page,
         // checks): Runner.swift. No default: a new statement must say which it is.
-        case .scenarioTitle, .design, .kconfig, .inProcess, .when, .thread, .join, .pagemap, .pread, .expectPagemapWord,
+        case .scenarioTitle, .design, .kconfig, .inProcess, .when, .thread, .join, .pagemap, .pread, .expectMemmap, .expectPagemapWord,
              .expectPagemapFields, .check:
             return .whole
         }
@@ -319,6 +334,13 @@ extension ScenarioRunner {
             guard case .handle(let child) = r else { return .done(OpOutcome(r.errno)) }
             processes[name] = child
             return .done(.ok)
+        case .pin(let name, _, _):
+            guard case .handle(let h) = r else { return .done(OpOutcome(r.errno)) }
+            pins[name] = (task.process, h)
+            return .done(.ok)
+        case .unpin(let name):
+            pins[name] = nil
+            return .done(OpOutcome(r.errno))
         case .uffdCreate(let name, let featureNames):
             guard case .handle(let u) = r else { return .done(OpOutcome(r.errno)) }
             uffds[name] = u

@@ -287,13 +287,18 @@ extension Kernel {
             // try_to_merge_two_pages(): this page becomes the KSM page, the tree's page maps it.
             guard ksmWriteProtectPage(m, a, pfn) else { return }
             frames[pfn].flags.insert(.ksm)
+            guard ksmMergeInto(om, ov, other.address, opfn, pfn) else {
+                // The tree's page could not be merged (pinned, or referenced beyond its
+                // mappings): "we have a ksm folio with only one pte pointing to it", so
+                // break_cow() breaks it at once, and nothing enters the stable tree.
+                breakKSM(m, v, a, mms[m].pageTables.pte(a))
+                return
+            }
             ksm.stable[checksum, default: []].insert(pfn, at: 0)   // stable_tree_insert()
             ksm.items[i].stable = pfn
+            ksm.items[j].stable = pfn
+            ksm.items[j].unstable = false
             unstableTree.removeValue(forKey: checksum)
-            if ksmMergeInto(om, ov, other.address, opfn, pfn) {
-                ksm.items[j].stable = pfn
-                ksm.items[j].unstable = false
-            }
             return
         }
         unstableTree[checksum] = i

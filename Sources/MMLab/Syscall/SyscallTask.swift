@@ -231,6 +231,15 @@ extension Kernel {
             return result(ksmSetMaxPageSharing(n))
         case .ksmCounters:
             return .counters(ksmCounters.map { KSMCounterValue($0.0, $0.1) })
+        case .pin(let mm, let address, let length):                // GUP/Pin.swift
+            switch pinUserPages(mm, start: address, length: length) {
+            case .success(let h): return .handle(h)
+            case .failure(let e): return .errno(e)
+            }
+        case .unpin(_, let handle):
+            return result(unpinUserPages(handle))
+        case .gmemConvert(let ino, let offset, let length, let toPrivate):   // GuestMemfd/GuestMemfd.swift
+            return result(kvmGmemConvert(ino, offset: offset, length: length, toPrivate: toPrivate))
         case .access, .punchHole, .madvise, .munmap, .fork, .uffdWriteProtect, .uffdMfill, .pagemapScan:
             return .backendError("\(call) is a stepped call, not a one-step one (a model bug)")
         }
