@@ -29,7 +29,8 @@ extension ScenarioGenerator {
             for m in mappings.indices where mappings[m].kind.ksmCompatible {
                 for i in procs[p].pages[m].indices {
                     let pg = procs[p].pages[m][i]
-                    guard pg.mapped, pg.mergeable != .no, pg.pte.contains(.anon) else { continue }
+                    // A pinned page is not merged (its refcount says a device may write it).
+                    guard pg.mapped, pg.mergeable != .no, pg.pte.contains(.anon), pg.pinned != .yes else { continue }
                     if pg.wp == .yes { procs[p].pages[m][i].wp = .unknown }
                     procs[p].pages[m][i].exclusive = false
                     if plan.zeroPages { procs[p].pages[m][i].zero = pg.zero.or(.yes) }   // use_zero_pages

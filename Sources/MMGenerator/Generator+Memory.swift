@@ -332,6 +332,7 @@ extension ScenarioGenerator {
                 var pg = procs[p].pages[m][i]
                 pg.pte = .guard_
                 pg.zero = .no
+                pg.pinned = .no
                 pg.wp = .no
                 pg.exclusive = false
                 pg.lazyfree = .no
@@ -489,6 +490,77 @@ extension ScenarioGenerator {
         return mapNew(kind, late: true)
     }
 
+    // MARK: - GUP pins, conversion
+
+    /// `pin NAME REF` in main: pin_user_pages(FOLL_WRITE | FOLL_LONGTERM) through io_uring.
+    /// Every page is faulted in writable first (a COW page is copied); a first page without a
+    /// VMA, without write permission, or whose fault is a signal is EFAULT, and nothing is
+    /// pinned. Never over a page that could userfault: the kernel's pin then sleeps in
+    /// handle_userfault() (pin_user_pages_fast() faults with FOLL_UNLOCKABLE), see the file
+    /// comment of ScenarioGenerator.swift.
+    mutating func pin() -> Bool {
+        for _ in 0..<6 {
+            let m = rng.below(mappings.count)
+            let r = range(m, maxLength: 4)
+            let first = procs[0].pages[m][r.lowerBound]
+            let name = "P\(pins.count + 1)"
+            let f = faults(0, m, r.lowerBound, store: true)
+            if first.mapped && first.prot == .rw && first.pte == .poison {
+                emit("pin \(name) \(ref(m, r)) -> EHWPOISON")   // VM_FAULT_HWPOISON
+                pins.append((name, m, r, false, false))
+                return true
+            }
+            if !first.mapped || first.prot != .rw || f == [.segv] || (f == [.bus] && !first.pte.contains(.poison)) {
+                emit("pin \(name) \(ref(m, r)) -> EFAULT")
+                pins.append((name, m, r, false, false))
+                return true
+            }
+            guard r.allSatisfy({ faults(0, m, $0, store: true) == [.ok] && procs[0].pages[m][$0].prot == .rw }) else { continue }
+            emit("pin \(name) \(ref(m, r))")
+            for i in r {
+                accessed(0, m, i, store: true)
+                procs[0].pages[m][i].pinned = .yes
+            }
+            if ksmScanned { freeing() }
+            pins.append((name, m, r, true, false))
+            return true
+        }
+        return false
+    }
+
+    /// `unpin NAME`: ENXIO for a pin that pinned nothing.
+    mutating func unpin() -> Bool {
+        let open = pins.indices.filter { !pins[$0].released }
+        guard !open.isEmpty else { return false }
+        let k = rng.pick(open)
+        pins[k].released = true
+        emit("unpin \(pins[k].name)" + (pins[k].ok ? "" : " -> ENXIO"))
+        if pins[k].ok {
+            freeing()
+            for i in pins[k].r where procs[0].pages[pins[k].m][i].pinned != .no {
+                procs[0].pages[pins[k].m][i].pinned = .unknown   // another pin may hold it too
+            }
+            if !pins.contains(where: { !$0.released && $0.ok && $0.m == pins[k].m }) {
+                for i in pins[k].r { procs[0].pages[pins[k].m][i].pinned = .no }
+            }
+        }
+        return true
+    }
+
+    /// `convert F[…] private|shared`: 6.18 has no conversion ioctl (ENOTTY), nothing changes.
+    mutating func convert() -> Bool {
+        let files = objects.indices.filter { objects[$0].name != nil }
+        guard !files.isEmpty else { return false }
+        let o = rng.pick(files)
+        let n = objects[o].pages
+        let first = rng.below(n)
+        let last = min(n - 1, first + rng.below(4))
+        let name = objects[o].name!
+        let ref = last - first + 1 == n ? name : first == last ? "\(name)[\(first)]" : "\(name)[\(first)..\(last)]"
+        emit("convert \(ref) \(rng.percent(50) ? "private" : "shared") -> ENOTTY")
+        return true
+    }
+
     // MARK: - fork and children
 
     /// A plain `fork` (no userfaultfd with EVENT_FORK has a VMA it would copy).
@@ -558,6 +630,7 @@ extension ScenarioGenerator {
                     cp.pte = pte
                 }
                 if !childWP { cp.wp = .no }
+                cp.pinned = .no                                    // the child has a copy of a pinned page
                 cp.exclusive = false
                 pg.exclusive = false
                 procs[0].pages[m][i] = pg

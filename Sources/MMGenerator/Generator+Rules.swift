@@ -225,6 +225,7 @@ extension ScenarioGenerator {
         pg.exclusive = false
         pg.lazyfree = .no
         pg.zero = .no
+        pg.pinned = .no
         procs[p].pages[m][i] = pg
     }
 
@@ -248,6 +249,7 @@ extension ScenarioGenerator {
                     continue
                 }
                 pg.pte.remove(.file)
+                if !mappings[m].kind.isAnonVMA && mappings[m].kind != .filePrivate { pg.pinned = .no }
                 if pg.modes.contains(.wp) && pg.wp != .no && !mappings[m].kind.isAnonVMA {
                     pg.pte.insert(.wpMarker)
                     if pg.wp == .unknown { pg.pte.insert(.none) }
@@ -266,9 +268,13 @@ extension ScenarioGenerator {
         guard pg.mapped else { return }
         let kind = mappings[m].kind
         if kind == .guestShared { return }                  // unevictable
+        // A pinned page stays: anonymous mapped, shmem resident (its PTE may go).
+        let keep = pg.pinned
         var pte: PTEs = []
         for s in pg.pte.each {
             switch s {
+            case .anon where keep == .yes:
+                pte.insert(.anon)
             case .anon:
                 if pg.exclusive && pg.lazyfree == .no && pg.pte == .anon {
                     pte.insert(hasSwap ? .swap : .anon)
@@ -285,7 +291,7 @@ extension ScenarioGenerator {
                 if !(pg.modes.contains(.wp) && pg.wp == .yes) { pte.insert(.none) }
                 // Written to swap if there is swap; a clean page (read in, never written) is
                 // dropped from the page cache at once, with or without swap.
-                if kind.isShmem {
+                if kind.isShmem && keep != .yes {
                     let o = mappings[m].object!
                     let k = mappings[m].objectPage(i)
                     if hasSwap { objects[o].slots[k].insert(.swapped) }

@@ -350,6 +350,7 @@ extension ScenarioGenerator {
                 pg.zero = !kind.isShared && fill == .zeropage ? .yes : .no
                 if !kind.isShared && fill == .copy { pg.anonVMA = .yes }   // mfill_atomic_pte_copy(): anon_vma_prepare()
             }
+            pg.pinned = .no
             procs[p].pages[m][i] = pg
             // A copy or zeropage into shared shmem adds a page-cache page; CONTINUE maps
             // (and swaps in) the one there; a poison marker is a PTE only.

@@ -146,6 +146,8 @@ struct Page {
     /// A present anonymous PTE maps the zero page (no struct page: zap_present_ptes() zaps
     /// it even where it keeps COWs, as a hole punch does in a private file mapping).
     var zero = Tri.no
+    /// The PTE maps a page a long-term GUP pin holds (`pin`): reclaim keeps it, KSM skips it.
+    var pinned = Tri.no
 }
 
 /// A process of the scenario: `main`, or a child forked from it.

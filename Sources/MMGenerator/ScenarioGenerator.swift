@@ -111,6 +111,8 @@ public struct ScenarioGenerator {
         }
         return n
     }
+    /// The pins taken (`pin NAME …`): name, mapping, pages, whether it pinned, whether unpinned.
+    var pins: [(name: String, m: Int, r: ClosedRange<Int>, ok: Bool, released: Bool)] = []
     /// The `expect ksm` probes: their line and the counters they will show.
     var ksmProbes: [(Int, [String])] = []
 
@@ -365,7 +367,7 @@ public struct ScenarioGenerator {
         case uffdCreate, uffdRegister, uffdUnregister, uffdWP, uffdUnwp, uffdFill, uffdWake, expectNoEvent
         case faultEpisode, eventEpisode, unsureStore, ksmWP
         case ksmRun, ksmScan, expectKSM, prctl
-        case clearRefs, poison, check, when
+        case clearRefs, poison, check, when, pin, unpin, convert
     }
 
     /// Emits one step in main (a statement, or an episode of several); false when the chosen
@@ -409,6 +411,9 @@ public struct ScenarioGenerator {
             case .poison: 1
             case .check: plan.consistent && !consistencyChecked ? 2 : 0
             case .when: 1
+            case .pin: pins.count < 4 ? 1 : 0
+            case .unpin: pins.contains { !$0.released } ? 2 : 0
+            case .convert: 1
             }
         }
         let ops = Op.allCases
@@ -457,6 +462,12 @@ public struct ScenarioGenerator {
             return true
         case .when:
             return whenBlock()
+        case .pin:
+            return pin()
+        case .unpin:
+            return unpin()
+        case .convert:
+            return convert()
         }
     }
 

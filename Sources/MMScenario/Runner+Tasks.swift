@@ -331,6 +331,10 @@ extension ScenarioRunner {
                                           offsetPages: (offset ?? 0) / pageSize)
             return .done(.ok)
         case .fork(let name):
+            // fork returns once its FORK events were read: a userfaultfd whose event for this
+            // child was not read raised none (it had no VMA fork copies), so the child's name
+            // is not the next FORK event's.
+            for u in pendingForkNames.keys.sorted() { pendingForkNames[u]?.removeAll { $0 == name } }
             guard case .handle(let child) = r else { return .done(OpOutcome(r.errno)) }
             processes[name] = child
             return .done(.ok)

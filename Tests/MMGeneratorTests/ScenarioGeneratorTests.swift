@@ -113,7 +113,7 @@ final class ScenarioGeneratorTests: XCTestCase {
         for (a, b) in GeneratorCoverage.excludedPairs {
             XCTAssertEqual(coverage.count(a, b), 0, "\(a) and \(b) are excluded by design")
         }
-        for refused in ["dax", "check no_silent_write", "check no_lost_write"] {
+        for refused in ["dax", "expect memmap", "check no_silent_write", "check no_lost_write"] {
             XCTAssertEqual(coverage.count(refused), 0, "the live backend does not run '\(refused)'")
         }
     }

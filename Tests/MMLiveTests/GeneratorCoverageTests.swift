@@ -34,9 +34,9 @@ final class GeneratorCoverageTests: XCTestCase {
         "uffd U unregister A[0]", "uffd U wp A[0]", "uffd U unwp A[0]", "uffd U copy A[0] = 0x1",
         "uffd U zeropage A[0]", "uffd U continue A[0]", "uffd U poison A[0]", "uffd U wake A[0]", "ksm run",
         "ksm scan 1", "ksm use_zero_pages on", "ksm max_page_sharing 2", "check consistent",
-        "uffd U register B[0] wp", "when design uffd_wp.file_zap = marker, drop {\n  read B[0]\n}",
+        "uffd U register B[0] wp", "pin P B[0]", "pin P B[0]\nunpin P", "convert F[0] private -> ENOTTY", "when design uffd_wp.file_zap = marker, drop {\n  read B[0]\n}",
         // Not run by the live backend:
-        "dax D 2M align=2M", "check no_silent_write", "check no_lost_write",
+        "dax D 2M align=2M", "check no_silent_write", "check no_lost_write", "dax D 2M align=2M\nexpect memmap D bytes=0",
     ]
 
     /// The statements of a block tree, in order.
