@@ -19,7 +19,7 @@ struct TracedStep {
 /// The PTEs of every named page, for trace diffs (none PTEs left out).
 func pteSnapshot(_ runner: ScenarioRunner<ModelBackend>) -> [String: UInt64] {
     var out: [String: UInt64] = [:]
-    for p in runner.namedPages {
+    for p in runner.touchedPages {
         let pte = runner.backend.kernel.mms[Int(p.process)].pageTables.pte(p.address)
         if !pte.isNone { out[p.label] = pte.raw }
     }
@@ -87,11 +87,12 @@ func pteChanges(_ before: [String: UInt64], _ after: [String: UInt64]) -> [Strin
 
 extension Explorer {
     /// A hash of an execution's final state: every named PTE's bits (frames aside), every
-    /// named page's token, and the threads' positions.
+    /// named page's token (pages in their default state, no PTE and nothing cached, read 0
+    /// and are left out), and the threads' positions.
     static func fingerprint(_ runner: ScenarioRunner<ModelBackend>) -> Int {
         var h = Hasher()
         for (k, v) in pteSnapshot(runner).sorted(by: { $0.key < $1.key }) { h.combine(k); h.combine(v & ~PTE.pfnMask) }
-        for p in runner.namedPages {
+        for p in runner.touchedPages {
             let (pname, name) = processAndMapping(p)
             h.combine(pname); h.combine(name)
             h.combine(runner.backend.kernel.peekToken(p.process, p.address))

@@ -62,7 +62,7 @@ extension Kernel {
     /// find the order-0 folio at `index`, or add a new one, zeroed on first use.
     mutating func kvmGmemGetFolio(_ ino: InodeID, _ index: UInt64) -> PFN {
         costs.pageCacheLookups += 1
-        if let pfn = inodes[Int(ino)].pages[Int(index)].folio { return pfn }
+        if let pfn = inodes[Int(ino)].pages[index].folio { return pfn }
         let pfn = frames.alloc(token: 0)   // folio_zero_user() on first use, then folio_mark_uptodate()
         costs.pageZeroings += 1
         kvmGmemAddToPageCache(pfn, ino, index)
@@ -71,10 +71,10 @@ extension Kernel {
 
     /// Models filemap_add_folio() into an inaccessible mapping: unevictable, not swap-backed.
     mutating func kvmGmemAddToPageCache(_ pfn: PFN, _ ino: InodeID, _ index: UInt64) {
-        frames[pfn].owner = Frame.owner(mapping: mappingID(ino), index: index)
+        frames[pfn].setOwner(mapping: mappingID(ino), index: index)
         frames[pfn].flags.formUnion([.pagecache, .uptodate, .unevictable])
         frames[pfn].refcount += 1
-        inodes[Int(ino)].pages[Int(index)] = .folio(pfn)
+        inodes[Int(ino)].pages[index] = .folio(pfn)
     }
 
     /// Models kvm_gmem_fault_user_mapping(): SIGBUS at or beyond i_size and, without

@@ -237,16 +237,19 @@ extension Kernel {
     }
 
     /// Models free_pgtables(): free PTE tables no VMA covers any more.
+    /// Only the tables that exist are visited (free_pgd_range() skips none entries).
     mutating func freePgtables(_ m: Int, _ start: UInt64, _ end: UInt64) {
-        var pmd = start >> 21
-        while pmd <= (end - 1) >> 21 {
-            let lo = pmd << 21, hi = lo + pmdSize
-            let used = mms[m].vmas.contains { $0.start < hi && $0.end > lo }
+        for pmd in mms[m].pageTables.tables(start & ~(pmdSize - 1), end) {
+            let lo = pmd << 21, hi = lo &+ pmdSize
+            let v = mms[m].vmaIndex(containing: lo) ?? mms[m].vmas.firstIndex { $0.start >= lo }
+            let used = v.map { mms[m].vmas[$0].start < hi && mms[m].vmas[$0].end > lo } ?? false
             if !used {
-                precondition(mms[m].pageTables.tableIsEmpty(pmd: pmd), "freeing a PTE table that still maps pages")
+                guard mms[m].pageTables.tableIsEmpty(pmd: pmd) else {
+                    invariantViolations.append("free_pgtables: the PTE table at 0x\(String(lo, radix: 16)) still maps pages (a model bug)")
+                    continue
+                }
                 mms[m].pageTables.freeTable(pmd: pmd)
             }
-            pmd += 1
         }
     }
 
@@ -284,21 +287,27 @@ extension Kernel {
         let newProt = pageProt(vma)
         let tryWritable = vma.flags.contains(.write) && vmaWantsManualPTEWriteUpgrade(vma)
         var a = vma.start
-        while a < vma.end {
-            let pte = mms[m].pageTables.pte(a)
-            costs.pteReads += 1
-            if pte.isPresent {
-                // pte_modify(): keep _PAGE_CHG_MASK (pfn, dirty, young, special, soft-dirty, uffd-wp).
-                let keep = PTE.pfnMask | PTE.dirty | PTE.accessed | PTE.special | PTE.softDirty | PTE.uffdWP
-                var new = PTE(raw: (pte.raw & keep) | newProt)
-                if new.uffdWP { new = new.without(PTE.rw) }
-                if tryWritable && !new.isWritable && canChangePTEWritable(vma, new) { new = new.with(PTE.rw) }
-                if new != pte {
-                    mms[m].pageTables.set(a, new)
-                    costs.pteWrites += 1
+        // change_pmd_range() skips pmd_none() entries (and absent upper levels).
+        while let t = mms[m].pageTables.nextTable(a, vma.end) {
+            a = t
+            _ = mms[m].pageTables.walkTable(a)
+            let tableEnd = min(vma.end, (a | (pmdSize - 1)) &+ 1)
+            while a < tableEnd {
+                let pte = mms[m].pageTables.pte(a)
+                costs.pteReads += 1
+                if pte.isPresent {
+                    // pte_modify(): keep _PAGE_CHG_MASK (pfn, dirty, young, special, soft-dirty, uffd-wp).
+                    let keep = PTE.pfnMask | PTE.dirty | PTE.accessed | PTE.special | PTE.softDirty | PTE.uffdWP
+                    var new = PTE(raw: (pte.raw & keep) | newProt)
+                    if new.uffdWP { new = new.without(PTE.rw) }
+                    if tryWritable && !new.isWritable && canChangePTEWritable(vma, new) { new = new.with(PTE.rw) }
+                    if new != pte {
+                        mms[m].pageTables.set(a, new)
+                        costs.pteWrites += 1
+                    }
                 }
+                a += pageSize
             }
-            a += pageSize
         }
         costs.tlbFlushes += 1
     }
