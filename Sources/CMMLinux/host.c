@@ -12,6 +12,7 @@
 #include <signal.h>
 #include <sys/file.h>
 #include <sys/prctl.h>
+#include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -337,7 +338,33 @@ struct mml_swap_info {
 	uint32_t badpages[1];
 };
 
-/// Creates, records and swapon(2)s a swap file of `bytes` at `path`: 0 or -errno.
+/// Whether the file system holding `path` has room for `bytes` more, with 1 GiB to spare (a
+/// swap file is written out in full: a size beyond the free space must fail before the disk
+/// fills up, not after).
+static int mml_room_for(const char *path, uint64_t bytes)
+{
+	char dir[256];
+	size_t n = strlen(path);
+	if (n >= sizeof dir)
+		return 0;
+	memcpy(dir, path, n + 1);
+	char *slash = strrchr(dir, '/');
+	if (slash == dir)
+		slash[1] = 0;
+	else if (slash)
+		*slash = 0;
+	struct statvfs sv;
+	if (statvfs(slash ? dir : ".", &sv) != 0)
+		return 0;
+	uint64_t avail = (uint64_t)sv.f_bavail * (uint64_t)sv.f_frsize;
+	uint64_t spare = 1ULL << 30;
+	return avail > spare && bytes <= avail - spare;
+}
+
+/// Creates, records and swapon(2)s a swap file of `bytes` at `path`: 0 or -errno. The
+/// header is mkswap's: at least 10 pages (EINVAL), and at most 2^32 − 1 of them counted in
+/// last_page (a 32-bit field: mkswap truncates a larger area, the file keeps its size).
+/// ENOSPC when the file would not fit on its file system.
 int mml_host_add_swapfile(const char *path, uint64_t bytes)
 {
 	long page = sysconf(_SC_PAGESIZE);
@@ -345,6 +372,8 @@ int mml_host_add_swapfile(const char *path, uint64_t bytes)
 	if (pages < 10 || strlen(path) >= sizeof H.swap_path[0])
 		return -EINVAL;
 	if (H.nswaps >= MML_MAX_SWAPS)
+		return -ENOSPC;
+	if (!mml_room_for(path, pages * (uint64_t)page))
 		return -ENOSPC;
 	int fd = open(path, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0600);
 	if (fd < 0)
@@ -371,7 +400,7 @@ int mml_host_add_swapfile(const char *path, uint64_t bytes)
 		struct mml_swap_info info;
 		memset(&info, 0, sizeof info);
 		info.version = 1;
-		info.last_page = (uint32_t)(pages - 1);
+		info.last_page = (uint32_t)((pages > UINT32_MAX ? UINT32_MAX : pages) - 1);
 		uint64_t id = ((uint64_t)getpid() << 32) ^ (uint64_t)mml_now_ms();
 		memcpy(info.sws_uuid, &id, sizeof id);
 		memcpy(head + 1024, &info, sizeof info);

@@ -17,6 +17,9 @@ extension Kernel {
     /// lies outside a VMA, and the rss counters. Returns one line per violation.
     public func verifyInvariants() -> [String] {
         var errors: [String] = []
+        // Local copies, read many times below (a debug build would copy the stored property
+        // for every call on it).
+        let frames = self.frames, swapDevices = self.swapDevices
         // Per RAM frame (dense: proportional to the frames ever allocated); device frames and
         // swap slots are counted sparsely, by what references them.
         var mapcount = [UInt32](repeating: 0, count: frames.count)

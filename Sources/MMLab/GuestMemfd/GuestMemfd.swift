@@ -36,13 +36,12 @@ extension Kernel {
     }
 
     /// Models kvm_gmem_create() → __kvm_gmem_create(): a new guest_memfd of `size` bytes on a
-    /// VM (default type 0: no private memory). Unsupported flags, a size of 0 or not a
-    /// multiple of the page size → EINVAL.
+    /// VM (default type 0: no private memory). Unsupported flags, a size of 0, not a multiple of
+    /// the page size, or negative as loff_t (2^63 or more) → EINVAL; any other size is i_size.
     public mutating func kvmGmemCreate(name: String, size: UInt64, flags: GuestMemfdFlags,
                                        vmHasPrivateMem: Bool = false) -> Result<InodeID, Errno> {
         guard flags.isSubset(of: kvmGmemSupportedFlags(vmHasPrivateMem: vmHasPrivateMem)) else { return .failure(.EINVAL) }
-        guard size > 0, size & (pageSize - 1) == 0 else { return .failure(.EINVAL) }
-        guard size <= 1 << 44 else { return .failure(.EINVAL) }   // beyond what the model sizes
+        guard size > 0, size <= UInt64(Int64.max), size & (pageSize - 1) == 0 else { return .failure(.EINVAL) }
         note("kvm_gmem_create(size \(size), flags 0x\(String(flags.rawValue, radix: 16)))")
         let ino = createShmemInode(name: "[kvm-gmem]:" + name, size: size)
         inodes[Int(ino)].gmemFlags = flags   // mapping_set_inaccessible(): also unevictable, unmovable

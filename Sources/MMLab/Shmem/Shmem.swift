@@ -18,9 +18,12 @@ extension Kernel {
         return id
     }
 
-    /// Models memfd_create(2) followed by ftruncate(2) to `bytes`.
+    /// Models memfd_create(2) followed by ftruncate(2) to `bytes`: do_sys_ftruncate() refuses
+    /// a negative length (a size of 2^63 or more as off_t: EINVAL); inode_newsize_ok() refuses
+    /// more than s_maxbytes (EFBIG), which for tmpfs is MAX_LFS_FILESIZE = LLONG_MAX, so every
+    /// other size is accepted; memfd files are VM_NORESERVE (no accounting of their size).
     public mutating func memfdCreate(name: String, bytes: UInt64) -> Result<InodeID, Errno> {
-        guard bytes <= 1 << 44 else { return .failure(.EINVAL) }   // beyond what the model sizes
+        guard bytes <= UInt64(Int64.max) else { return .failure(.EINVAL) }
         let ino = createShmemInode(name: "memfd:" + name, size: bytes)
         check()
         return .success(ino)
