@@ -122,13 +122,18 @@ extension Kernel {
         }
         // Device frames: every one that has a record or is mapped holds the device's
         // reference and one per PTE mapping it.
-        var devicePFNs = frames.touchedDeviceFrames
-        devicePFNs += deviceMapcount.keys.sorted().filter { frames.deviceFrames[UInt64($0)] == .empty }
-        for pfn in devicePFNs.sorted() {
-            let f = frames[pfn]
+        var checked = 0
+        for (i, f) in frames.deviceFrames.entries() {
+            let pfn = PFN(i)
             let mc = deviceMapcount[pfn] ?? 0
+            if mc > 0 { checked += 1 }
             if UInt32(f.mapcount) != mc { errors.append("device frame \(pfn): mapcount \(f.mapcount), page tables map it \(mc) times") }
             if UInt32(f.refcount) != mc + 1 { errors.append("device frame \(pfn): refcount \(f.refcount), expected \(mc) mappings + the device's") }
+        }
+        if checked != deviceMapcount.count {   // a mapped device frame in its initial state (mapcount 0)
+            for pfn in deviceMapcount.keys.sorted() where frames.deviceFrames[UInt64(pfn)] == .empty {
+                errors.append("device frame \(pfn): mapcount 0, page tables map it \(deviceMapcount[pfn]!) times")
+            }
         }
         for d in swapDevices.indices {
             let dev = swapDevices[d]
