@@ -102,16 +102,24 @@ public struct FrameTable: Sendable {
     /// refcount in the low 16 bits, mapcount in the high 16 bits.
     var counts: [UInt32]
     var flagBits: [UInt16]
-    /// Mapping and index of the frames whose pair does not fit in `owners` (rare).
-    var escaped: [PFN: OwnerPair] = [:]
     /// Freed PFNs, reused last-freed-first as the page allocator's per-cpu lists do.
     var freeList: [PFN] = []
     public internal(set) var allocatedCount: Int = 0
-    /// Device ranges, newest (lowest) last, and the records of their touched frames.
-    var devices: [DeviceRange] = []
-    var deviceFrames = SparseTable<Frame>()
     /// The lowest PFN a device range holds (2^32: none); RAM frames stay below it.
     var deviceFloor: UInt64 = 1 << 32
+    /// What the hot paths never touch, behind one reference (CoWBox).
+    var rare = CoWBox(RareFrames())
+
+    /// The escaped owners and the device ranges.
+    struct RareFrames: Sendable {
+        /// Mapping and index of the frames whose pair does not fit in `owners`.
+        var escaped: [PFN: OwnerPair] = [:]
+        /// Device ranges, newest (lowest) last, and the records of their touched frames.
+        var devices: [DeviceRange] = []
+        var deviceFrames = SparseTable<Frame>()
+    }
+    var devices: [DeviceRange] { rare.value.devices }
+    var deviceFrames: SparseTable<Frame> { rare.value.deviceFrames }
 
     /// The shared zero page (my_zero_pfn()).
     public static let zeroPFN: PFN = 0
@@ -131,8 +139,8 @@ public struct FrameTable: Sendable {
     /// RAM frames ever allocated (the highest RAM PFN + 1).
     public var count: Int { tokens.count }
 
-    mutating func append(_ f: Frame) {
-        precondition(UInt64(tokens.count) < deviceFloor, "the model ran out of page frame numbers")
+    @inline(__always) mutating func append(_ f: Frame) {
+        if UInt64(tokens.count) >= deviceFloor { outOfFrames() }
         if tokens.count == tokens.capacity {
             // Grow by an eighth, not double: model state per page is a measured figure.
             let n = tokens.count + tokens.count / 8 + 4096
@@ -141,15 +149,25 @@ public struct FrameTable: Sendable {
             counts.reserveCapacity(n)
             flagBits.reserveCapacity(n)
         }
-        tokens.append(0)
+        tokens.append(f.token)
         owners.append(0)
-        counts.append(0)
-        flagBits.append(0)
-        self[PFN(tokens.count - 1)] = f
+        if f.index < 1 << 40 && f.mappingID < 1 << 23 {
+            owners[owners.count - 1] = UInt64(f.mappingID) << 40 | f.index
+        } else {
+            setEscapedOwner(PFN(tokens.count - 1), f)
+        }
+        counts.append(UInt32(f.refcount) | UInt32(f.mapcount) << 16)
+        flagBits.append(UInt16(truncatingIfNeeded: f.flags.rawValue))
+    }
+
+    /// RAM reached the lowest device PFN: the model's 2^32 page frames are used up (a model
+    /// limit far beyond any scenario: 16 TiB of frames).
+    @inline(never) func outOfFrames() -> Never {
+        fatalError("the model ran out of page frame numbers")
     }
 
     /// Models folio_alloc() of an order-0 folio holding `token`; the caller sets ownership.
-    mutating func alloc(token: UInt64) -> PFN {
+    @inline(__always) mutating func alloc(token: UInt64) -> PFN {
         allocatedCount += 1
         let f = Frame(token: token, refcount: 0, mapcount: 0, flags: [.allocated, .uptodate, .lru])
         if let pfn = freeList.popLast() {
@@ -170,7 +188,7 @@ public struct FrameTable: Sendable {
             return
         }
         flagBits[i] = 0
-        if owners[i] >> 63 != 0 { escaped.removeValue(forKey: pfn) }
+        if owners[i] >> 63 != 0 { rare.value.escaped.removeValue(forKey: pfn) }
         owners[i] = 0
         allocatedCount -= 1
         freeList.append(pfn)
@@ -183,85 +201,140 @@ public struct FrameTable: Sendable {
     }
 
     public subscript(pfn: PFN) -> Frame {
-        get {
+        @inline(__always) get {
             let i = Int(pfn)
-            guard i < tokens.count else {
-                guard let d = device(containing: pfn) else { return .empty }
-                let r = deviceFrames[UInt64(pfn)]
-                return r == .empty ? devices[d].initialFrame(pfn) : r
-            }
+            guard i < tokens.count else { return deviceFrame(pfn) }
             let o = owners[i]
-            var mapping = UInt32(truncatingIfNeeded: o >> 40), index = o & ((1 << 40) - 1)
-            if o >> 63 != 0, let e = escaped[pfn] { (mapping, index) = (e.mapping, e.index) }
-            return Frame(token: tokens[i], mappingID: mapping, index: index, refcount: UInt16(truncatingIfNeeded: counts[i]),
-                         mapcount: UInt16(truncatingIfNeeded: counts[i] >> 16),
+            if o >> 63 != 0 { return escapedFrame(pfn) }
+            return Frame(token: tokens[i], mappingID: UInt32(truncatingIfNeeded: o >> 40), index: o & ((1 << 40) - 1),
+                         refcount: UInt16(truncatingIfNeeded: counts[i]), mapcount: UInt16(truncatingIfNeeded: counts[i] >> 16),
                          flags: FolioFlags(rawValue: UInt32(flagBits[i])))
         }
-        set {
+        @inline(__always) set {
             let i = Int(pfn)
-            guard i < tokens.count else {
-                guard let d = device(containing: pfn) else { return }
-                deviceFrames[UInt64(pfn)] = newValue == devices[d].initialFrame(pfn) ? .empty : newValue
-                return
-            }
+            guard i < tokens.count else { return setDeviceFrame(pfn, newValue) }
             tokens[i] = newValue.token
-            let old = owners[i]
-            if newValue.index < 1 << 40 && newValue.mappingID < 1 << 23 {
+            if newValue.index < 1 << 40 && newValue.mappingID < 1 << 23 && owners[i] >> 63 == 0 {
                 owners[i] = UInt64(newValue.mappingID) << 40 | newValue.index
-                if old >> 63 != 0 { escaped.removeValue(forKey: pfn) }
             } else {
-                owners[i] = 1 << 63
-                escaped[pfn] = OwnerPair(mapping: newValue.mappingID, index: newValue.index)
+                setEscapedOwner(pfn, newValue)
             }
             counts[i] = UInt32(newValue.refcount) | UInt32(newValue.mapcount) << 16
             flagBits[i] = UInt16(truncatingIfNeeded: newValue.flags.rawValue)
         }
     }
 
+    /// A RAM frame whose mapping and index are in `escaped`.
+    @inline(never) func escapedFrame(_ pfn: PFN) -> Frame {
+        let i = Int(pfn)
+        let e = rare.value.escaped[pfn] ?? OwnerPair(mapping: 0, index: 0)
+        return Frame(token: tokens[i], mappingID: e.mapping, index: e.index, refcount: UInt16(truncatingIfNeeded: counts[i]),
+                     mapcount: UInt16(truncatingIfNeeded: counts[i] >> 16), flags: FolioFlags(rawValue: UInt32(flagBits[i])))
+    }
+
+    /// Stores the mapping and index of a RAM frame that has or needs the escape.
+    @inline(never) mutating func setEscapedOwner(_ pfn: PFN, _ f: Frame) {
+        let i = Int(pfn)
+        if f.index < 1 << 40 && f.mappingID < 1 << 23 {
+            owners[i] = UInt64(f.mappingID) << 40 | f.index
+            rare.value.escaped.removeValue(forKey: pfn)
+        } else {
+            owners[i] = 1 << 63
+            rare.value.escaped[pfn] = OwnerPair(mapping: f.mappingID, index: f.index)
+        }
+    }
+
+    /// A device frame: its record, or the state its device gave it (.empty outside any device).
+    @inline(never) func deviceFrame(_ pfn: PFN) -> Frame {
+        guard let d = device(containing: pfn) else { return .empty }
+        let r = deviceFrames[UInt64(pfn)]
+        return r == .empty ? devices[d].initialFrame(pfn) : r
+    }
+
+    /// Stores a device frame (no record when it is back in its initial state).
+    @inline(never) mutating func setDeviceFrame(_ pfn: PFN, _ f: Frame) {
+        guard let d = device(containing: pfn) else { return }
+        rare.value.deviceFrames[UInt64(pfn)] = f == devices[d].initialFrame(pfn) ? .empty : f
+    }
+
     /// The content token of `pfn` (one array read; the hot path of every access).
     @inline(__always) func token(_ pfn: PFN) -> UInt64 {
         let i = Int(pfn)
-        return i < tokens.count ? tokens[i] : self[pfn].token
+        return i < tokens.count ? tokens[i] : deviceToken(pfn)
     }
+    @inline(never) func deviceToken(_ pfn: PFN) -> UInt64 { deviceFrame(pfn).token }
     /// Stores a token in `pfn` (one array write).
     @inline(__always) mutating func setToken(_ pfn: PFN, _ t: UInt64) {
         let i = Int(pfn)
-        if i < tokens.count { tokens[i] = t } else { self[pfn].token = t }
+        if i < tokens.count { tokens[i] = t } else { setDeviceToken(pfn, t) }
+    }
+    @inline(never) mutating func setDeviceToken(_ pfn: PFN, _ t: UInt64) {
+        var f = deviceFrame(pfn)
+        f.token = t
+        setDeviceFrame(pfn, f)
     }
 
     /// The flags of `pfn` (one array read).
     @inline(__always) func flags(_ pfn: PFN) -> FolioFlags {
         let i = Int(pfn)
-        return i < tokens.count ? FolioFlags(rawValue: UInt32(flagBits[i])) : self[pfn].flags
+        return i < tokens.count ? FolioFlags(rawValue: UInt32(flagBits[i])) : deviceFlags(pfn)
     }
+    @inline(never) func deviceFlags(_ pfn: PFN) -> FolioFlags { deviceFrame(pfn).flags }
+
+    /// folio_mapcount() of `pfn` (one array read).
+    @inline(__always) func mapcount(_ pfn: PFN) -> UInt16 {
+        let i = Int(pfn)
+        return i < tokens.count ? UInt16(truncatingIfNeeded: counts[i] >> 16) : deviceMapcount(pfn)
+    }
+    @inline(never) func deviceMapcount(_ pfn: PFN) -> UInt16 { deviceFrame(pfn).mapcount }
 
     /// One more mapping: mapcount and refcount up by one (one array write).
     @inline(__always) mutating func addMapping(_ pfn: PFN) {
         let i = Int(pfn)
-        if i < tokens.count { counts[i] &+= 0x0001_0001 } else { self[pfn].mapcount &+= 1; self[pfn].refcount &+= 1 }
+        if i < tokens.count { counts[i] &+= 0x0001_0001 } else { adjustDevice(pfn, mapcount: 1, refcount: 1) }
     }
     /// One mapping less: mapcount and refcount down by one; returns the refcount left.
     @inline(__always) mutating func removeMapping(_ pfn: PFN) -> UInt16 {
         let i = Int(pfn)
-        guard i < tokens.count else {
-            var f = self[pfn]
-            f.mapcount &-= 1
-            f.refcount &-= 1
-            self[pfn] = f
-            return f.refcount
-        }
+        guard i < tokens.count else { return adjustDevice(pfn, mapcount: -1, refcount: -1) }
         counts[i] &-= 0x0001_0001
         return UInt16(truncatingIfNeeded: counts[i])
     }
     /// One reference less; returns the refcount left.
     @inline(__always) mutating func dropReference(_ pfn: PFN) -> UInt16 {
         let i = Int(pfn)
-        guard i < tokens.count else {
-            self[pfn].refcount &-= 1
-            return self[pfn].refcount
-        }
+        guard i < tokens.count else { return adjustDevice(pfn, mapcount: 0, refcount: -1) }
         counts[i] &-= 1
         return UInt16(truncatingIfNeeded: counts[i])
+    }
+
+    /// folio_add_new_anon_rmap(…, RMAP_EXCLUSIVE)'s changes to the frame: owned by anon_vma
+    /// `mapping` at `index`, anon, exclusive and swap-backed, mapped once, one more reference
+    /// (the fault path's one write per array, without building a Frame).
+    @inline(__always) mutating func setNewAnon(_ pfn: PFN, mapping: UInt32, index: UInt64) {
+        let i = Int(pfn)
+        guard i < tokens.count, index < 1 << 40, mapping < 1 << 23, owners[i] >> 63 == 0 else {
+            var f = self[pfn]
+            f.setOwner(mapping: mapping, index: index)
+            f.flags.formUnion([.anon, .anonExclusive, .swapbacked])
+            f.mapcount = 1
+            f.refcount &+= 1
+            self[pfn] = f
+            return
+        }
+        owners[i] = UInt64(mapping) << 40 | index
+        flagBits[i] |= UInt16(truncatingIfNeeded: FolioFlags([.anon, .anonExclusive, .swapbacked]).rawValue)
+        counts[i] = (counts[i] & 0xffff) &+ 1 | 1 << 16
+    }
+
+    /// Changes a device frame's counts; returns its refcount.
+    @discardableResult
+    @inline(never) mutating func adjustDevice(_ pfn: PFN, mapcount: Int, refcount: Int) -> UInt16 {
+        var f = deviceFrame(pfn)
+        f.mapcount = UInt16(truncatingIfNeeded: Int(f.mapcount) + mapcount)
+        f.refcount = UInt16(truncatingIfNeeded: Int(f.refcount) + refcount)
+        setDeviceFrame(pfn, f)
+        return f.refcount
     }
 
     /// Whether `pfn` is an allocated frame (or the zero page).
@@ -279,7 +352,7 @@ public struct FrameTable: Sendable {
         guard n > 0, n <= deviceFloor else { return nil }
         let base = (deviceFloor - n) & ~(max(alignPages, 1) - 1)
         guard base > UInt64(tokens.count) + 4096 else { return nil }   // keep room for RAM
-        devices.append(DeviceRange(base: PFN(base), count: n, mapping: mapping))
+        rare.value.devices.append(DeviceRange(base: PFN(base), count: n, mapping: mapping))
         deviceFloor = base
         allocatedCount += Int(n)
         return PFN(base)
@@ -289,10 +362,10 @@ public struct FrameTable: Sendable {
     /// their records.
     mutating func releaseDevice(base: PFN) {
         guard let d = devices.firstIndex(where: { $0.base == base }) else { return }
-        let r = devices.remove(at: d)
+        let r = rare.value.devices.remove(at: d)
         var i = UInt64(r.base)
         while let j = deviceFrames.next(from: i, below: UInt64(r.base) + r.count) {
-            deviceFrames[j] = .empty
+            rare.value.deviceFrames[j] = .empty
             i = j + 1
         }
         allocatedCount -= Int(r.count)
@@ -305,6 +378,6 @@ public struct FrameTable: Sendable {
     /// Bytes this table occupies, by capacity.
     public var bytes: Int {
         tokens.capacity * 8 + owners.capacity * 8 + counts.capacity * 4 + flagBits.capacity * 2
-            + freeList.capacity * MemoryLayout<PFN>.stride + escaped.capacity * (4 + 16 + 1) + deviceFrames.bytes
+            + freeList.capacity * MemoryLayout<PFN>.stride + rare.value.escaped.capacity * (4 + 16 + 1) + deviceFrames.bytes
     }
 }

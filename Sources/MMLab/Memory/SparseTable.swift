@@ -8,6 +8,27 @@
 // walk_page_range() skips pmd_none()/pud_none()/pgd_none() entries and xa_find() skips empty
 // nodes, in index order (never in a dictionary's order).
 
+/// A value kept behind one reference and copied on write (isKnownUniquelyReferenced()), for
+/// state that hot paths carry along but seldom touch: copying its owner then costs one
+/// retain instead of one per array inside. Value semantics: shared storage is never mutated.
+struct CoWBox<Value: Sendable>: @unchecked Sendable {
+    private final class Storage {
+        var value: Value
+        init(_ value: Value) { self.value = value }
+    }
+    private var storage: Storage
+
+    init(_ value: Value) { storage = Storage(value) }
+
+    var value: Value {
+        get { storage.value }
+        _modify {
+            if !isKnownUniquelyReferenced(&storage) { storage = Storage(storage.value) }
+            yield &storage.value
+        }
+    }
+}
+
 /// One level of presence bitmaps: for each key, which of its 512 children exist.
 struct PresenceLevel: Sendable {
     /// key → slot of its 8-word bitmap in `words`.

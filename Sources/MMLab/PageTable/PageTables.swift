@@ -19,16 +19,24 @@ public struct PageTables: Sendable {
     var tableOf: [UInt64: Int32] = [:]
     /// All PTE tables, 512 entries each.
     var entries: [UInt64] = []
-    /// Slots of freed tables, reused first.
-    var freeTables: [Int32] = []
+
     /// Number of PTE tables in use (for accounting and the pagemap walk).
     public private(set) var tableCount = 0
     /// A one-entry cache of `tableOf`, set by the last mutation that found or made a table:
     /// its PMD number (`.max`: none; no address has that PMD number) and slot.
     var cachedPMD: UInt64 = .max
     var cachedTable: Int32 = 0
-    /// Which PMD numbers have a table (the upper levels of the tree).
-    var index = LeafIndex()
+    /// What only allocating or freeing a table touches, behind one reference (the fault path
+    /// copies an MM now and then, and an MM of more than 128 bytes is copied with memcpy):
+    /// the slots of freed tables, reused first, and which PMD numbers have a table (the upper
+    /// levels of the tree).
+    var aux = CoWBox(Aux())
+    struct Aux: Sendable {
+        var freeTables: [Int32] = []
+        var index = LeafIndex()
+    }
+    var index: LeafIndex { aux.value.index }
+    var freeTables: [Int32] { aux.value.freeTables }
 
     public init() {}
 
@@ -77,7 +85,7 @@ public struct PageTables: Sendable {
         }
         if pmd == cachedPMD { return Int(cachedTable) &* ptrsPerPTE &+ Int((address >> 12) & 511) }
         let t: Int32
-        if let f = freeTables.popLast() {
+        if let f = aux.value.freeTables.popLast() {
             t = f
         } else {
             t = Int32(entries.count / ptrsPerPTE)
@@ -87,7 +95,7 @@ public struct PageTables: Sendable {
             entries.append(contentsOf: repeatElement(0, count: ptrsPerPTE))
         }
         tableOf[pmd] = t
-        index.insert(pmd)
+        aux.value.index.insert(pmd)
         cachedPMD = pmd
         cachedTable = t
         tableCount += 1
@@ -106,9 +114,9 @@ public struct PageTables: Sendable {
     /// Models free_pte_range() for the table covering PMD number `pmd`, which must be empty.
     mutating func freeTable(pmd: UInt64) {
         guard let t = tableOf.removeValue(forKey: pmd) else { return }
-        index.remove(pmd)
+        aux.value.index.remove(pmd)
         if pmd == cachedPMD { cachedPMD = .max }
-        freeTables.append(t)
+        aux.value.freeTables.append(t)
         tableCount -= 1
     }
 
@@ -118,7 +126,7 @@ public struct PageTables: Sendable {
         guard address < end else { return nil }
         let pmd = address >> 21
         if pmd == cachedPMD { return address }
-        guard let t = index.next(from: pmd, below: ((end - 1) >> 21) + 1) else { return nil }
+        guard let t = aux.value.index.next(from: pmd, below: ((end - 1) >> 21) + 1) else { return nil }
         return t == pmd ? address : t << 21
     }
 

@@ -100,8 +100,8 @@ extension Kernel {
             }
         }
         if let page, frames.isAllocated(page) {
-            if !frames[page].flags.contains(.anon) { flags |= PM.file }
-            if flags & PM.present != 0 && frames[page].mapcount == 1 { flags |= PM.mmapExclusive }
+            if !frames.flags(page).contains(.anon) { flags |= PM.file }
+            if flags & PM.present != 0 && frames.mapcount(page) == 1 { flags |= PM.mmapExclusive }
         }
         return frame | flags
     }

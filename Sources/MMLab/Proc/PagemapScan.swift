@@ -163,7 +163,7 @@ extension Kernel {
             c |= PageCategory.present
             if pte.raw & PTE.pse != 0 { c |= PageCategory.huge }   // mapped by a PMD or PUD
             if !pte.uffdWP { c |= PageCategory.written }
-            if let page = normalPage(pte), !frames[page].flags.contains(.anon) { c |= PageCategory.file }
+            if let page = normalPage(pte), !frames.flags(page).contains(.anon) { c |= PageCategory.file }
             if pte.pfn == FrameTable.zeroPFN { c |= PageCategory.pfnZero }
             if pte.softDirty { c |= PageCategory.softDirty }
         } else if pte.isSwapPTE {
