@@ -35,6 +35,132 @@ void mml_sleep_ms(int ms);
 int mml_itoa(long v, char *buf);
 /// Reads a small /proc or sysfs file into buf (NUL-terminated): its length, or -errno.
 int mml_read_text(const char *path, char *buf, int len);
+/// The start time of process `pid` (field 22 of /proc/PID/stat, clock ticks after boot), or 0
+/// when there is no such process; its state letter (R, S, Z…) into *state when not NULL.
+unsigned long long mml_proc_start(pid_t pid, char *state);
+/// Whether process `pid` is alive (not a zombie) and is the one that started at `start`.
+int mml_proc_alive(pid_t pid, unsigned long long start);
+/// This boot's id (/proc/sys/kernel/random/boot_id, 36 characters) into buf (at least 40 bytes).
+void mml_boot_id(char *buf);
+/// pidfd_open(2): a pidfd, or -errno.
+int mml_pidfd_open(pid_t pid);
+
+/// Text built up in a caller's buffer with async-signal-safe calls only (it never overflows:
+/// what does not fit is cut off, and `cut` says so).
+struct mml_text {
+	char *p;
+	int len, cap, cut;
+};
+/// Appends s.
+void mml_put(struct mml_text *t, const char *s);
+/// Appends the decimal form of v.
+void mml_put_u(struct mml_text *t, unsigned long long v);
+
+// ---- journal.c: the host record and its journal file ----------------------------------------
+
+#define MML_MAX_SWAPS 8
+#define MML_MAX_WORKERS 256
+#define MML_MAX_KSM_KNOBS 16
+#define MML_MAX_SYSCTLS 4
+#define MML_MAX_STEPS (MML_MAX_WORKERS + MML_MAX_SWAPS + MML_MAX_KSM_KNOBS + 1 + MML_MAX_SYSCTLS)
+/// The largest journal file (every step at its longest fits).
+#define MML_JOURNAL_BYTES 40960
+
+/// Everything one live run changed on the host, in the order it changed it (plain data: the
+/// signal handler reads it). Its journal lists the same as restore steps (mml_record_steps).
+struct mml_host_record {
+	pid_t owner;
+	unsigned long long owner_start;
+	char boot_id[40];
+	pid_t guardian;
+	unsigned long long guardian_start;
+	pid_t workers[MML_MAX_WORKERS];	// 0: a free slot
+	unsigned long long worker_start[MML_MAX_WORKERS];
+	int nswaps;			// swap files, in the order they were made
+	char swap_path[MML_MAX_SWAPS][256];
+	int nksm;			// KSM knobs (/sys/kernel/mm/ksm/NAME), in the order first set
+	char ksm_name[MML_MAX_KSM_KNOBS][32];
+	char ksm_old[MML_MAX_KSM_KNOBS][64];
+	int ksm_unmerge;		// write run=2 before the knobs (drops the run's KSM state)
+	int nsysctl;			// sysctls (/proc/sys/A/B for A.B), in the order first set
+	char sysctl_name[MML_MAX_SYSCTLS][64];
+	char sysctl_old[MML_MAX_SYSCTLS][64];
+};
+
+/// What a restore step does.
+enum mml_step_kind {
+	MML_STEP_WORKER,	///< SIGKILL the process pid (if it is still the one that started at `start`)
+	MML_STEP_SWAP,		///< swapoff and delete the swap file at `value`
+	MML_STEP_KSM,		///< write `value` to /sys/kernel/mm/ksm/`name`
+	MML_STEP_SYSCTL,	///< write `value` to /proc/sys/`name` (dots as slashes)
+};
+
+/// One step of a restore.
+struct mml_step {
+	enum mml_step_kind kind;
+	pid_t pid;
+	unsigned long long start;
+	char name[64];
+	char value[256];
+};
+
+/// A journal: whose it is and its restore steps, in the order to run them.
+struct mml_journal {
+	pid_t owner;
+	unsigned long long owner_start;
+	char boot_id[40];
+	pid_t guardian;
+	unsigned long long guardian_start;
+	int nsteps;
+	struct mml_step step[MML_MAX_STEPS];
+};
+
+/// Empties a record (owner and guardian stay); the workers too when `workers`.
+void mml_record_clear(struct mml_host_record *r, int workers);
+/// Forgets a worker.
+void mml_record_forget_worker(struct mml_host_record *r, pid_t pid);
+/// Whether the record holds the KSM knob / the sysctl `name`.
+int mml_record_has_ksm(const struct mml_host_record *r, const char *name);
+int mml_record_has_sysctl(const struct mml_host_record *r, const char *name);
+/// Removes the last swap file recorded (its creation failed before anything changed).
+void mml_record_drop_last_swap(struct mml_host_record *r);
+/// The record's restore steps, in the order to run them (see the header).
+void mml_record_steps(const struct mml_host_record *r, struct mml_journal *j);
+/// The journal's text: its length, or -ENOSPC.
+int mml_journal_format(const struct mml_journal *j, char *buf, int len);
+/// Writes `text` to the journal at `path` through a temporary file and rename(2); with
+/// `durable`, fsync(2) of the file before the rename and of the directory after. 0 or -errno.
+int mml_journal_store(const char *path, const char *text, int len, int durable);
+/// Removes the journal (and a temporary file left beside it); with `durable`, fsync(2) of
+/// the directory. 0 or -errno.
+int mml_journal_remove(const char *path, int durable);
+/// Reads and checks the journal at `path` into *j: 1, 0 when there is none, or -errno with
+/// the reason in why (not a regular file, not the caller's, writable by others, malformed).
+int mml_journal_load(const char *path, struct mml_journal *j, char *why, int wlen);
+/// Whether `path` names a swap file of a live run beside the journal `journal`.
+int mml_journal_swap_path_ok(const char *journal, const char *path);
+/// Whether `name` may be a KSM knob / a sysctl name, and `value` a value in a journal.
+int mml_valid_knob(const char *name);
+int mml_valid_sysctl(const char *name);
+int mml_valid_value(const char *value);
+
+// ---- host.c: running a journal -----------------------------------------------------------------
+
+/// Runs a journal's steps (see host.c); what was done goes to `done`, what failed to `bad`
+/// (either may be NULL). With `same_boot` 0 only the swap files are deleted. Returns the
+/// number of steps that failed.
+int mml_journal_execute(const struct mml_journal *j, int same_boot, struct mml_text *done, struct mml_text *bad);
+/// SIGKILL to `pid` if it is still the process that started at `start`: 1 when sent.
+int mml_kill_same(pid_t pid, unsigned long long start);
+
+// ---- guardian.c: the guardian process ---------------------------------------------------------
+
+/// Forks the guardian of the journal at `journal`, which keeps `lock_fd` (-1: none) open
+/// until it ends: its pid with the controller's end of their socket in *sock, or -errno.
+pid_t mml_guardian_start(const char *journal, int lock_fd, int *sock);
+/// Tells the guardian `pid` on `sock` that the run restored the host, closes `sock`, and
+/// waits (bounded) until the guardian is gone.
+void mml_guardian_stop(int sock, pid_t pid);
 
 // ---- channel.c: one message on a worker's socket --------------------------------------------
 
@@ -81,6 +207,13 @@ void mml_unmerge_own_vmas(void);
 void mml_do_probe(struct mml_reply *rp);
 /// MML_OP_CLEAR_REFS: writes `value` to /proc/self/clear_refs.
 void mml_do_clear_refs(uint64_t value, struct mml_reply *rp);
+
+// ---- pin.c: long-term pins through io_uring fixed buffers ------------------------------------
+
+/// MML_OP_PIN: io_uring_setup() + IORING_REGISTER_BUFFERS of [address, address + length).
+void mml_do_pin(uint64_t address, uint64_t length, struct mml_reply *rp);
+/// MML_OP_UNPIN: IORING_UNREGISTER_BUFFERS and close of the ring.
+void mml_do_unpin(uint64_t ring, struct mml_reply *rp);
 
 // ---- jobs.c: job threads (statements that may sleep in userfaultfd) ------------------------
 

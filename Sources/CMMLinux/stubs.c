@@ -67,6 +67,13 @@ long mml_pread(int fd, uint64_t offset, uint64_t *value)
 	return -ENOSYS;
 }
 
+/// No KVM off Linux: -ENOSYS.
+long mml_gmem_set_attributes(int fd, uint64_t offset, uint64_t size, int private_)
+{
+	(void)fd, (void)offset, (void)size, (void)private_;
+	return -ENOSYS;
+}
+
 /// No user id that the live backend could use: all ones.
 uint32_t mml_geteuid(void)
 {
@@ -86,9 +93,26 @@ void mml_kernel_release(char *buf, int len)
 		buf[0] = 0;
 }
 
-/// Nothing to set up.
-void mml_host_begin(void)
+/// No journal to restore from.
+int mml_host_recover(const char *journal, char *report, int len)
 {
+	(void)journal;
+	if (len > 0)
+		report[0] = 0;
+	return 0;
+}
+
+/// Nothing to set up: -ENOSYS.
+int mml_host_begin(const char *journal)
+{
+	(void)journal;
+	return -ENOSYS;
+}
+
+/// No guardian.
+pid_t mml_host_guardian(void)
+{
+	return 0;
 }
 
 /// No host lock: -ENOSYS.
@@ -98,9 +122,16 @@ int mml_host_lock(const char *path, int timeout_ms)
 	return -ENOSYS;
 }
 
-/// Nothing to restore: 0 steps failed.
-int mml_host_restore(void)
+/// No host lock.
+void mml_host_unlock(void)
 {
+}
+
+/// Nothing to restore: 0 steps failed.
+int mml_host_restore(char *problems, int len)
+{
+	if (problems && len > 0)
+		problems[0] = 0;
 	return 0;
 }
 
@@ -116,10 +147,30 @@ void mml_host_forget_worker(pid_t pid)
 	(void)pid;
 }
 
-/// No vm.page-cluster: -ENOSYS.
-int mml_host_set_page_cluster(int value)
+/// No sysctls: -ENOSYS.
+int mml_host_save_sysctl(const char *name)
 {
-	(void)value;
+	(void)name;
+	return -ENOSYS;
+}
+
+/// No KSM: -ENOSYS.
+int mml_host_save_ksm(const char *name)
+{
+	(void)name;
+	return -ENOSYS;
+}
+
+/// No journal: -ENOSYS.
+int mml_host_commit(void)
+{
+	return -ENOSYS;
+}
+
+/// No sysctls: -ENOSYS.
+int mml_host_set_sysctl(const char *name, const char *value)
+{
+	(void)name, (void)value;
 	return -ENOSYS;
 }
 
@@ -154,6 +205,69 @@ int mml_host_set_ksm(const char *name, const char *value)
 void mml_host_ksm_unmerge_at_restore(int on)
 {
 	(void)on;
+}
+
+/// No journal records off Linux.
+struct mml_host_record *mml_record_create(pid_t owner, pid_t guardian)
+{
+	(void)owner, (void)guardian;
+	return NULL;
+}
+
+/// Nothing to free.
+void mml_record_destroy(struct mml_host_record *r)
+{
+	(void)r;
+}
+
+/// No record: -ENOSYS.
+int mml_record_add_worker(struct mml_host_record *r, pid_t pid)
+{
+	(void)r, (void)pid;
+	return -ENOSYS;
+}
+
+/// No record: -ENOSYS.
+int mml_record_add_swap(struct mml_host_record *r, const char *path)
+{
+	(void)r, (void)path;
+	return -ENOSYS;
+}
+
+/// No record: -ENOSYS.
+int mml_record_add_ksm(struct mml_host_record *r, const char *name, const char *old)
+{
+	(void)r, (void)name, (void)old;
+	return -ENOSYS;
+}
+
+/// No record: -ENOSYS.
+int mml_record_add_sysctl(struct mml_host_record *r, const char *name, const char *old)
+{
+	(void)r, (void)name, (void)old;
+	return -ENOSYS;
+}
+
+/// No record.
+void mml_record_set_unmerge(struct mml_host_record *r, int on)
+{
+	(void)r, (void)on;
+}
+
+/// No journal: -ENOSYS.
+int mml_record_write(const struct mml_host_record *r, const char *path, int durable)
+{
+	(void)r, (void)path, (void)durable;
+	return -ENOSYS;
+}
+
+/// No journal: -ENOSYS.
+int mml_journal_read(const char *path, char *lines, int len, char *why, int wlen)
+{
+	(void)path, (void)lines, (void)len;
+	if (wlen > 0)
+		why[0] = 0;
+	return -ENOSYS;
 }
 
 #endif // !__linux__

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 //
-// Small helpers the other files share (async-signal-safe: the worker and the host's signal
-// handler use them), and the controller's plain wrappers of the header: waiting for a worker
-// to end, memfd, guest_memfd, pread, the user id and the kernel's release.
+// Small helpers the other files share (async-signal-safe: the worker, the host's signal
+// handler and the guardian use them: /proc/PID/stat, the boot id, text in a fixed buffer),
+// and the controller's plain wrappers of the header: waiting for a worker to end, memfd,
+// guest_memfd, pread, the user id and the kernel's release.
 
 #include "internal.h"
 
@@ -70,6 +71,93 @@ int mml_read_text(const char *path, char *buf, int len)
 		return -e;
 	buf[n] = 0;
 	return (int)n;
+}
+
+/// The start time of process `pid` (field 22 of /proc/PID/stat), or 0; its state into *state.
+unsigned long long mml_proc_start(pid_t pid, char *state)
+{
+	char path[40] = "/proc/", buf[1024];
+	int n = 6;
+	n += mml_itoa(pid, path + n);
+	memcpy(path + n, "/stat", 6);
+	if (pid <= 0 || mml_read_text(path, buf, sizeof buf) <= 0)
+		return 0;
+	// The name (field 2) may hold spaces and parentheses: the fields after it follow the last ')'.
+	char *p = strrchr(buf, ')');
+	if (!p || p[1] != ' ')
+		return 0;
+	p += 2;
+	if (state)
+		*state = *p;
+	for (int field = 3; field < 22; field++) {
+		p = strchr(p, ' ');
+		if (!p)
+			return 0;
+		p++;
+	}
+	unsigned long long v = 0;
+	while (*p >= '0' && *p <= '9')
+		v = v * 10 + (unsigned long long)(*p++ - '0');
+	return v;
+}
+
+/// Whether `pid` is alive (not a zombie) and started at `start`.
+int mml_proc_alive(pid_t pid, unsigned long long start)
+{
+	char state = 0;
+	unsigned long long s = mml_proc_start(pid, &state);
+	return s != 0 && s == start && state != 'Z' && state != 'X' && state != 'x';
+}
+
+/// This boot's id into buf (40 bytes): 36 characters, or "" when unreadable.
+void mml_boot_id(char *buf)
+{
+	char tmp[64];
+	buf[0] = 0;
+	if (mml_read_text("/proc/sys/kernel/random/boot_id", tmp, sizeof tmp) < 36)
+		return;
+	memcpy(buf, tmp, 36);
+	buf[36] = 0;
+}
+
+/// pidfd_open(2): a pidfd (close-on-exec), or -errno.
+int mml_pidfd_open(pid_t pid)
+{
+#ifndef SYS_pidfd_open
+#define SYS_pidfd_open 434
+#endif
+	int fd = (int)syscall(SYS_pidfd_open, pid, 0);
+	return fd < 0 ? -errno : fd;
+}
+
+/// Appends s (cut off at the end of the buffer).
+void mml_put(struct mml_text *t, const char *s)
+{
+	while (*s) {
+		if (t->len + 1 >= t->cap) {
+			t->cut = 1;
+			break;
+		}
+		t->p[t->len++] = *s++;
+	}
+	if (t->cap > 0)
+		t->p[t->len < t->cap ? t->len : t->cap - 1] = 0;
+}
+
+/// Appends the decimal form of v.
+void mml_put_u(struct mml_text *t, unsigned long long v)
+{
+	char tmp[24];
+	int n = 0;
+	char out[24];
+	do {
+		tmp[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	for (int i = 0; i < n; i++)
+		out[i] = tmp[n - 1 - i];
+	out[n] = 0;
+	mml_put(t, out);
 }
 
 // ---- the controller's wrappers --------------------------------------------------------------
@@ -159,6 +247,15 @@ long mml_pread(int fd, uint64_t offset, uint64_t *value)
 	ssize_t n = pread(fd, &buf, sizeof buf, (off_t)offset);
 	*value = buf;
 	return n < 0 ? -errno : (long)n;
+}
+
+/// KVM_SET_MEMORY_ATTRIBUTES2 (v7 of the in-place conversion series) on a guest_memfd.
+long mml_gmem_set_attributes(int fd, uint64_t offset, uint64_t size, int private_)
+{
+	uint64_t attrs[16] = { offset, size, private_ ? (1ULL << 3) : 0, 0 };
+	unsigned long request = (3UL << 30) | (sizeof attrs << 16) | (0xAEUL << 8) | 0xd2UL;
+	int r = ioctl(fd, request, attrs);
+	return r < 0 ? -errno : r;
 }
 
 /// The effective user id.

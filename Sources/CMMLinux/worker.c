@@ -133,9 +133,13 @@ static void mml_worker_setup(int sock, int cpu)
 	}
 	mml_close_from(4);
 	mml_sock = 3;
+	// Dies with the process that forked it (the controller, or the worker of the parent
+	// process): a SIGKILL of the controller takes every worker with it. A parent already gone
+	// before this line is seen by getppid().
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	if (getppid() != mml_parent)
 		_exit(7);
+	prctl(PR_SET_NAME, "mmlab-worker");	// what ps shows
 	sigset_t all;
 	sigemptyset(&all);
 	sigprocmask(SIG_SETMASK, &all, NULL);
@@ -265,6 +269,12 @@ void mml_worker_loop(void)
 			break;
 		case MML_OP_CLEAR_REFS:
 			mml_do_clear_refs(rq.arg[0], &rp);
+			break;
+		case MML_OP_PIN:
+			mml_do_pin(rq.arg[0], rq.arg[1], &rp);
+			break;
+		case MML_OP_UNPIN:
+			mml_do_unpin(rq.arg[0], &rp);
 			break;
 		case MML_OP_PRCTL:
 			rp.ret = prctl((int)rq.arg[0], (unsigned long)rq.arg[1], 0UL, 0UL, 0UL);

@@ -86,24 +86,28 @@ func pteChanges(_ before: [String: UInt64], _ after: [String: UInt64]) -> [Strin
 }
 
 extension Explorer {
-    /// A hash of an execution's final state: every named PTE's bits (frames aside), every
-    /// named page's token (pages in their default state, no PTE and nothing cached, read 0
-    /// and are left out), and the threads' positions.
+    /// A hash of an execution's final state: for every named mapping (its names hashed once),
+    /// each page not in its default state (touchedPages(of:): a PTE that is not none, or
+    /// something cached behind it; every other page maps nothing and reads 0) with its PTE bits
+    /// (frames aside) and token; and the threads' positions. Two final states hash alike
+    /// exactly when the same named pages have the same PTE bits and tokens.
     static func fingerprint(_ runner: ScenarioRunner<ModelBackend>) -> Int {
         var h = Hasher()
-        for (k, v) in pteSnapshot(runner).sorted(by: { $0.key < $1.key }) { h.combine(k); h.combine(v & ~PTE.pfnMask) }
-        for p in runner.touchedPages {
-            let (pname, name) = processAndMapping(p)
-            h.combine(pname); h.combine(name)
-            h.combine(runner.backend.kernel.peekToken(p.process, p.address))
+        let kernel = runner.backend.kernel
+        for m in runner.namedMappings {
+            h.combine(m.processName)
+            h.combine(m.mapping)
+            let pages = runner.touchedPages(of: m)
+            h.combine(pages.count)
+            for page in pages {
+                let address = m.address + UInt64(page) * pageSize
+                let pte = kernel.mms[Int(m.process)].pageTables.pte(address)
+                h.combine(page)
+                h.combine(pte.raw & ~PTE.pfnMask)
+                h.combine(kernel.peekToken(m.process, address))
+            }
         }
         for t in runner.threadPositions { h.combine(t.pc); h.combine(t.finished) }
         return h.finalize()
-    }
-
-    /// The process name and mapping name a named page hashes with.
-    static func processAndMapping(_ p: NamedPage) -> (String, String) {
-        guard let colon = p.label.firstIndex(of: ":") else { return ("main", p.mapping) }
-        return (String(p.label[..<colon]), p.mapping)
     }
 }

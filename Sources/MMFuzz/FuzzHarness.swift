@@ -28,7 +28,8 @@ public enum FuzzHarness {
         /// Statements, blocks' bodies included.
         public var statements = 80
         /// Pages one statement goes through page by page (reads, writes, pagemap, pread,
-        /// populate, guard_install, the uffd fills, write-protection with markers, poison).
+        /// populate, guard_install, the uffd fills, write-protection with markers, poison,
+        /// pin, convert).
         public var pagesPerStatement = 1024
         /// Pages of all such statements together.
         public var pagesInAll = 8192
@@ -151,7 +152,7 @@ public enum FuzzHarness {
             case .read(let r), .write(let r, _), .expectRead(let r, _), .pagemap(let r), .expectPagemapWord(let r, _),
                  .expectPagemapFields(let r, _), .pread(let r), .poison(let r), .uffdCopy(_, let r, _, _, _),
                  .uffdZeropage(_, let r, _), .uffdContinue(_, let r, _, _), .uffdPoison(_, let r, _),
-                 .uffdWriteProtect(_, let r, _, _):
+                 .uffdWriteProtect(_, let r, _, _), .pin(_, let r, _), .convert(let r, _):
                 touched = r
             case .madvise(let r, let advice) where ["populate_read", "populate_write", "guard_install"].contains(advice):
                 touched = r
@@ -177,7 +178,7 @@ public enum FuzzHarness {
     static func allStatements(_ list: [Statement]) -> [Statement] {
         list.flatMap { s -> [Statement] in
             switch s.kind {
-            case .thread(_, let body), .inProcess(_, let body): return [s] + allStatements(body)
+            case .thread(_, let body), .inProcess(_, let body), .when(_, _, let body): return [s] + allStatements(body)
             default: return [s]
             }
         }

@@ -95,6 +95,7 @@ extension Kernel {
                 }
             }
         }
+        let pinned = pinCounts
         for pfn in 1..<frames.count {
             let f = frames[PFN(pfn)]
             guard f.flags.contains(.allocated) else { continue }
@@ -103,8 +104,10 @@ extension Kernel {
             if UInt32(f.mapcount) != mapcount[pfn] {
                 errors.append("frame \(pfn): mapcount \(f.mapcount), page tables map it \(mapcount[pfn]) times")
             }
-            if UInt32(f.refcount) != mapcount[pfn] + swapcache + pc {
-                errors.append("frame \(pfn): refcount \(f.refcount), expected \(mapcount[pfn]) mappings + \(swapcache) swap cache + \(pc) page cache")
+            let pins = pinned[PFN(pfn)] ?? 0
+            if UInt32(f.refcount) != mapcount[pfn] + swapcache + pc + pins * UInt32(gupPinCountingBias) {
+                errors.append("frame \(pfn): refcount \(f.refcount), expected \(mapcount[pfn]) mappings + \(swapcache) swap cache + \(pc) page cache"
+                              + (pins > 0 ? " + \(pins) pins × \(gupPinCountingBias)" : ""))
             }
             if f.refcount == 0 { errors.append("frame \(pfn): allocated with refcount 0 (leaked)") }
             if f.flags.contains(.pagecache) != inPageCache[pfn] {

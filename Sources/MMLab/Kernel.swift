@@ -89,6 +89,8 @@ public struct Kernel: Sendable {
     var nextAnonVMA: AnonVMAID = 1
     /// userfaultfd contexts, by id.
     public internal(set) var uffds: [UserfaultfdCtx] = []
+    /// Long-term GUP pins, by handle (nil: released). See GUP/Pin.swift.
+    var pins: [PinnedPages?] = []
     /// Tasks sleeping in the kernel (userfaults and synchronous events), by id.
     public internal(set) var waiters: [Waiter] = []
     public var design: Design
@@ -149,6 +151,11 @@ public struct Costs: Hashable, Sendable {
     public var majorFaults = 0
     public var swapOuts = 0
     public var swapIns = 0
+    /// xarray nodes the page-cache lookups of pagemap visit: each lookup weighted by the
+    /// tree's depth, ⌈log64(max index + 1)⌉ (at least 1), the second figure of seed 000's costs.
+    public var xarrayNodes = 0
+    /// PTE markers decoded by faults (handle_pte_marker()).
+    public var markerDecodes = 0
     public init() {}
 }
 

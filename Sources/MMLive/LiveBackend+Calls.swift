@@ -80,6 +80,12 @@ extension LiveBackend {
             return result(ksmSetMaxPageSharing(n))
         case .ksmCounters:
             return .finished(.counters(ksmCounters().map { KSMCounterValue($0.0, $0.1) }))
+        case .pin(let p, let a, let l):
+            return result(pin(p, address: a, length: l)) { .handle($0) }
+        case .unpin(let p, let ring):
+            return result(unpin(p, ring: ring))
+        case .gmemConvert(let object, let offset, let length, let toPrivate):
+            return result(gmemConvert(object, offset: offset, length: length, toPrivate: toPrivate))
         }
     }
 }

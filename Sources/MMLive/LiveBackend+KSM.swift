@@ -64,6 +64,12 @@ extension LiveBackend {
             ("pages_to_scan", String(LiveBackend.ksmPagesToScan)),
             ("sleep_millisecs", String(LiveBackend.ksmSleepMilliseconds.0)),
         ]
+        // Only the run's own state may be dropped at the end (run=2 unmerges every process).
+        noteForeignKSMUsers()
+        // The old values of every knob set here, in the journal at once (one durable write).
+        if let e = host.saveKSM(settings.map(\.0), unmergeAtRestore: ksm.foreign.isEmpty) {
+            throw LiveError("cannot record the KSM knobs in \(HostSetup.journalPath): \(errnoName(e))")
+        }
         for (knob, value) in settings {
             if let e = host.setKSM(knob, value) {
                 throw LiveError("cannot set \(LiveBackend.ksmDirectory)/\(knob) to \(value): \(errnoName(e))")
@@ -72,9 +78,6 @@ extension LiveBackend {
         ksm.prepared = true
         ksm.baseFullScans = try ksmRead("full_scans")
         ksm.baseZeroPages = try ksmRead("ksm_zero_pages")
-        // Only the run's own state may be dropped at the end (run=2 unmerges every process).
-        noteForeignKSMUsers()
-        host.unmergeKSMAtRestore(ksm.foreign.isEmpty)
         var leftover: [String] = []
         if ksm.baseZeroPages != 0 {
             host.note("ksm_zero_pages was \(ksm.baseZeroPages) when the run began (with no KSM zero page mapped this "

@@ -73,7 +73,7 @@ public enum LiveSession {
         for s in allStatements(scenario.statements) {
             switch s.kind {
             case .scenarioTitle, .design, .kconfig, .swap, .memfd, .guestMemfd, .pread, .mmap, .read, .write, .munmap, .mprotect,
-                 .madvise, .punch, .poison, .fork, .inProcess, .clearRefs, .prctlMemoryMerge, .pagemap, .expectPagemapWord,
+                 .madvise, .punch, .poison, .fork, .inProcess, .when, .clearRefs, .pin, .unpin, .convert, .prctlMemoryMerge, .pagemap, .expectPagemapWord,
                  .expectPagemapFields, .expectRead,
                  .exitProcess, .thread, .join,
                  .uffdCreate, .uffdRegister, .uffdUnregister, .uffdWriteProtect, .uffdCopy, .uffdZeropage,
@@ -184,6 +184,7 @@ public enum LiveSession {
     static func allStatements(_ list: [Statement]) -> [Statement] {
         list.flatMap { s -> [Statement] in
             if case .inProcess(_, let body) = s.kind { return [s] + allStatements(body) }
+            if case .when(_, _, let body) = s.kind { return [s] + allStatements(body) }
             if case .thread(_, let body) = s.kind { return [s] + allStatements(body) }
             return [s]
         }
@@ -258,7 +259,9 @@ public enum LiveSession {
             notes.append("the zero page's PFN could not be read; frame=zero cannot match")
         }
         do {
-            try host.setPageClusterZero()
+            // vm.page-cluster only matters where pages are swapped: with the host's own swap it
+            // is set now, for a `swap` statement's swap file when that file is made.
+            if host.swapsAtStart > 0 { try host.setPageClusterZero() }
             // ksmd stopped and set up before the scenario maps anything (LiveBackend+KSM.swift).
             if firstKSMStatement(scenario) != nil { try backend.ksmPrepare() }
         } catch {

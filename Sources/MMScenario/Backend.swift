@@ -23,6 +23,10 @@ public protocol ScenarioBackend {
 
     /// Starts a call; it runs until it finishes or sleeps.
     mutating func start(_ call: SystemCall) -> CallProgress<PendingCall>
+    /// A memory access: `start(.access(…))`, which a backend may run on a shorter path (the
+    /// model runs the same access steps without wrapping them in a task unless the access
+    /// sleeps).
+    mutating func access(_ p: ProcessHandle, address: UInt64, store: UInt64?) -> CallProgress<PendingCall>
     /// Continues a call that slept, once it was woken.
     mutating func resume(_ call: PendingCall) -> CallProgress<PendingCall>
     /// Whether a sleeping call was woken.
@@ -30,6 +34,8 @@ public protocol ScenarioBackend {
 
     /// The bytes of struct page the memory costs, per kind (for `--stats`).
     var metadataBytes: [(String, Int)] { get }
+    /// The struct page bytes of one device-dax instance (`expect memmap`), when known.
+    func memmapBytes(of object: ObjectHandle) -> Int?
     /// Ends every process and closes every file; returns what leaked or broke, if anything.
     mutating func finish() -> [String]
     /// Problems found so far by the backend's own checks (the model's invariants).
@@ -44,7 +50,11 @@ public protocol ScenarioBackend {
 }
 
 extension ScenarioBackend {
+    public mutating func access(_ p: ProcessHandle, address: UInt64, store: UInt64?) -> CallProgress<PendingCall> {
+        start(.access(p, address: address, store: store))
+    }
     public var metadataBytes: [(String, Int)] { [] }
+    public func memmapBytes(of object: ObjectHandle) -> Int? { nil }
     public var evaluatesChecks: Bool { false }
     public func checkProblem(_ check: String) -> String? { nil }
 }
@@ -69,9 +79,19 @@ public struct ModelBackend: ScenarioBackend {
     public var violations: [String] { kernel.invariantViolations }
     public var costs: Costs? { kernel.costs }
     public var metadataBytes: [(String, Int)] { kernel.metadataBytes }
+    public func memmapBytes(of object: ObjectHandle) -> Int? { kernel.memmapBytes(InodeID(object)) }
 
     public mutating func start(_ call: SystemCall) -> CallProgress<SyscallTask> {
         resume(SyscallTask(call))
+    }
+
+    /// Kernel.runAccess(): the access steps to their end, or a task asleep in handle_userfault().
+    public mutating func access(_ p: ProcessHandle, address: UInt64, store: UInt64?) -> CallProgress<SyscallTask> {
+        switch kernel.runAccess(p, address, store: store) {
+        case .finished(let r): return .finished(r)
+        case .blocked(let w, let why): return .blocked(SyscallTask(sleepingAccess: .access(p, address: address, store: store), on: w), why)
+        case .running: return .finished(.backendError("an access did not finish"))
+        }
     }
 
     /// Runs the task on (Kernel.run): to its end, or until it sleeps.

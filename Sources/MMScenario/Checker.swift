@@ -14,6 +14,7 @@ enum Symbol: Equatable {
     case process
     case uffd
     case thread
+    case pin
 }
 
 /// The result of the static pass: the design and config the run uses.
@@ -152,7 +153,7 @@ struct Checker {
             if !a.isImplemented {
                 throw notImplemented(s, "madvise \(advice)", issue: "a later issue")
             }
-        case .punch(let r), .pread(let r):
+        case .punch(let r), .pread(let r), .convert(let r, _):
             sawOperation = true
             _ = try resolve(r, wantFile: true)
         case .fork(let child):
@@ -162,6 +163,24 @@ struct Checker {
                 symbols["\(u)_\(child)"] = .uffd   // the child's userfaultfd, read from the FORK event
                 declarationOrder.append("\(u)_\(child)")
             }
+        case .when(_, _, let body):
+            // The body runs under some designs only, so it may neither declare a name nor
+            // open a block: every name must exist whatever the design.
+            for b in body {
+                switch b.kind {
+                case .memfd, .mmap, .guestMemfd, .dax, .fork, .uffdCreate, .pin:
+                    throw Diagnostic(b.location, "expected no declaration inside 'when' (a name must exist under every "
+                                     + "design), found '\(b.text.split(separator: " ").first ?? "")'")
+                case .thread, .inProcess, .when, .join:
+                    throw Diagnostic(b.location, "expected a statement without a block inside 'when', found "
+                                     + "'\(b.text.split(separator: " ").first ?? "")'")
+                case .design, .kconfig, .scenarioTitle:
+                    throw Diagnostic(b.location, "expected an operation or an expectation inside 'when', found "
+                                     + "'\(b.text.split(separator: " ").first ?? "")'")
+                default: break
+                }
+            }
+            try block(body)
         case .inProcess(let name, let body):
             if inThread { throw notImplemented(s, "a block inside a thread", issue: "a later issue") }
             guard let sym = symbols[name] else {
@@ -175,6 +194,11 @@ struct Checker {
             sawOperation = true
         case .ksmRun, .ksmScan, .ksmUseZeroPages, .ksmMaxPageSharing, .prctlMemoryMerge:
             sawOperation = true
+        case .expectMemmap(let name, _):
+            guard daxObjects.contains(name) else {
+                throw Diagnostic(s.location, "expected a device-dax instance, found '\(name)'"
+                                 + (symbols[name].map { ", which is a \($0.kindName)" } ?? " (\(known()))"))
+            }
         case .expectKSM:
             break
         case .poison(let r):
@@ -184,6 +208,22 @@ struct Checker {
             // model has memory_failure() for device-dax (ZONE_DEVICE) pages only.
             if result.config.memoryFailure && !daxMappings.contains(r.name) {
                 throw notImplemented(s, "poison of RAM pages (memory_failure() on anon/page-cache folios)", issue: "a later issue")
+            }
+        case .pin(let name, let r, let exclusive):
+            sawOperation = true
+            _ = try resolve(r, wantFile: false)
+            if exclusive && result.design.gupExclusive == .off {
+                throw Diagnostic(s.location, "expected design gup.exclusive = on for 'pin … exclusive' (FOLL_EXCLUSIVE, "
+                                 + "the 2024 RFC that was not merged), found gup.exclusive = off (Linux 6.18)")
+            }
+            try declare(name, .pin, at: s.location)
+        case .unpin(let name):
+            sawOperation = true
+            guard let sym = symbols[name] else {
+                throw Diagnostic(s.location, "expected a pin, found unknown name '\(name)' (\(known()))")
+            }
+            guard sym == .pin else {
+                throw Diagnostic(s.location, "expected a pin, found '\(name)', which is a \(sym.kindName)")
             }
         case .uffdCreate(let name, let features):
             sawOperation = true
@@ -255,6 +295,7 @@ extension Symbol {
         case .process: "process"
         case .uffd: "userfaultfd"
         case .thread: "thread"
+        case .pin: "pin"
         }
     }
 }

@@ -78,11 +78,13 @@ extension MMLabSession {
         }
         var text = "\(file): \(reports.count) design variants\n\n"
         let w = max(12, reports.map(\.0.count).max() ?? 12)
-        text += padRight("variant", w) + "  expectations        faults  pte reads  pte writes  pc lookups  tlb flushes  copies  swap-outs\n"
+        text += padRight("variant", w) + "  expectations        faults  pte reads  pte writes  pc lookups  xa nodes"
+            + "  markers  tlb flushes  copies  swap-outs\n"
         for (name, r) in reports {
             let c = r.costs ?? Costs()
             text += padRight(name, w) + "  " + padRight("\(r.met) met, \(r.failed) failed", 18)
                 + pad(c.faults, 8) + pad(c.pteReads, 11) + pad(c.pteWrites, 12) + pad(c.pageCacheLookups, 12)
+                + pad(c.xarrayNodes, 10) + pad(c.markerDecodes, 9)
                 + pad(c.tlbFlushes, 13) + pad(c.pageCopies, 8) + pad(c.swapOuts, 11) + "\n"
             if let f = r.fatal { text += "  \(name): stopped: \(f)\n" }
         }
@@ -111,6 +113,7 @@ extension MMLabSession {
     }
 
     static func describeEntry(_ e: StatementReport) -> String {
+        if let n = e.note, n.hasPrefix("not run") { return n }
         var parts: [String] = [e.result.isOK ? "ok" : e.result.description]
         for o in e.observations {
             switch o {
@@ -119,6 +122,7 @@ extension MMLabSession {
             case .event(let u, let m): parts.append("\(u): \(m)")
             case .scan(let ref, let c): parts.append("\(ref) \(c.joined(separator: " "))")
             case .ksm(let v): parts.append(v.joined(separator: " "))
+            case .memmap(let name, let bytes): parts.append("memmap \(name) \(bytes) B")
             }
         }
         for x in e.expectations where !x.met { parts.append("FAILED: \(x.message)") }

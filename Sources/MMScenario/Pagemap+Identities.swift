@@ -114,6 +114,7 @@ struct Identities {
             if bits & PTEMarker.uffdWP.rawValue != 0 { names.append("uffd_wp") }
             if bits & PTEMarker.poisoned.rawValue != 0 { names.append("poison") }
             if bits & PTEMarker.guard_.rawValue != 0 { names.append("guard") }
+            if bits & PTEMarker.pageout.rawValue != 0 { names.append("pageout") }
             identity = "marker " + (names.isEmpty ? "(no bits)" : names.joined(separator: ","))
         } else if PagemapWord.isRealSwap(w) {
             let k = w & PM.pframeMask

@@ -18,6 +18,8 @@ public enum Observation: Hashable, Sendable {
     case scan(ref: String, categories: [String])
     /// KSM counters read from /sys/kernel/mm/ksm.
     case ksm([String])
+    /// The struct page bytes of a device-dax instance (`expect memmap`).
+    case memmap(name: String, bytes: Int)
 
     /// Compresses per-page tokens into runs of equal or consecutive values.
     static func tokens(_ name: String, _ list: [(Int, UInt64)]) -> [Observation] {
@@ -130,6 +132,8 @@ public struct RunReport: Sendable {
                     out += "        \(indent)\(padRight(ref, 12)) \(cats.isEmpty ? "(no category)" : cats.joined(separator: " "))\n"
                 case .ksm(let values):
                     out += "        \(indent)ksm: \(values.joined(separator: " "))\n"
+                case .memmap(let name, let bytes):
+                    out += "        \(indent)memmap \(name): \(bytes) bytes\n"
                 }
             }
             for x in e.expectations where !x.met {
@@ -148,7 +152,8 @@ public struct RunReport: Sendable {
         if stats, let c = costs {
             out += "costs: faults \(c.faults), major \(c.majorFaults), pte reads \(c.pteReads), pte writes \(c.pteWrites), "
             out += "page-cache lookups \(c.pageCacheLookups), tlb flushes \(c.tlbFlushes), copies \(c.pageCopies), "
-            out += "zeroings \(c.pageZeroings), swap-outs \(c.swapOuts), swap-ins \(c.swapIns)\n"
+            out += "zeroings \(c.pageZeroings), swap-outs \(c.swapOuts), swap-ins \(c.swapIns), "
+            out += "xarray nodes \(c.xarrayNodes), marker decodes \(c.markerDecodes)\n"
             for (what, bytes) in metadata { out += "metadata: \(what): \(bytes) bytes\n" }
         }
         out += "summary: \(met + failed) expectations: \(met) met, \(failed) failed\n"
@@ -181,6 +186,8 @@ public struct RunReport: Sendable {
                                         ("categories", .array(cats.map { .string($0) }))]))
                 case .ksm(let values):
                     obs.append(.object([("kind", .string("ksm")), ("counters", .array(values.map { .string($0) }))]))
+                case .memmap(let name, let bytes):
+                    obs.append(.object([("kind", .string("memmap")), ("name", .string(name)), ("bytes", .int(bytes))]))
                 }
             }
             fields.append(("observations", .array(obs)))
@@ -199,6 +206,7 @@ public struct RunReport: Sendable {
                 ("pte_writes", .int(c.pteWrites)), ("page_cache_lookups", .int(c.pageCacheLookups)),
                 ("tlb_flushes", .int(c.tlbFlushes)), ("page_copies", .int(c.pageCopies)),
                 ("page_zeroings", .int(c.pageZeroings)), ("swap_outs", .int(c.swapOuts)), ("swap_ins", .int(c.swapIns)),
+                ("xarray_nodes", .int(c.xarrayNodes)), ("marker_decodes", .int(c.markerDecodes)),
             ])))
         }
         if !metadata.isEmpty {

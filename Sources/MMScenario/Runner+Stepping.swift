@@ -37,6 +37,15 @@ public struct NamedPage: Sendable {
     public var address: UInt64
 }
 
+/// A named mapping as one process sees it (for traces and state fingerprints).
+public struct NamedMapping: Sendable {
+    public var processName: String
+    public var process: ProcessHandle
+    public var mapping: String
+    public var address: UInt64
+    public var pages: Int
+}
+
 extension ScenarioRunner where Backend == ModelBackend {
     /// Runs the main flow up to the first top-level `thread`, then registers every top-level
     /// thread (of main, or of a child in an `in P { thread … }` block) without running it;
@@ -222,43 +231,58 @@ extension ScenarioRunner where Backend == ModelBackend {
         }
     }
 
+    /// Every named mapping in every live process, in the order traces print them (processes
+    /// by name, mappings by name).
+    public var namedMappings: [NamedMapping] {
+        var out: [NamedMapping] = []
+        for (pname, p) in processes.sorted(by: { $0.key < $1.key }) where backend.kernel.mms[Int(p)].alive {
+            for (name, m) in mappings.sorted(by: { $0.key < $1.key }) {
+                out.append(NamedMapping(processName: pname, process: p, mapping: name, address: m.address, pages: m.pages))
+            }
+        }
+        return out
+    }
+
     /// The pages of every named mapping in every live process, in the order traces print
     /// them (processes by name, mappings by name, pages in order).
-    /// The named pages whose state is not the default one: a PTE that is not none, or an
-    /// entry in the page cache behind a file mapping (every other page reads 0 and maps
-    /// nothing), in the order of `namedPages`. What a step can change, found by walking the
-    /// page tables and page caches that exist, never every page of a mapping.
+    /// The pages of mapping `m` whose state is not the default one: a PTE that is not none,
+    /// or an entry in the page cache behind a file VMA (memfd, shared anon); every other page
+    /// maps nothing and reads 0. Found by walking the page tables and page caches that exist,
+    /// never every page of the mapping; in page order.
+    public func touchedPages(of m: NamedMapping) -> [Int] {
+        let k = backend.kernel
+        var pages: [Int] = []
+        let start = m.address, end = m.address + UInt64(m.pages) * pageSize
+        var a = start
+        while let t = k.mms[Int(m.process)].pageTables.nextTable(a, end) {
+            a = t
+            let tableEnd = min(end, (a | (pmdSize - 1)) + 1)
+            while a < tableEnd {
+                if !k.mms[Int(m.process)].pageTables.pte(a).isNone { pages.append(Int((a - start) / pageSize)) }
+                a += pageSize
+            }
+        }
+        for vma in k.mms[Int(m.process)].vmas where vma.end > start && vma.start < end {
+            guard let ino = vma.inode else { continue }
+            let lo = max(start, vma.start), hi = min(end, vma.end)
+            var i = vma.pgoff(of: lo)
+            let last = vma.pgoff(of: hi - pageSize) + 1
+            while let j = k.inodes[Int(ino)].pages.next(from: i, below: last) {
+                pages.append(Int((lo - start) / pageSize + (j - vma.pgoff(of: lo))))
+                i = j + 1
+            }
+        }
+        return Set(pages).sorted()
+    }
+
+    /// `touchedPages(of:)` of every named mapping, as named pages in the order of `namedPages`.
     public var touchedPages: [NamedPage] {
         var out: [NamedPage] = []
-        let k = backend.kernel
-        for (pname, p) in processes.sorted(by: { $0.key < $1.key }) where k.mms[Int(p)].alive {
-            for (name, m) in mappings.sorted(by: { $0.key < $1.key }) {
-                var pages: [Int] = []
-                let start = m.address, end = m.address + UInt64(m.pages) * pageSize
-                var a = start
-                while let t = k.mms[Int(p)].pageTables.nextTable(a, end) {
-                    a = t
-                    let tableEnd = min(end, (a | (pmdSize - 1)) + 1)
-                    while a < tableEnd {
-                        if !k.mms[Int(p)].pageTables.pte(a).isNone { pages.append(Int((a - start) / pageSize)) }
-                        a += pageSize
-                    }
-                }
-                // The page cache behind the file VMAs of the range (memfd, shared anon).
-                for vma in k.mms[Int(p)].vmas where vma.end > start && vma.start < end {
-                    guard let ino = vma.inode else { continue }
-                    let lo = max(start, vma.start), hi = min(end, vma.end)
-                    var i = vma.pgoff(of: lo)
-                    let last = vma.pgoff(of: hi - pageSize) + 1
-                    while let j = k.inodes[Int(ino)].pages.next(from: i, below: last) {
-                        pages.append(Int((lo - start) / pageSize + (j - vma.pgoff(of: lo))))
-                        i = j + 1
-                    }
-                }
-                for page in Set(pages).sorted() {
-                    out.append(NamedPage(label: (pname == "main" ? "" : pname + ":") + "\(name)[\(page)]", mapping: name,
-                                         index: page, process: p, address: m.address + UInt64(page) * pageSize))
-                }
+        for m in namedMappings {
+            let prefix = (m.processName == "main" ? "" : m.processName + ":") + m.mapping
+            for page in touchedPages(of: m) {
+                out.append(NamedPage(label: "\(prefix)[\(page)]", mapping: m.mapping, index: page, process: m.process,
+                                     address: m.address + UInt64(page) * pageSize))
             }
         }
         return out
@@ -266,12 +290,11 @@ extension ScenarioRunner where Backend == ModelBackend {
 
     public var namedPages: [NamedPage] {
         var out: [NamedPage] = []
-        for (pname, p) in processes.sorted(by: { $0.key < $1.key }) where backend.kernel.mms[Int(p)].alive {
-            for (name, m) in mappings.sorted(by: { $0.key < $1.key }) {
-                for page in 0..<m.pages {
-                    out.append(NamedPage(label: (pname == "main" ? "" : pname + ":") + "\(name)[\(page)]", mapping: name,
-                                         index: page, process: p, address: m.address + UInt64(page) * pageSize))
-                }
+        for m in namedMappings {
+            let prefix = (m.processName == "main" ? "" : m.processName + ":") + m.mapping
+            for page in 0..<m.pages {
+                out.append(NamedPage(label: "\(prefix)[\(page)]", mapping: m.mapping, index: page, process: m.process,
+                                     address: m.address + UInt64(page) * pageSize))
             }
         }
         return out

@@ -16,12 +16,35 @@ struct StatementTask<Pending> {
     var process: ProcessHandle
     /// Page loops (read, write, expect read): the next page index within the reference.
     var nextIndex = 0
+    /// Page loops: the reference resolved once, at the first page.
+    var loop: PageLoop?
     var tokens: [(Int, UInt64)] = []
     var tokensRef = ""
     /// The backend's call in progress (asleep, or between two steps).
     var pending: Pending?
     /// Whether the statement already slept once (its completion is then marked resumed).
     var resumed = false
+}
+
+/// A page loop's reference, resolved when its first page's call is made: the loop's later
+/// pages neither look the mapping up again nor re-read the statement.
+struct PageLoop {
+    /// The mapping's name, the address of the reference's first page, its first page index
+    /// and its page count.
+    var name: String
+    var address: UInt64
+    var first: Int
+    var count: Int
+    /// The token a `write` stores (nil: a load).
+    var store: TokenValue?
+    /// The tokens an `expect read` wants.
+    var expect: TokenValue?
+
+    /// The access of page `i` of the loop.
+    func call(_ p: ProcessHandle, _ i: Int) -> SystemCall {
+        let i = min(i, count - 1)
+        return .access(p, address: address + UInt64(i) * pageSize, store: store?.token(at: i))
+    }
 }
 
 /// The result of advancing a task.
@@ -62,11 +85,8 @@ extension ScenarioRunner {
         }
         switch s.kind {
         case .read(let ref), .write(let ref, _), .expectRead(let ref, _):
-            guard let sp = span(ref) else { return noMapping(ref) }
-            let i = min(index, sp.pages.count - 1)
-            var store: UInt64? = nil
-            if case .write(_, let v) = s.kind { store = v.token(at: i) }
-            return .call(.access(p, address: pageAddress(ref.name, sp.pages.lowerBound + i), store: store))
+            guard let loop = pageLoop(s) else { return noMapping(ref) }
+            return .call(loop.call(p, index))
         case .swap(let bytes):
             return .call(.swapon(bytes: bytes))
         case .memfd(let name, let bytes):
@@ -117,6 +137,21 @@ extension ScenarioRunner {
             return .call(.clearRefs(p, value: v))
         case .prctlMemoryMerge(let on):
             return .call(.prctlSetMemoryMerge(p, on: on))
+        case .pin(_, let ref, _):
+            guard let (a, l) = mapped(ref) else { return noMapping(ref) }
+            return .call(.pin(p, address: a, length: l))
+        case .convert(let ref, let toPrivate):
+            guard let f = files[ref.name] else {
+                return .unresolved(Diagnostic(ref.location, "expected a file, found '\(ref.name)', which was never created"))
+            }
+            let first = UInt64(ref.first ?? 0), last = UInt64(ref.last ?? max(f.pages - 1, 0))
+            return .call(.gmemConvert(f.handle, offset: first * pageSize, length: (last - first + 1) * pageSize,
+                                      toPrivate: toPrivate))
+        case .unpin(let name):
+            // A pin that failed holds nothing: unregistering buffers a ring does not have is
+            // ENXIO (io_sqe_buffers_unregister()).
+            guard let pin = pins[name] else { return .outcome(.errno(.ENXIO)) }
+            return .call(.unpin(pin.process, pin: pin.handle))
         case .uffdCreate(_, let featureNames):
             guard let features = UffdFeatures(names: featureNames) else { return .outcome(.errno(.EINVAL)) }
             return .call(.uffdCreate(p, features: features))
@@ -167,15 +202,32 @@ extension ScenarioRunner {
             return .call(.pagemapScan(p, PagemapScanArgs(start: a, end: a + l)))
         // What the runner does itself (declarations, blocks, pagemap and pread page by page,
         // checks): Runner.swift. No default: a new statement must say which it is.
-        case .scenarioTitle, .design, .kconfig, .inProcess, .thread, .join, .pagemap, .pread, .expectPagemapWord,
+        case .scenarioTitle, .design, .kconfig, .inProcess, .when, .thread, .join, .pagemap, .pread, .expectMemmap, .expectPagemapWord,
              .expectPagemapFields, .check:
             return .whole
         }
     }
 
+    /// The page loop of a read, write or expect read (nil: another statement, or a name that
+    /// does not resolve).
+    func pageLoop(_ s: Statement) -> PageLoop? {
+        var store: TokenValue? = nil, expect: TokenValue? = nil
+        let ref: PageRef
+        switch s.kind {
+        case .read(let r): ref = r
+        case .expectRead(let r, let v): ref = r; expect = v
+        case .write(let r, let v): ref = r; store = v
+        default: return nil
+        }
+        guard let sp = span(ref) else { return nil }
+        return PageLoop(name: ref.name, address: sp.address, first: sp.pages.lowerBound, count: sp.pages.count,
+                        store: store, expect: expect)
+    }
+
     /// Runs `task` until it finishes or sleeps (the default schedule of `run`).
     mutating func advance(_ task: inout Task) -> TaskStep {
         while true {
+            if task.pending == nil, let loop = task.loop { return advancePages(&task, loop) }
             let progress: CallProgress<Backend.PendingCall>
             if let pending = task.pending {
                 progress = backend.resume(pending)
@@ -193,6 +245,8 @@ extension ScenarioRunner {
                     return .done(.ok)
                 case .call(let call):
                     willStart(task.statement)
+                    task.loop = pageLoop(task.statement)
+                    if let loop = task.loop { task.tokensRef = loop.name }
                     progress = backend.start(call)
                 }
             }
@@ -205,6 +259,27 @@ extension ScenarioRunner {
                 return .blocked(blockedText(task, why))
             case .preempted(let p):   // only a stepping backend stops here; run it on
                 task.pending = p
+            }
+        }
+    }
+
+    /// The pages of a page loop after its first, one access each, until the loop ends or an
+    /// access sleeps: `advance` for reads and writes, without looking at the statement again.
+    mutating func advancePages(_ task: inout Task, _ loop: PageLoop) -> TaskStep {
+        while true {
+            let i = min(task.nextIndex, loop.count - 1)
+            switch backend.access(task.process, address: loop.address + UInt64(i) * pageSize, store: loop.store?.token(at: i)) {
+            case .finished(.backendError(let msg)):
+                fatal = Diagnostic(task.statement.location, "internal \(backendKind) error: \(msg)")
+                return .done(.ok)
+            case .finished(let r):
+                if let step = absorbPage(r, &task, loop) { return step }
+            case .blocked(let p, let why):
+                task.pending = p
+                return .blocked(blockedText(task, why))
+            case .preempted(let p):   // a stepping backend: the generic loop runs it on
+                task.pending = p
+                return advance(&task)
             }
         }
     }
@@ -239,34 +314,10 @@ extension ScenarioRunner {
             return .done(.ok)
         }
         switch s.kind {
-        case .read(let ref), .write(let ref, _), .expectRead(let ref, _):
-            guard let sp = span(ref) else { return .done(.ok) }
-            task.tokensRef = ref.name
-            let i = task.nextIndex, page = sp.pages.lowerBound + i
-            var expect: UInt64? = nil
-            if case .expectRead(_, let v) = s.kind { expect = v.token(at: i) }
-            switch r {
-            case .value(let t):
-                if case .write = s.kind {} else { task.tokens.append((page, t)) }
-                if let want = expect, t != want {
-                    task.entry.expectations.append(ExpectationResult(met: false, message:
-                        "\(ref.name)[\(page)]: expected \(hex(want)), found \(hex(t))"))
-                    return .done(.ok)
-                }
-                task.nextIndex += 1
-                if task.nextIndex < sp.pages.count { return nil }
-                if expect != nil { task.entry.expectations.append(ExpectationResult(met: true, message: "ok")) }
-                return .done(.ok)
-            case .signal(let sig):
-                if let want = expect {
-                    task.entry.expectations.append(ExpectationResult(met: false, message:
-                        "\(ref.name)[\(page)]: expected \(hex(want)), found \(sig)"))
-                    return .done(.ok)
-                }
-                return .done(signalOutcome(sig, page: "\(ref.name)[\(page)]"))
-            default:
-                return .done(OpOutcome(r.errno))
-            }
+        case .read, .write, .expectRead:
+            guard let loop = task.loop ?? pageLoop(s) else { return .done(.ok) }
+            task.tokensRef = loop.name
+            return absorbPage(r, &task, loop)
         case .memfd(let name, let bytes), .dax(let name, let bytes, _), .guestMemfd(let name, let bytes, _):
             guard case .handle(let h) = r else { return .done(OpOutcome(r.errno)) }
             files[name] = (h, pagesOf(bytes))
@@ -283,6 +334,13 @@ extension ScenarioRunner {
             guard case .handle(let child) = r else { return .done(OpOutcome(r.errno)) }
             processes[name] = child
             return .done(.ok)
+        case .pin(let name, _, _):
+            guard case .handle(let h) = r else { return .done(OpOutcome(r.errno)) }
+            pins[name] = (task.process, h)
+            return .done(.ok)
+        case .unpin(let name):
+            pins[name] = nil
+            return .done(OpOutcome(r.errno))
         case .uffdCreate(let name, let featureNames):
             guard case .handle(let u) = r else { return .done(OpOutcome(r.errno)) }
             uffds[name] = u
@@ -361,6 +419,35 @@ extension ScenarioRunner {
             }
             task.entry.expectations.append(ExpectationResult(met: true, message: "ok"))
             return .done(.ok)
+        default:
+            return .done(OpOutcome(r.errno))
+        }
+    }
+
+    /// One page of a page loop done: record what a load read, compare it with what an
+    /// `expect read` wants, go on with the next page (nil) or end the statement.
+    mutating func absorbPage(_ r: CallResult, _ task: inout Task, _ loop: PageLoop) -> TaskStep? {
+        let i = task.nextIndex, page = loop.first + i
+        let expect = loop.expect?.token(at: i)
+        switch r {
+        case .value(let t):
+            if loop.store == nil { task.tokens.append((page, t)) }
+            if let want = expect, t != want {
+                task.entry.expectations.append(ExpectationResult(met: false, message:
+                    "\(loop.name)[\(page)]: expected \(hex(want)), found \(hex(t))"))
+                return .done(.ok)
+            }
+            task.nextIndex += 1
+            if task.nextIndex < loop.count { return nil }
+            if expect != nil { task.entry.expectations.append(ExpectationResult(met: true, message: "ok")) }
+            return .done(.ok)
+        case .signal(let sig):
+            if let want = expect {
+                task.entry.expectations.append(ExpectationResult(met: false, message:
+                    "\(loop.name)[\(page)]: expected \(hex(want)), found \(sig)"))
+                return .done(.ok)
+            }
+            return .done(signalOutcome(sig, page: "\(loop.name)[\(page)]"))
         default:
             return .done(OpOutcome(r.errno))
         }

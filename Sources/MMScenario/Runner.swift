@@ -18,6 +18,8 @@ struct MappingState {
 public struct ScenarioRunner<Backend: ScenarioBackend> {
     public var backend: Backend
     let scenario: Scenario
+    /// The design the scenario's `design` lines chose (what `when design …` blocks test).
+    let design: Design
     var mappings: [String: MappingState] = [:]
     var files: [String: (handle: ObjectHandle, pages: Int)] = [:]
     var processes: [String: ProcessHandle] = [:]
@@ -28,6 +30,8 @@ public struct ScenarioRunner<Backend: ScenarioBackend> {
     public internal(set) var fatal: Diagnostic?
     /// userfaultfds by name, with the process that created them.
     var uffds: [String: UffdHandle] = [:]
+    /// Pins by name: the process that took each and the backend's handle.
+    var pins: [String: (process: ProcessHandle, handle: Int32)] = [:]
     var uffdProcess: [String: String] = [:]
     var uffdForksEvents: [String: Bool] = [:]
     /// Children whose FORK event has not been read yet, per parent userfaultfd name.
@@ -40,6 +44,9 @@ public struct ScenarioRunner<Backend: ScenarioBackend> {
     public init(scenario: Scenario, backend: Backend) {
         self.scenario = scenario
         self.backend = backend
+        var design = Design()
+        for s in scenario.statements { if case .design(let key, let value) = s.kind { _ = design.set(key, value) } }
+        self.design = design
         processes["main"] = backend.mainProcess
         report = RunReport(file: scenario.file, title: scenario.title, backend: backend.name)
         identities.zeroPFN = backend.zeroPFN
@@ -85,6 +92,20 @@ public struct ScenarioRunner<Backend: ScenarioBackend> {
             current.append(name)
             runBlock(body, depth: depth + 1)
             current.removeLast()
+            return
+        case .when(let key, let values, let body):
+            report.entries.append(entry)
+            if let v = design.value(of: key), values.contains(v) {
+                runBlock(body, depth: depth + 1)
+            } else {
+                // Not run under this design; listed, so that every design's report has the
+                // same statements (compare lines them up).
+                for b in body {
+                    var skipped = StatementReport(statement: b, process: processName, depth: depth + 1)
+                    skipped.note = "not run: design \(key) = \(design.value(of: key) ?? "?")"
+                    report.entries.append(skipped)
+                }
+            }
             return
         case .thread(let name, let body):
             report.entries.append(entry)
@@ -189,6 +210,16 @@ public struct ScenarioRunner<Backend: ScenarioBackend> {
                 }
             }
             return .ok
+        case .expectMemmap(let name, let bytes):
+            guard let f = files[name], let found = backend.memmapBytes(of: f.handle) else {
+                fatal = Diagnostic(s.location, "expected the struct page bytes of '\(name)', which the \(backendKind) does not report")
+                return .ok
+            }
+            entry.observations.append(.memmap(name: name, bytes: found))
+            entry.expectations.append(found == Int(clamping: bytes)
+                ? ExpectationResult(met: true, message: "ok")
+                : ExpectationResult(met: false, message: "memmap \(name): expected \(bytes) bytes, found \(found)"))
+            return .ok
         case .pagemap(let ref):
             guard let sp = mappingSpan(ref) else { return .ok }
             for page in sp.pages {
@@ -225,7 +256,7 @@ public struct ScenarioRunner<Backend: ScenarioBackend> {
             }
             entry.expectations.append(ExpectationResult(met: true, message: "ok"))
             return .ok
-        case .inProcess:
+        case .inProcess, .when:
             return .ok
         default:
             // The checker refuses everything else before the run starts.

@@ -98,6 +98,17 @@ struct BlockParser {
             return Statement(kind: kind, location: location, text: text,
                              outcome: outcome, outcomeLocation: outcomeLocation)
 
+        case .when(let key, let values):
+            if parser.peek.isSymbol("->") { throw parser.outcomeNotAllowed(.refused("when")) }
+            let brace = try parser.expectSymbol("{", "'{' to open the block of 'when'")
+            try parser.expectEnd(after: "'{'")
+            guard depth < ScenarioParser.maximumBlockDepth else {
+                throw Diagnostic(parser.location(brace), "expected at most "
+                                 + "\(ScenarioParser.maximumBlockDepth) nested blocks, found one more '{'")
+            }
+            let body = try parseBlock(openedBy: brace, depth: depth + 1)
+            return Statement(kind: .when(key: key, values: values, body: body), location: location, text: text)
+
         case .block(let block, let name):
             if parser.peek.isSymbol("->") {
                 throw parser.outcomeNotAllowed(.refused(block.rawValue))
@@ -124,6 +135,8 @@ enum StatementHead {
     case simple(StatementKind, OutcomeRule)
     /// `thread NAME` or `in NAME`; `{` and the end of the line must follow, then the body.
     case block(BlockKind, name: String)
+    /// `when design KEY = V1[,V2…]`; `{` and the end of the line follow, then the body.
+    case when(key: String, values: [String])
 }
 
 /// The statements that take a block; the raw value is the keyword.

@@ -35,6 +35,7 @@ extension LineParser {
         case "dax": return .simple(try parseDax(), .allowed)
         case "thread": return .block(.thread, name: try expectName("a name for the thread"))
         case "in": return .block(.inProcess, name: try expectName("the name of a process"))
+        case "when": return try parseWhen()
         case "join": return .simple(.join(name: try expectName("the name of a thread")), .refused("join"))
         case "pagemap": return .simple(.pagemap(try expectPageRef()), .refused("pagemap"))
         case "pagemap_scan":
@@ -68,6 +69,28 @@ extension LineParser {
         try expectSymbol("=", "'=' after the design switch")
         let value = try expectWord(in: design.values, "a value of \(design.key)")
         return .design(key: design.key, value: value)
+    }
+
+    /// `when design KEY = V1[,V2…]` (extension): the block runs only under those values of the
+    /// switch, so one scenario can state each design's answer.
+    private mutating func parseWhen() throws(Diagnostic) -> StatementHead {
+        _ = try expectWord(in: ["design"], "'design' after 'when'")
+        let switches = ScenarioVocabulary.designSwitches
+        let keyToken = peek
+        guard keyToken.kind == .word, let design = switches.first(where: { $0.key == keyToken.text }) else {
+            throw unexpected("a design switch (\(Self.alternatives(switches.map(\.key))))", keyToken)
+        }
+        advance()
+        try expectSymbol("=", "'=' after the design switch")
+        var values: [String] = []
+        repeat {
+            if !values.isEmpty { advance() }   // the ','
+            let token = peek
+            let value = try expectWord(in: design.values, "a value of \(design.key)")
+            if values.contains(value) { throw secondOccurrence(token, of: "'\(value)'") }
+            values.append(value)
+        } while peek.isSymbol(",")
+        return .when(key: design.key, values: values)
     }
 
     /// `kconfig OPTION = y|n`
@@ -164,6 +187,17 @@ extension LineParser {
         case "fork": return .fork(child: try expectName("a name for the child process"))
         case "exit": return .exitProcess
         case "clear_refs": return .clearRefs(try expectInt("a number"))
+        case "pin":
+            let name = try expectName("a name for the pin")
+            let ref = try expectPageRef()
+            var exclusive = false
+            if peek.kind == .word && peek.text == "exclusive" { advance(); exclusive = true }
+            return .pin(name: name, ref, exclusive: exclusive)
+        case "unpin": return .unpin(name: try expectName("the name of a pin"))
+        case "convert":
+            let ref = try expectPageRef()
+            let to = try expectWord(in: ["private", "shared"], "what to convert to")
+            return .convert(ref, toPrivate: to == "private")
         case "prctl":
             _ = try expectWord(in: ["memory_merge"], "a prctl setting")
             return .prctlMemoryMerge(try expectWord(in: ["on", "off"], "a setting") == "on")
@@ -242,7 +276,7 @@ extension LineParser {
 
     /// `expect pagemap|pagemap_scan|read|event|no event|ksm …`
     private mutating func parseExpect() throws(Diagnostic) -> StatementKind {
-        let what = try expectWord(in: ["pagemap", "pagemap_scan", "read", "event", "no", "ksm"],
+        let what = try expectWord(in: ["pagemap", "pagemap_scan", "read", "event", "no", "ksm", "memmap"],
                                   "something to expect")
         switch what {
         case "pagemap":
@@ -265,6 +299,11 @@ extension LineParser {
         case "no":
             _ = try expectWord(in: ["event"], "what there is none of")
             return .expectNoEvent(uffd: try expectName("the name of a userfaultfd"))
+        case "memmap":
+            let name = try expectName("the name of a device-dax instance")
+            _ = try expectWord(in: ["bytes"], "'bytes='")
+            try expectSymbol("=", "'=' after 'bytes'")
+            return .expectMemmap(name: name, bytes: try expectSize("a number of bytes"))
         default:  // "ksm"
             return .expectKSM(try parseKsmCounters())
         }

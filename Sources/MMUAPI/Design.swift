@@ -5,14 +5,22 @@
 
 /// The design under which the model runs (`design KEY = VALUE` in a scenario).
 public struct Design: Hashable, Sendable {
-    /// How pagemap reports a swapped-out shmem page (seed 000).
-    public enum ShmemSwap: String, CaseIterable, Sendable { case none, pagecache, marker }
+    /// How pagemap reports a swapped-out shmem page (seed 000): not at all (6.18); by a
+    /// page-cache lookup for none PTEs inside PTE tables (Georgescu v2, as posted); by the
+    /// same lookup for holes without a table too (`exact`); by a pageout PTE marker that
+    /// reclaim leaves (Peter Xu's RFC).
+    public enum ShmemSwap: String, CaseIterable, Sendable { case none, pagecache, exact, marker }
     /// Whether zapping a uffd-wp file PTE leaves a marker (seed 001).
     public enum FileZap: String, CaseIterable, Sendable { case marker, drop }
     /// Which uffd-registered VMAs fault-around avoids (seed 001).
     public enum FaultAroundUffd: String, CaseIterable, Sendable { case skip_wp_minor, skip_armed, never_skip }
     /// Whether KSM may merge page-cache pages (seed 002).
     public enum KSMFilePages: String, CaseIterable, Sendable { case off, on }
+    /// Whether replace_page() keeps the replaced PTE's uffd-wp and soft-dirty bits (found
+    /// while modelling seed 002: 6.18 drops them, docs/findings.md).
+    public enum KSMUffdWP: String, CaseIterable, Sendable { case drop, keep }
+    /// Whether `pin … exclusive` (FOLL_EXCLUSIVE, the rejected 2024 RFC) exists (seed 004).
+    public enum GUPExclusive: String, CaseIterable, Sendable { case off, on }
     /// struct page for device-dax (seed 003).
     public enum DaxMemmap: String, CaseIterable, Sendable { case full, dedup, none }
     /// guest_memfd shared/private conversion (seed 004).
@@ -22,6 +30,8 @@ public struct Design: Hashable, Sendable {
     public var uffdWPFileZap: FileZap = .marker
     public var faultAroundUffd: FaultAroundUffd = .skip_wp_minor
     public var ksmFilePages: KSMFilePages = .off
+    public var ksmUffdWP: KSMUffdWP = .drop
+    public var gupExclusive: GUPExclusive = .off
     public var daxMemmap: DaxMemmap = .full
     public var guestMemfdConversion: GmemConversion = .none
 
@@ -38,16 +48,18 @@ public struct Design: Hashable, Sendable {
 
     /// Every switch: the one definition the parser, the checker, `compare` and both backends use.
     static let table: [Row] = [
-        entry("pagemap.shmem_swap", ShmemSwap.self, planned: [.marker]) { $0.pagemapShmemSwap = $1 },
+        entry("pagemap.shmem_swap", ShmemSwap.self) { $0.pagemapShmemSwap = $1 },
         entry("uffd_wp.file_zap", FileZap.self) { $0.uffdWPFileZap = $1 },
         entry("fault_around.uffd", FaultAroundUffd.self) { $0.faultAroundUffd = $1 },
         entry("ksm.file_pages", KSMFilePages.self, planned: [.on]) { $0.ksmFilePages = $1 },
+        entry("ksm.uffd_wp", KSMUffdWP.self) { $0.ksmUffdWP = $1 },
+        entry("gup.exclusive", GUPExclusive.self, planned: [.on]) { $0.gupExclusive = $1 },
         entry("dax.memmap", DaxMemmap.self, planned: [.none]) { $0.daxMemmap = $1 },
         entry("guest_memfd.conversion", GmemConversion.self, planned: [.in_place]) { $0.guestMemfdConversion = $1 },
     ]
 
     /// A table row for a switch whose values are the cases of `E`.
-    static func entry<E: RawRepresentable & CaseIterable>(_ key: String, _: E.Type, planned: [E] = [],
+    static func entry<E: RawRepresentable & CaseIterable & Sendable>(_ key: String, _: E.Type, planned: [E] = [],
                                                           _ assign: @escaping @Sendable (inout Design, E) -> Void)
         -> Row where E.RawValue == String {
         Row(key: key, values: E.allCases.map(\.rawValue), planned: planned.map(\.rawValue), set: { d, v in

@@ -53,7 +53,7 @@ public enum SystemCall: Hashable, Sendable {
     /// A non-blocking read(2) of one message.
     case uffdRead(UffdHandle)
     /// The PAGEMAP_SCAN ioctl on /proc/PID/pagemap.
-    case pagemapScan(ProcessHandle, PagemapScanArgs)
+    indirect case pagemapScan(ProcessHandle, PagemapScanArgs)
     /// `1` to /sys/kernel/mm/ksm/run.
     case ksmRun
     /// Wait for `n` more full scans of ksmd.
@@ -64,6 +64,16 @@ public enum SystemCall: Hashable, Sendable {
     case ksmSetMaxPageSharing(Int)
     /// The counters of /sys/kernel/mm/ksm.
     case ksmCounters
+    /// A long-term GUP pin of [address, address + length): pin_user_pages(FOLL_WRITE |
+    /// FOLL_LONGTERM), as io_uring's IORING_REGISTER_BUFFERS takes it; every page or none.
+    /// Returns the pin's handle.
+    case pin(ProcessHandle, address: UInt64, length: UInt64)
+    /// Releases a pin (IORING_UNREGISTER_BUFFERS and the ring's close).
+    case unpin(ProcessHandle, pin: Int32)
+    /// The guest_memfd conversion ioctl of the in-place conversion series
+    /// (KVM_SET_MEMORY_ATTRIBUTES2) over [offset, offset + length) of a file: to private or
+    /// shared.
+    case gmemConvert(ObjectHandle, offset: UInt64, length: UInt64, toPrivate: Bool)
 }
 
 /// A KSM counter and its value.
@@ -88,13 +98,13 @@ public enum CallResult: Hashable, Sendable {
     /// A memory access raised this signal.
     case signal(SignalInfo)
     /// read(2) of a userfaultfd: the message, or nil when none was queued.
-    case message(UffdMessage?)
+    indirect case message(UffdMessage?)
     /// PAGEMAP_SCAN's regions.
     case regions([PageRegion])
     /// The KSM counters.
     case counters([KSMCounterValue])
     /// madvise(MADV_HWPOISON): its error and the signal it queued.
-    case hwpoison(HWPoisonResult)
+    indirect case hwpoison(HWPoisonResult)
     /// The backend could not complete the call (a bug in the model, a broken worker).
     case backendError(String)
 

@@ -10,7 +10,8 @@
 //  * the controller's side of that protocol (mml_call), with a bounded wait.
 //  * host set-up and its restore record (vm.page-cluster, swap files, KSM knobs, worker pids), kept in
 //    one place in C so that a signal handler can restore the host with async-signal-safe
-//    calls only.
+//    calls only, and written to a journal file before each change so that a guardian process
+//    or the next run restores the host after a SIGKILL.
 //
 // Each feature adds an opcode (userfaultfd, jobs on the worker's threads and PAGEMAP_SCAN so
 // far; KVM guest_memfd later; KSM needs none: its knobs are the controller's, in the host
@@ -63,6 +64,10 @@ enum mml_op {
 	/// worker's /proc/self/pagemap; ret = regions, payload = struct page_region[] (24 bytes each).
 	MML_OP_PAGEMAP_SCAN = 19,
 	MML_OP_PRCTL = 20,	 ///< arg: option, arg2 (arg3..5 are 0)
+	/// arg: address, length. A long-term pin through io_uring fixed buffers (pin.c);
+	/// ret = the ring's fd (the pin's handle).
+	MML_OP_PIN = 21,
+	MML_OP_UNPIN = 22,	 ///< arg: the ring's fd: unregister its buffers and close it
 };
 
 /// What a job does (MML_OP_JOB_START arg[0]); arg[1..] as for the plain opcode.
@@ -152,6 +157,13 @@ int mml_guest_memfd(int *vm_fd, uint64_t size, uint64_t flags);
 /// pread(fd, 8 bytes at `offset`) into *value (zero-extended): bytes read, or -errno.
 long mml_pread(int fd, uint64_t offset, uint64_t *value);
 
+/// The guest_memfd conversion ioctl of the in-place conversion series (v7):
+/// KVM_SET_MEMORY_ATTRIBUTES2 = _IOWR(KVMIO, 0xd2, struct kvm_memory_attributes2), a
+/// 128-byte struct { offset, size, attributes, flags, reserved[12] }, on `fd` for
+/// [offset, offset + size) with KVM_MEMORY_ATTRIBUTE_PRIVATE (1 << 3) or 0. 0, or -errno
+/// (6.18 has no such ioctl: ENOTTY).
+long mml_gmem_set_attributes(int fd, uint64_t offset, uint64_t size, int private_);
+
 /// The effective user id.
 uint32_t mml_geteuid(void);
 
@@ -161,45 +173,80 @@ int mml_is_linux(void);
 /// uname(2) release string into buf.
 void mml_kernel_release(char *buf, int len);
 
-// ---- host set-up and restore ------------------------------------------------------------
+// ---- host set-up and restore (host.c) ------------------------------------------------------
+//
+// Every change to the host is recorded (its old value first) and written to the journal
+// before it is made; see journal.c for the journal's format. A restore kills the workers,
+// turns off and deletes the swap files, writes the KSM knobs and sysctls back.
 
-/// Makes the caller a child subreaper (orphaned workers are reparented to it) and installs
-/// handlers for SIGINT, SIGTERM, SIGHUP, SIGQUIT and the crash signals (SIGABRT, SIGSEGV,
-/// SIGBUS, SIGILL, SIGTRAP, SIGFPE) that restore the host (mml_host_restore) and then die
-/// of the signal. The previous handlers come back at mml_host_restore. Records the caller as the owner of the host record.
-void mml_host_begin(void);
+/// Restores the host from the journal at `journal` that a dead live run left, before this run
+/// saves anything (call it under the host lock, before mml_host_begin). Returns 0 when there
+/// is no journal; 1 when something was restored, 3 when nothing had changed (the journal is
+/// removed either way); 2 when the journal could not be trusted or read (removed, nothing run);
+/// -EBUSY when its owner still runs, -EIO when a step failed (the journal stays). `report`
+/// gets a sentence for people for 1, 2 and the errors.
+int mml_host_recover(const char *journal, char *report, int len);
+
+/// Becomes the owner of the host record, with its journal at `journal`: makes the caller a
+/// child subreaper (orphaned workers are reparented to it), installs handlers for SIGINT,
+/// SIGTERM, SIGHUP, SIGQUIT and the crash signals (SIGABRT, SIGSEGV, SIGBUS, SIGILL, SIGTRAP,
+/// SIGFPE) that restore the host (mml_host_restore) and then die of the signal, and forks the
+/// guardian: a process that restores the host from the journal if the caller dies without
+/// restoring it (SIGKILL), and exits when the caller restores. 0, or -errno when the guardian
+/// could not start (the rest is set up).
+int mml_host_begin(const char *journal);
+
+/// The pid of the run's guardian, or 0.
+pid_t mml_host_guardian(void);
 
 /// Takes the host-wide lock of live runs (flock on `path`), waiting at most `timeout_ms`:
 /// two live runs at once would record each other's vm.page-cluster and swap as the host's.
 /// Returns 0, -EWOULDBLOCK when another run held it all that time, or another -errno. The
-/// lock is released by mml_host_restore, or by the kernel when the process dies.
+/// lock is released by mml_host_restore (or mml_host_unlock), or by the kernel when the
+/// process and its guardian are gone: the guardian holds it until its restore is done.
 int mml_host_lock(const char *path, int timeout_ms);
 
-/// Kills every recorded worker, turns off and deletes every swap file it created, writes
-/// back every sysctl and KSM knob it changed, removes the signal handlers, releases the lock. Safe to
-/// call more than once.
-/// Returns the number of steps that failed.
-int mml_host_restore(void);
+/// Releases the host-wide lock without a restore (a run that never began).
+void mml_host_unlock(void);
 
-/// Records a worker pid so that an interrupted run kills it.
+/// Kills every recorded worker, turns off and deletes every swap file it created, writes
+/// back every sysctl and KSM knob it changed, removes the journal (unless a step failed: it
+/// stays for the next run), tells the guardian to exit, removes the signal handlers and
+/// releases the lock. Safe to call more than once. `problems` (may be NULL) gets what
+/// failed. Returns the number of steps that failed (-1: another thread restores right now).
+int mml_host_restore(char *problems, int len);
+
+/// Records a worker pid (with its start time) so that an interrupted run kills it.
 void mml_host_note_worker(pid_t pid);
 /// Forgets a worker pid (it ended).
 void mml_host_forget_worker(pid_t pid);
 
-/// Sets /proc/sys/vm/page-cluster, remembering the old value the first time. 0 or -errno.
-int mml_host_set_page_cluster(int value);
+/// Records the value of /proc/sys/A/B for sysctl `name` "A.B" the first time, to go in the
+/// journal at the next commit. 0 or -errno.
+int mml_host_save_sysctl(const char *name);
+/// Records the value of /sys/kernel/mm/ksm/`name` the first time (a choice such as "[none]
+/// scan-time" as its bracketed word), to go in the journal at the next commit. 0 or -errno.
+int mml_host_save_ksm(const char *name);
+/// Writes the journal durably (temporary file, fsync, rename, fsync of the directory) when
+/// something recorded is not in it yet. 0 or -errno.
+int mml_host_commit(void);
 
-/// Creates a swap file of `bytes` at `path` (zero-filled, a version-1 swap header), records
-/// it, and swapon(2)s it. 0 or -errno (the file is removed again on failure).
+/// Sets sysctl `name` (e.g. "vm.page-cluster") to `value`, recording and committing the old
+/// value first. 0 or -errno.
+int mml_host_set_sysctl(const char *name, const char *value);
+
+/// Creates a swap file of `bytes` at `path` (beside the journal, named mmlab-live-swap.PID.N;
+/// zero-filled, a version-1 swap header) after it is committed to the journal, and swapon(2)s
+/// it. 0 or -errno (the file is removed again on failure).
 int mml_host_add_swapfile(const char *path, uint64_t bytes);
 
-/// Writes /sys/kernel/mm/ksm/`name` (a value such as "0\n"), recording the old value the
-/// first time (a choice such as "[none] scan-time" as its bracketed word); restore writes
-/// every recorded knob back, `run` last. 0 or -errno.
+/// Writes /sys/kernel/mm/ksm/`name` (a value such as "0\n"), recording and committing the old
+/// value first; restore writes every recorded knob back, `run` last. 0 or -errno.
 int mml_host_set_ksm(const char *name, const char *value);
 
 /// Whether restore writes run=2 (unmerge everything, free every rmap item and the slots of
-/// exited mms) before it writes the knobs back. Only when no other process uses KSM.
+/// exited mms) before it writes the knobs back. Only when no other process uses KSM. Goes in
+/// the journal at the next commit.
 void mml_host_ksm_unmerge_at_restore(int on);
 
 /// Reads the number in /sys/kernel/mm/ksm/`name` into *value: 0 or -errno.
@@ -207,6 +254,36 @@ int mml_ksm_read(const char *name, int64_t *value);
 
 /// The number of active swap devices (lines of /proc/swaps after the header), or -errno.
 int mml_active_swaps(void);
+
+// ---- the host journal's own interface (journal.c), for its unit tests ------------------------
+//
+// host.c builds its record with these same functions; a test builds one, writes it to a file
+// of its choice and reads it back, without root and without touching the host.
+
+/// What a live run changed on the host (opaque; see internal.h).
+struct mml_host_record;
+
+/// A new, empty record owned by `owner` with guardian `guardian` (0: none), their start times
+/// and this boot's id read from /proc; NULL when out of memory.
+struct mml_host_record *mml_record_create(pid_t owner, pid_t guardian);
+/// Frees a record of mml_record_create.
+void mml_record_destroy(struct mml_host_record *r);
+/// Records a worker (its start time read from /proc): 0, -ESRCH, -ENOSPC.
+int mml_record_add_worker(struct mml_host_record *r, pid_t pid);
+/// Records a swap file: 0, -EINVAL, -ENOSPC.
+int mml_record_add_swap(struct mml_host_record *r, const char *path);
+/// Records a KSM knob's old value the first time: 0, 1 (known already), -EINVAL, -ENOSPC.
+int mml_record_add_ksm(struct mml_host_record *r, const char *name, const char *old);
+/// Records a sysctl's old value the first time: 0, 1 (known already), -EINVAL, -ENOSPC.
+int mml_record_add_sysctl(struct mml_host_record *r, const char *name, const char *old);
+/// Whether the restore unmerges everything (KSM run=2) before the knobs go back.
+void mml_record_set_unmerge(struct mml_host_record *r, int on);
+/// Writes the record's journal to `path` (durably: fsync of the file and the directory). 0 or -errno.
+int mml_record_write(const struct mml_host_record *r, const char *path, int durable);
+/// Reads and checks the journal at `path`; its lines but the first and the last (the owner,
+/// the guardian, then the restore steps in their order) go to `lines`. Returns their length,
+/// 0 when there is no journal, or -errno with the reason in `why` (for people).
+int mml_journal_read(const char *path, char *lines, int len, char *why, int wlen);
 
 #ifdef __cplusplus
 }

@@ -104,6 +104,27 @@ extension Kernel {
     /// device-dax at 64 B per page (full), two vmemmap pages per compound page when
     /// align ≥ 2 MiB (dedup: the first tail page's vmemmap page is shared), or nothing (none:
     /// PFNMAP without struct page).
+    /// The struct page bytes of device-dax `ino` under dax.memmap: full, 64 B per 4 KiB page
+    /// (the vmemmap mapped with huge pages); dedup, vmemmap_populate_compound_pages() for
+    /// align ≥ 2 MiB: the head's vmemmap page and one tail page per compound page (8 KiB per
+    /// 2 MiB or 1 GiB compound; later sections of a 1 GiB compound reuse the tail page), plus
+    /// the vmemmap's PTE tables (one 4 KiB table maps 2 MiB of vmemmap: 128 MiB of device);
+    /// none, nothing (nil: not a device-dax instance).
+    public func memmapBytes(_ ino: InodeID) -> Int? {
+        guard Int(ino) < inodes.count, let dev = inodes[Int(ino)].dax else { return nil }
+        let size = inodes[Int(ino)].size
+        let pages = Int(size >> pageShift)
+        switch design.daxMemmap {
+        case .full: return pages * 64
+        case .dedup:
+            guard dev.align >= pmdSize else { return pages * 64 }
+            let compounds = Int((size + dev.align - 1) / dev.align)
+            let tables = Int((size + (128 << 20) - 1) >> 27)
+            return compounds * 2 * Int(pageSize) + tables * Int(pageSize)
+        case .none: return 0
+        }
+    }
+
     public var metadataBytes: [(String, Int)] {
         var ramPages = 0
         var out: [(String, Int)] = []
@@ -111,14 +132,8 @@ extension Kernel {
             && !frames[PFN(pfn)].flags.contains(.unevictable) { ramPages += 1 }
         out.append(("struct page for RAM frames in use (64 B × \(ramPages))", ramPages * 64))
         for inode in inodes {
-            guard let dev = inode.dax else { continue }
+            guard let dev = inode.dax, let bytes = memmapBytes(inode.id) else { continue }
             let pages = Int(inode.size >> pageShift)
-            let bytes: Int
-            switch design.daxMemmap {
-            case .full: bytes = pages * 64
-            case .dedup: bytes = dev.align >= pmdSize ? Int(inode.size / dev.align) * 2 * Int(pageSize) : pages * 64
-            case .none: bytes = 0
-            }
             out.append(("struct page for \(inode.name) (\(pages) pages, align \(dev.align >> 10) KiB, dax.memmap=\(design.daxMemmap.rawValue))", bytes))
         }
         return out

@@ -6,10 +6,9 @@
 
 extension Kernel {
     /// A user load (`store == nil`) or store of `store` at `address`, run to completion
-    /// (Kernel.run): the task of the access, stepped until it completes or sleeps.
+    /// (Kernel.runAccess(): the access's steps until it completes or sleeps).
     public mutating func access(_ mmID: MMID, _ address: UInt64, store: UInt64?) -> AccessResult {
-        var task = SyscallTask(.access(mmID, address: address, store: store))
-        switch run(&task) {
+        switch runAccess(mmID, address, store: store) {
         case .finished(.value(let t)): return .ok(t)
         case .finished(.signal(let s)): return .signal(s)
         case .finished(.backendError(let m)): return .modelError(m)

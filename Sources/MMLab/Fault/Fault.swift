@@ -192,7 +192,9 @@ extension Kernel {
     /// Models do_read_fault(): fault-around first, then __do_fault() + finish_fault().
     mutating func doReadFault(_ m: Int, _ v: Int, _ address: UInt64, orig: PTE) -> VMFault {
         note("do_read_fault")
-        if shouldFaultAround(mms[m].vmas[v]) && orig.isNone {
+        // A pageout marker faults around as a none PTE would (filemap_map_pages() then skips
+        // the marked slot itself); an uffd-wp marker's VMA has fault-around off.
+        if shouldFaultAround(mms[m].vmas[v]) && (orig.isNone || orig.marker == .pageout) {
             if doFaultAround(m, v, address) { return .done }
         }
         guard let ino = mms[m].vmas[v].inode else { return .sigbus }
@@ -436,6 +438,7 @@ extension Kernel {
     /// Models handle_pte_marker(): poison, guard and uffd-wp markers.
     mutating func handlePTEMarker(_ m: Int, _ v: Int, _ address: UInt64, write: Bool, orig: PTE) -> VMFault {
         guard let marker = orig.marker, !marker.isEmpty else { return .sigbus }
+        costs.markerDecodes += 1
         if marker.contains(.poisoned) { return .hwpoison }
         if marker.contains(.guard_) { return .sigsegv(.segvMapErr) }
         if marker.contains(.uffdWP) {
@@ -448,6 +451,10 @@ extension Kernel {
             return mms[m].vmas[v].isAnonymous
                 ? doAnonymousPage(m, v, address, write: write, orig: orig)
                 : doFault(m, v, address, write: write, orig: orig)
+        }
+        if marker == .pageout {
+            // Peter Xu's RFC: PTE_MARKER_PAGEOUT → do_fault(), as for a none PTE.
+            return doFault(m, v, address, write: write, orig: orig)
         }
         return .sigbus
     }

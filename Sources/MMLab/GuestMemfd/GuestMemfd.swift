@@ -21,6 +21,18 @@ public struct FallocMode: OptionSet, Hashable, Sendable {
 
 extension Kernel {
     /// Whether `ino` is a guest_memfd inode (its mapping has kvm_gmem_aops).
+    /// Models the conversion ioctl (KVM_SET_MEMORY_ATTRIBUTES2 of the in-place conversion
+    /// series) as 6.18 answers it: a guest_memfd has no such ioctl (kvm_gmem_fops has no
+    /// unlocked_ioctl), and neither has a memfd: ENOTTY. The series itself is
+    /// `design guest_memfd.conversion = in_place`, not implemented yet.
+    mutating func kvmGmemConvert(_ ino: InodeID, offset: UInt64, length: UInt64, toPrivate: Bool) -> Errno? {
+        guard Int(ino) < inodes.count else { return .EBADF }
+        switch design.guestMemfdConversion {
+        case .none: return .ENOTTY
+        case .in_place: return .ENOSYS   // refused by the checker before any run
+        }
+    }
+
     public func isGuestMemfd(_ ino: InodeID) -> Bool {
         Int(ino) < inodes.count && inodes[Int(ino)].gmemFlags != nil
     }

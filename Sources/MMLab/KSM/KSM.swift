@@ -47,10 +47,11 @@ public struct KSMState: Hashable, Sendable {
 let ksmRmapItemSize = 64
 
 extension Kernel {
-    /// Models ksm_madvise(MADV_MERGEABLE): set VM_MERGEABLE on compatible VMAs; others are
-    /// silently ignored (shared, special, hugetlb).
+    /// Models ksm_madvise(MADV_MERGEABLE) for VMA `v`, which madviseUpdateFlags() has split to
+    /// the advised range: set VM_MERGEABLE on a compatible VMA; others are silently ignored
+    /// (shared, special, hugetlb, dax).
     mutating func madviseMergeable(_ m: Int, _ v: Int) -> Errno? {
-        guard vmaKSMCompatible(mms[m].vmas[v]) else { return nil }
+        guard !mms[m].vmas[v].flags.contains(.mergeable), vmaKSMCompatible(mms[m].vmas[v]) else { return nil }
         mms[m].vmas[v].flags.insert(.mergeable)
         ksmEnter(MMID(m))
         return nil
@@ -125,8 +126,10 @@ extension Kernel {
         if !ksm.items.contains(where: { $0.mm == mm }) { ksm.mms.removeAll { $0 == mm } }
     }
 
-    /// Models ksm_madvise(MADV_UNMERGEABLE) → unmerge_ksm_pages(): break every KSM page in the
-    /// range (an unsharing fault copies it), then clear VM_MERGEABLE.
+    /// Models ksm_madvise(MADV_UNMERGEABLE) → unmerge_ksm_pages() for VMA `v` (split to the
+    /// advised range by madviseUpdateFlags(), or a whole VMA for prctl): break every KSM page
+    /// in [s, e) when the VMA has an anon_vma (an unsharing fault copies it), then clear
+    /// VM_MERGEABLE.
     mutating func madviseUnmergeable(_ m: Int, _ v: Int, _ s: UInt64, _ e: UInt64) -> Errno? {
         guard mms[m].vmas[v].flags.contains(.mergeable) else { return nil }
         var a = s
@@ -278,13 +281,18 @@ extension Kernel {
             // try_to_merge_two_pages(): this page becomes the KSM page, the tree's page maps it.
             guard ksmWriteProtectPage(m, a, pfn) else { return }
             frames[pfn].flags.insert(.ksm)
+            guard ksmMergeInto(om, ov, other.address, opfn, pfn) else {
+                // The tree's page could not be merged (pinned, or referenced beyond its
+                // mappings): "we have a ksm folio with only one pte pointing to it", so
+                // break_cow() breaks it at once, and nothing enters the stable tree.
+                breakKSM(m, v, a, mms[m].pageTables.pte(a))
+                return
+            }
             ksm.stable[checksum, default: []].insert(pfn, at: 0)   // stable_tree_insert()
             ksm.items[i].stable = pfn
+            ksm.items[j].stable = pfn
+            ksm.items[j].unstable = false
             unstableTree.removeValue(forKey: checksum)
-            if ksmMergeInto(om, ov, other.address, opfn, pfn) {
-                ksm.items[j].stable = pfn
-                ksm.items[j].unstable = false
-            }
             return
         }
         unstableTree[checksum] = i
@@ -308,12 +316,14 @@ extension Kernel {
     }
 
     /// Models try_to_merge_one_page() with a KSM page: write-protect `pfn`, then
-    /// replace_page(): a fresh read-only, clean PTE (no soft-dirty) for `kpage`.
+    /// replace_page(): a fresh read-only, clean PTE for `kpage`, mk_pte(kpage, vm_page_prot),
+    /// which has neither the uffd-wp nor the soft-dirty bit of the PTE it replaces (6.18: a
+    /// later store to a uffd-wp protected page COWs without a wp fault; see
+    /// ksmReplacementPTE()).
     mutating func ksmMergeInto(_ m: Int, _ v: Int, _ a: UInt64, _ pfn: PFN, _ kpage: PFN) -> Bool {
         guard pfn != kpage, ksmWriteProtectPage(m, a, pfn) else { return false }
         let old = mms[m].pageTables.pte(a)
-        var entry = PTE.make(pfn: kpage, prot: pageProt(mms[m].vmas[v]))
-        if old.uffdWP { entry = entry.mkUffdWP() }
+        let entry = ksmReplacementPTE(PTE.make(pfn: kpage, prot: pageProt(mms[m].vmas[v])), replacing: old)
         addRmap(kpage)
         mms[m].pageTables.set(a, entry)
         costs.pteWrites += 1
@@ -322,11 +332,26 @@ extension Kernel {
         return true
     }
 
-    /// Models the use_zero_pages branch: the PTE points at the zero page, special and dirty.
+    /// The PTE replace_page() installs, given the one it replaces (after write_protect_page(),
+    /// which kept uffd-wp and soft-dirty). Under 6.18 (`design ksm.uffd_wp = drop`) the new
+    /// PTE is built from vm_page_prot alone: uffd-wp and soft-dirty are gone. Under `keep`
+    /// (the fix, docs/designs.md) both are carried over, as break_ksm()'s copy and
+    /// wp_page_copy() already do.
+    func ksmReplacementPTE(_ new: PTE, replacing orig: PTE) -> PTE {
+        guard design.ksmUffdWP == .keep else { return new }
+        var e = new
+        if orig.uffdWP { e = e.mkUffdWP() }
+        if orig.softDirty { e = e.with(PTE.softDirty) }
+        return e
+    }
+
+    /// Models the use_zero_pages branch of replace_page(): the PTE points at the zero page,
+    /// special and dirty (pte_mkdirty() sets soft-dirty too, where configured).
     mutating func ksmReplaceWithZeroPage(_ m: Int, _ v: Int, _ a: UInt64, _ pfn: PFN) -> Bool {
         guard ksmWriteProtectPage(m, a, pfn) else { return false }
-        let entry = PTE.make(pfn: FrameTable.zeroPFN, prot: pageProt(mms[m].vmas[v])).with(PTE.special)
-            .mkdirty(softDirtyConfigured: config.memSoftDirty)
+        let old = mms[m].pageTables.pte(a)
+        let entry = ksmReplacementPTE(PTE.make(pfn: FrameTable.zeroPFN, prot: pageProt(mms[m].vmas[v])).with(PTE.special)
+            .mkdirty(softDirtyConfigured: config.memSoftDirty), replacing: old)
         mms[m].pageTables.set(a, entry)
         costs.pteWrites += 1
         mms[m].rssAnon -= 1

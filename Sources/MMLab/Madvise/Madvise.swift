@@ -63,7 +63,7 @@ extension Kernel {
                 guard end > start else { return .finished(.ok) }
                 walk.hole = !rangeIsFullyMapped(m, start, end)
             }
-            if [.wipeonfork, .keeponfork, .dontfork, .dofork].contains(advice) {
+            if [.wipeonfork, .keeponfork, .dontfork, .dofork, .mergeable, .unmergeable].contains(advice) {
                 let err = madviseUpdateFlags(m, start, end, advice)
                 check()
                 return .finished(madviseResult(err, hole: walk.hole))
@@ -208,10 +208,6 @@ extension Kernel {
             if isGuestMemfd(ino) { return kvmGmemFallocate(ino, mode: [.keepSize, .punchHole], offset: offset, length: e - s) }
             if isDax(ino) { return .EOPNOTSUPP }   // a device has no ->fallocate
             return shmemFallocatePunch(ino, offset: offset, length: e - s)
-        case .mergeable:
-            return madviseMergeable(m, v)
-        case .unmergeable:
-            return madviseUnmergeable(m, v, s, e)
         case .guard_install:
             return madviseGuardInstall(m, v, s, e)
         case .guard_remove:
@@ -221,11 +217,22 @@ extension Kernel {
         }
     }
 
-    /// MADV_WIPEONFORK / KEEPONFORK / DONTFORK / DOFORK: flag changes with VMA split/merge.
+    /// The advices that change VMA flags (MADV_WIPEONFORK / KEEPONFORK / DONTFORK / DOFORK,
+    /// and MADV_MERGEABLE / UNMERGEABLE through ksm_madvise()): madvise_vma_behavior() →
+    /// madvise_update_vma() → vma_modify_flags(), which splits the VMA at the range's ends and
+    /// merges it with its neighbours again where the flags allow.
     mutating func madviseUpdateFlags(_ m: Int, _ start: UInt64, _ end: UInt64, _ advice: Advice) -> Errno? {
         let r = isolateRange(m, start, end)
         var err: Errno? = nil
         for v in r {
+            if advice == .mergeable || advice == .unmergeable {
+                // ksm_madvise() sets or clears VM_MERGEABLE on the range only (KSM/KSM.swift).
+                let vma = mms[m].vmas[v]
+                if let e = advice == .mergeable ? madviseMergeable(m, v) : madviseUnmergeable(m, v, vma.start, vma.end) {
+                    err = e
+                }
+                continue
+            }
             var vma = mms[m].vmas[v]
             switch advice {
             case .wipeonfork:

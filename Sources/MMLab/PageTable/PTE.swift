@@ -123,6 +123,9 @@ public struct PTEMarker: OptionSet, Hashable, Sendable {
     public static let poisoned = PTEMarker(rawValue: 1 << 1)
     /// PTE_MARKER_GUARD.
     public static let guard_ = PTEMarker(rawValue: 1 << 2)
+    /// PTE_MARKER_PAGEOUT of Peter Xu's RFC (2021), as BIT(3) on 6.18: reclaim left it where
+    /// it unmapped a shmem folio (design pagemap.shmem_swap = marker only).
+    public static let pageout = PTEMarker(rawValue: 1 << 3)
 
     /// Models make_pte_marker(): a swap PTE of type SWP_PTE_MARKER whose offset is the bits.
     public var pte: PTE { PTE.swap(SwapEntry(type: SwapEntry.markerType, offset: rawValue)) }
@@ -133,6 +136,8 @@ extension PTE {
     @inlinable public var marker: PTEMarker? {
         guard isSwapPTE else { return nil }
         let e = swapEntry
-        return e.isMarker ? PTEMarker(rawValue: e.offset & 0b111) : nil
+        // PTE_MARKER_MASK: 6.18's three bits, and PTE_MARKER_PAGEOUT of design
+        // pagemap.shmem_swap = marker (which only that design ever sets).
+        return e.isMarker ? PTEMarker(rawValue: e.offset & 0b1111) : nil
     }
 }

@@ -10,9 +10,12 @@ extension Kernel {
         let mm = mms[Int(mmID)]
         guard let v = mm.vmaIndex(containing: address) else { return 0 }   // outside any VMA
         let vma = mm.vmas[v]
-        let pte = mm.pageTables.pte(address & ~(pageSize - 1))
+        let page = address & ~(pageSize - 1)
+        let pte = mm.pageTables.pte(page)
         var word = pteToPagemapEntry(vma, pte, showPFN: showPFN)
-        if pte.isNone { word |= pagemapNonePTE(vma, address, showPFN: showPFN) }
+        if pte.isNone && pagemapLooksUp(vma, table: mm.pageTables.slot(page) != nil) != nil {
+            word |= pagemapShmemSwapEntry(vma, page, showPFN: showPFN)
+        }
         if vma.flags.contains(.softDirty) { word |= PM.softDirty }
         return word
     }
@@ -36,6 +39,7 @@ extension Kernel {
             }
             let vma = mm.vmas[v]
             let vmaSoftDirty: UInt64 = vma.flags.contains(.softDirty) ? PM.softDirty : 0
+            let lookups = pagemapLooksUp(vma, table: true) != nil
             while i < out.count && a < vma.end {
                 // One PTE table: up to 512 words.
                 let tableEnd = min(vma.end, (a | (pmdSize - 1)) &+ 1)
@@ -43,14 +47,17 @@ extension Kernel {
                     var s = base
                     while a < tableEnd && i < out.count {
                         let pte = PTE(raw: mm.pageTables.entries[s])
-                        var w = pte.isNone ? pagemapNonePTE(vma, a, showPFN: showPFN) : pteToPagemapEntry(vma, pte, showPFN: showPFN)
+                        var w = !pte.isNone ? pteToPagemapEntry(vma, pte, showPFN: showPFN)
+                            : lookups ? pagemapShmemSwapEntry(vma, a, showPFN: showPFN) : 0
                         w |= vmaSoftDirty
                         out[i] = w
                         i += 1; s += 1; a += pageSize
                     }
                 } else {
+                    // pagemap_pte_hole(): no PTE table; only the `exact` design looks up.
+                    let holeLookups = pagemapLooksUp(vma, table: false) != nil
                     while a < tableEnd && i < out.count {
-                        out[i] = pagemapNonePTE(vma, a, showPFN: showPFN) | vmaSoftDirty
+                        out[i] = (holeLookups ? pagemapShmemSwapEntry(vma, a, showPFN: showPFN) : 0) | vmaSoftDirty
                         i += 1; a += pageSize
                     }
                 }
@@ -60,14 +67,42 @@ extension Kernel {
     }
 
     /// pagemapRead() that also counts its cost: the PTE read, and the page-cache lookup the
-    /// `pagecache` design of pagemap.shmem_swap adds for a none PTE of a shmem VMA.
+    /// `pagecache` and `exact` designs of pagemap.shmem_swap add for a none PTE (or, under
+    /// `exact`, a hole) of a shmem VMA, with the xarray nodes it visits.
     public mutating func pagemapReadCounted(_ mmID: MMID, _ address: UInt64) -> UInt64 {
         costs.pteReads += 1
-        if design.pagemapShmemSwap == .pagecache, let v = mms[Int(mmID)].vmaIndex(containing: address),
-           mms[Int(mmID)].vmas[v].inode != nil, mms[Int(mmID)].pageTables.pte(address & ~(pageSize - 1)).isNone {
+        let mm = mms[Int(mmID)]
+        let page = address & ~(pageSize - 1)
+        if let v = mm.vmaIndex(containing: address), mm.pageTables.pte(page).isNone,
+           let ino = pagemapLooksUp(mm.vmas[v], table: mm.pageTables.slot(page) != nil) {
             costs.pageCacheLookups += 1
+            costs.xarrayNodes += xarrayDepth(ino)
         }
         return pagemapRead(mmID, address)
+    }
+
+    /// The file whose page cache pagemap looks up for a none PTE of `vma` (`table`: inside a
+    /// PTE table; false: a pte hole), under the design switch pagemap.shmem_swap: never in
+    /// 6.18 (`none`) nor under `marker`; for none PTEs inside a table under `pagecache`
+    /// (Georgescu v2 changes pte_to_pagemap_entry() only); for holes too under `exact`. Only
+    /// shmem files (shmem_file(): memfd, shared anonymous memory), shared or private mappings.
+    func pagemapLooksUp(_ vma: VMA, table: Bool) -> InodeID? {
+        switch design.pagemapShmemSwap {
+        case .none, .marker: return nil
+        case .pagecache: if !table { return nil }
+        case .exact: break
+        }
+        guard let ino = vma.inode, !isGuestMemfd(ino), !isDax(ino) else { return nil }
+        return ino
+    }
+
+    /// The depth of a file's page-cache xarray: ⌈log64(max index + 1)⌉ levels of 64-slot
+    /// nodes for its largest index (i_size), at least 1.
+    func xarrayDepth(_ ino: InodeID) -> Int {
+        let slots = max(inodes[Int(ino)].sizeInPages, 1)
+        var depth = 0, reach: UInt64 = 1
+        while reach < slots && depth < 11 { reach = reach &* 64; depth += 1 }
+        return max(depth, 1)
     }
 
     /// Models pte_to_pagemap_entry().
@@ -106,11 +141,12 @@ extension Kernel {
         return frame | flags
     }
 
-    /// What pagemap adds for a none PTE under the design switch pagemap.shmem_swap.
-    /// Linux 6.18 adds nothing; the `pagecache` variant (the 2021 page-cache lookup
-    /// proposal) reports a swapped-out shmem page from the page-cache slot.
-    func pagemapNonePTE(_ vma: VMA, _ address: UInt64, showPFN: Bool) -> UInt64 {
-        guard design.pagemapShmemSwap == .pagecache, let ino = vma.inode else { return 0 }
+    /// The word the page-cache lookup gives for a none PTE of a shmem VMA (xa_load() of
+    /// i_pages at linear_page_index()): a swap value entry reports PM_SWAP with the real swap
+    /// type | offset << 5 (when PFNs are shown), as an anonymous swap PTE does; a folio or an
+    /// empty slot reports nothing. Never PM_FILE or PM_MMAP_EXCLUSIVE.
+    func pagemapShmemSwapEntry(_ vma: VMA, _ address: UInt64, showPFN: Bool) -> UInt64 {
+        guard let ino = vma.inode else { return 0 }
         let index = vma.pgoff(of: address)
         guard index < inodes[Int(ino)].sizeInPages, let e = inodes[Int(ino)].pages[index].swapEntry else { return 0 }
         let frame = showPFN ? (UInt64(e.type) | e.offset << PM.swapTypeBits) & PM.pframeMask : 0

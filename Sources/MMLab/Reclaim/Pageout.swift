@@ -48,6 +48,8 @@ extension Kernel {
                 continue
             }
             if isAnon && !frames[pfn].flags.contains(.swapcache) {
+                // A maybe-pinned anon folio gets no swap space: kept, still mapped.
+                if folioMaybeDMAPinned(pfn) { continue }
                 // folio_alloc_swap(): no swap, or swap full → the folio is activated and kept.
                 guard folioAllocSwap(pfn) != nil else {
                     frames[pfn].flags.insert(.active)
@@ -57,6 +59,12 @@ extension Kernel {
             }
             tryToUnmap(pfn)
             guard frames[pfn].mapcount == 0 else { continue }
+            // Unmapped now, so it cannot be newly pinned; a pinned folio is not reclaimed
+            // (activate_locked): a shmem folio stays in the page cache, unmapped.
+            if folioMaybeDMAPinned(pfn) {
+                frames[pfn].flags.insert(.active)
+                continue
+            }
             if isAnon {
                 guard let e = swapEntry(ofFolio: pfn) else { continue }
                 if frames[pfn].flags.contains(.dirty) {
@@ -78,6 +86,18 @@ extension Kernel {
         }
     }
 
+    /// try_to_unmap_one() under TTU_HINT_PAGEOUT in Peter Xu's RFC (design
+    /// pagemap.shmem_swap = marker): after clearing the PTE of a shmem folio, if the PTE is
+    /// still none (an uffd-wp marker wins), leave PTE_MARKER_PAGEOUT, which pagemap reads as
+    /// PM_SWAP. Only reclaim passes the hint (the model's reclaim is MADV_PAGEOUT's); one
+    /// extra PTE write per PTE unmapped.
+    mutating func installPageoutMarker(_ m: Int, _ v: Int, _ address: UInt64) {
+        guard design.pagemapShmemSwap == .marker, let ino = mms[m].vmas[v].inode,
+              !isGuestMemfd(ino), !isDax(ino), mms[m].pageTables.pte(address).isNone else { return }
+        mms[m].pageTables.set(address, PTEMarker.pageout.pte)
+        costs.pteWrites += 1
+    }
+
     /// Models try_to_unmap() → try_to_unmap_one() for every mapping of `pfn`: anon PTEs
     /// become swap entries (keeping soft-dirty, uffd-wp and exclusivity), file PTEs are
     /// cleared (leaving a uffd-wp marker where the PTE was write-protected).
@@ -89,6 +109,9 @@ extension Kernel {
             if pte.isDirty { frames[pfn].flags.insert(.dirty) }
             if isAnon {
                 guard let e = swapEntry(ofFolio: pfn) else { continue }
+                // folio_try_share_anon_rmap_pte() fails on a maybe-pinned exclusive page: the
+                // unmap is abandoned and the page stays mapped.
+                if frames[pfn].flags.contains(.anonExclusive) && folioMaybeDMAPinned(pfn) { return }
                 swapDuplicate(e)
                 var sp = PTE.swap(e)
                 // folio_try_share_anon_rmap_pte(): exclusivity moves into the swap PTE.
@@ -103,6 +126,7 @@ extension Kernel {
                 mms[m].rssShmem -= 1
                 zapInstallUffdWPIfNeeded(m, vma: mms[m].vmas[hit.vma], hit.address, pte,
                                          ZapDetails(evenCOWs: false, dropMarkers: false))
+                installPageoutMarker(m, hit.vma, hit.address)
             }
             costs.pteWrites += 1
             costs.tlbFlushes += 1

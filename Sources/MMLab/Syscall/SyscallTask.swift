@@ -21,6 +21,13 @@ public struct SyscallTask: Hashable, Sendable {
 
     public init(_ call: SystemCall) { self.call = call }
 
+    /// An access that Kernel.runAccess() left asleep on `wait`: the task a scheduler resumes.
+    public init(sleepingAccess call: SystemCall, on wait: WaitID) {
+        self.call = call
+        progress = .access
+        sleepsOn = wait
+    }
+
     /// Whether the task took its first step.
     public var started: Bool { progress != .start }
 }
@@ -32,18 +39,18 @@ enum Progress: Hashable, Sendable {
     /// An access that faulted (or slept in handle_userfault()) and retries.
     case access
     /// fallocate(PUNCH_HOLE) between two steps (Shmem/Punch.swift).
-    case punch(PunchWalk)
+    indirect case punch(PunchWalk)
     /// UFFDIO_WRITEPROTECT: where the walk goes on (Userfaultfd/WriteProtect.swift).
     case writeProtect(next: UInt64)
     /// UFFDIO_COPY/ZEROPAGE/CONTINUE/POISON: pages filled so far (Userfaultfd/UffdIoctls.swift).
     case mfill(done: Int)
     /// PAGEMAP_SCAN (Proc/PagemapScan.swift).
-    case scan(PagemapScanState)
+    indirect case scan(PagemapScanState)
     /// madvise() over its VMAs (Madvise/Madvise.swift).
-    case madvise(MadviseWalk)
+    indirect case madvise(MadviseWalk)
     /// munmap() or fork() done, waiting until the userfaultfd events it raised are read
     /// (userfaultfd_unmap_complete(), dup_userfaultfd_complete()); then it returns `result`.
-    case events(pending: [WaitID], result: CallResult)
+    indirect case events(pending: [WaitID], result: CallResult)
 }
 
 /// What one step of a task did.
@@ -68,14 +75,12 @@ extension Kernel {
     /// Runs `task` step after step until it finishes or sleeps, as `run` does (no other
     /// thread in between). An access that still faults after 8 attempts is a model bug.
     public mutating func run(_ task: inout SyscallTask) -> StepResult {
-        if case .access(_, let address, _) = task.call {
-            for _ in 0..<8 {
-                let r = step(&task)
-                if case .running = r { continue }
-                check()
-                return r
-            }
-            return .finished(.backendError("access to 0x\(String(address, radix: 16)) still faults after 8 retries"))
+        if case .access(let mm, let address, let store) = task.call {
+            let r = runAccess(mm, address, store: store)
+            task.progress = .access
+            task.sleepsOn = nil
+            if case .blocked(let w, _) = r { task.sleepsOn = w }
+            return r
         }
         for _ in 0..<(1 << 22) {   // more steps than any range has PTE tables or pages: a model bug
             let r = step(&task)
@@ -84,6 +89,19 @@ extension Kernel {
         }
         invariantViolations.append("\(stepName(of: task) ?? "a system call") did not finish (a model bug)")
         return .finished(.errno(.EIO))
+    }
+
+    /// Runs the steps of a memory access (Fault/Access.swift) until it finishes or sleeps: the
+    /// loop `run` makes for an access task, without the task. An access that still faults
+    /// after 8 attempts is a model bug.
+    public mutating func runAccess(_ mm: MMID, _ address: UInt64, store: UInt64?) -> StepResult {
+        for _ in 0..<8 {
+            let r = accessStep(mm, address, store: store)
+            if case .running = r { continue }
+            check()
+            return r
+        }
+        return .finished(.backendError("access to 0x\(String(address, radix: 16)) still faults after 8 retries"))
     }
 
     /// Runs `call` to its end and returns its result: the plain API, for callers without a
@@ -213,6 +231,15 @@ extension Kernel {
             return result(ksmSetMaxPageSharing(n))
         case .ksmCounters:
             return .counters(ksmCounters.map { KSMCounterValue($0.0, $0.1) })
+        case .pin(let mm, let address, let length):                // GUP/Pin.swift
+            switch pinUserPages(mm, start: address, length: length) {
+            case .success(let h): return .handle(h)
+            case .failure(let e): return .errno(e)
+            }
+        case .unpin(_, let handle):
+            return result(unpinUserPages(handle))
+        case .gmemConvert(let ino, let offset, let length, let toPrivate):   // GuestMemfd/GuestMemfd.swift
+            return result(kvmGmemConvert(ino, offset: offset, length: length, toPrivate: toPrivate))
         case .access, .punchHole, .madvise, .munmap, .fork, .uffdWriteProtect, .uffdMfill, .pagemapScan:
             return .backendError("\(call) is a stepped call, not a one-step one (a model bug)")
         }
