@@ -83,6 +83,15 @@ extension ScenarioRunner {
             guard let (a, l) = mapped(ref) else { return noMapping(ref) }
             return .call(make(u, a, l))
         }
+        // A process that exited runs nothing more (its threads ended with it).
+        if let line = exitedProcesses[p] {
+            switch s.kind {
+            case .scenarioTitle, .design, .kconfig, .check, .inProcess, .thread, .join, .when: break
+            default:
+                let name = processes.first { $0.value == p }?.key ?? "the process"
+                return .unresolved(Diagnostic(s.location, "expected a statement of a process that has not exited, found one of '\(name)', which exited at line \(line)"))
+            }
+        }
         switch s.kind {
         case .read(let ref), .write(let ref, _), .expectRead(let ref, _):
             guard let loop = pageLoop(s) else { return noMapping(ref) }
@@ -318,6 +327,9 @@ extension ScenarioRunner {
             guard let loop = task.loop ?? pageLoop(s) else { return .done(.ok) }
             task.tokensRef = loop.name
             return absorbPage(r, &task, loop)
+        case .exitProcess:
+            if case .ok = r { exitedProcesses[task.process] = s.location.line }
+            return .done(OpOutcome(r.errno))
         case .memfd(let name, let bytes), .dax(let name, let bytes, _), .guestMemfd(let name, let bytes, _):
             guard case .handle(let h) = r else { return .done(OpOutcome(r.errno)) }
             files[name] = (h, pagesOf(bytes))

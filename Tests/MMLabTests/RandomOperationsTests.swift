@@ -10,10 +10,10 @@ final class RandomOperationsTests: XCTestCase {
     static let steps = 150
 
     /// The seeds: 40 in CI; `MMLAB_RANDOM_OPS=N` runs enough seeds for N operations (the long
-    /// run outside CI, docs/reliability.md), from `MMLAB_RANDOM_SEED` (default 1) on.
+    /// run outside CI, docs/reliability.md), from `MMLAB_RANDOM_OPS_SEED` (default 1) on.
     static var seeds: [UInt64] {
         let env = ProcessInfo.processInfo.environment
-        let first = env["MMLAB_RANDOM_SEED"].flatMap { UInt64($0) } ?? 1
+        let first = env["MMLAB_RANDOM_OPS_SEED"].flatMap { UInt64($0) } ?? 1
         let count = env["MMLAB_RANDOM_OPS"].flatMap { Int($0) }.map { ($0 + steps - 1) / steps } ?? 40
         return (0..<UInt64(count)).map { (first + $0) &* 7919 }
     }

@@ -21,10 +21,14 @@ final class FuzzRegressionTests: XCTestCase {
             let bytes = Array(try Data(contentsOf: url))
             let v = FuzzHarness.check(bytes)
             XCTAssertEqual(v.problems, [], "\(url.lastPathComponent) (\(v.stage))")
-            // Each finding is a scenario whose stated outcomes hold on the model.
-            let out = MMLabSession.run(source: String(decoding: bytes, as: UTF8.self), file: url.lastPathComponent,
-                                       options: RunOptions(internalChecks: true))
-            XCTAssertEqual(out.status, 0, "\(url.lastPathComponent):\n\(out.output)")
+            // Each finding is a scenario whose stated outcomes hold on the model (exit 0), or
+            // one that must stop with an error (`# expect-status: 2`), never a model problem.
+            let text = String(decoding: bytes, as: UTF8.self)
+            let want = text.hasPrefix("# expect-status: 2") ? Int32(2) : 0
+            let out = MMLabSession.run(source: text, file: url.lastPathComponent, options: RunOptions(internalChecks: true))
+            XCTAssertEqual(out.status, want, "\(url.lastPathComponent):\n\(out.output)")
+            XCTAssertEqual(out.report?.problems ?? [], [], url.lastPathComponent)
+            if want == 2 { XCTAssertTrue(out.output.contains("which exited at line"), out.output) }
         }
     }
 
