@@ -84,18 +84,22 @@ extension Kernel {
     /// Models copy_pte_range() for one VMA.
     mutating func copyPageRange(dstMM c: Int, dst: VMA, srcMM p: Int, src: VMA) {
         var a = src.start
-        while a < src.end {
-            if !mms[p].pageTables.walkTable(a) { a = min(src.end, (a | (pmdSize - 1)) + 1); continue }
-            let pte = mms[p].pageTables.pte(a)
-            costs.pteReads += 1
-            if !pte.isNone {
-                if pte.isPresent {
-                    copyPresentPTE(c, dst, p, src, a, pte)
-                } else {
-                    copyNonpresentPTE(c, dst, p, src, a, pte)
+        // copy_pmd_range() skips pmd_none() entries (and absent upper levels).
+        while let t = mms[p].pageTables.nextTable(a, src.end) {
+            a = t
+            let tableEnd = min(src.end, (a | (pmdSize - 1)) &+ 1)
+            while a < tableEnd {
+                let pte = mms[p].pageTables.pte(a)
+                costs.pteReads += 1
+                if !pte.isNone {
+                    if pte.isPresent {
+                        copyPresentPTE(c, dst, p, src, a, pte)
+                    } else {
+                        copyNonpresentPTE(c, dst, p, src, a, pte)
+                    }
                 }
+                a += pageSize
             }
-            a += pageSize
         }
         costs.tlbFlushes += 1
     }

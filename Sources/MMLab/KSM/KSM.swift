@@ -136,6 +136,8 @@ extension Kernel {
         guard mms[m].vmas[v].flags.contains(.mergeable) else { return nil }
         var a = s
         while a < e {
+            guard let t = mms[m].pageTables.nextTable(a, e) else { break }   // absent tables skipped
+            a = t
             let pte = mms[m].pageTables.pte(a)
             if let pfn = normalPage(pte), frames[pfn].flags.contains(.ksm) {
                 breakKSM(m, v, a, pte)
@@ -217,7 +219,9 @@ extension Kernel {
                 guard vma.flags.contains(.mergeable), vma.anonVMA != nil else { continue }
                 var a = vma.start
                 while a < vma.end {
-                    if !mms[m].pageTables.walkTable(a) { a = min(vma.end, (a | (pmdSize - 1)) + 1); continue }
+                    guard let t = mms[m].pageTables.nextTable(a, vma.end) else { break }   // absent tables skipped
+                    a = t
+                    _ = mms[m].pageTables.walkTable(a)
                     defer { a += pageSize }
                     let pte = mms[m].pageTables.pte(a)
                     guard let pfn = normalPage(pte), frames[pfn].flags.contains(.anon) else { continue }

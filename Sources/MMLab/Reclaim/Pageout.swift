@@ -12,7 +12,10 @@ extension Kernel {
         var list: [PFN] = []
         var a = start
         while a < end {
-            if !mms[m].pageTables.walkTable(a) { a = min(end, (a | (pmdSize - 1)) + 1); continue }
+            // walk_page_range() visits the tables that exist.
+            guard let t = mms[m].pageTables.nextTable(a, end) else { break }
+            a = t
+            _ = mms[m].pageTables.walkTable(a)
             let pte = mms[m].pageTables.pte(a)
             costs.pteReads += 1
             defer { a += pageSize }

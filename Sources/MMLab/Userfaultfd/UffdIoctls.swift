@@ -115,7 +115,12 @@ extension Kernel {
         let tryWritable = !enable && vma.flags.contains(.write) && vmaWantsManualPTEWriteUpgrade(vma)
         var a = start
         while a < end {
-            if !useMarkers && !mms[m].pageTables.walkTable(a) { a = min(end, (a | (pmdSize - 1)) + 1); continue }
+            // Without markers to install, change_pmd_range() skips pmd_none() entries (and
+            // absent upper levels); with them it allocates the tables (change_pmd_prepare()).
+            if !useMarkers {
+                guard let t = mms[m].pageTables.nextTable(a, end) else { break }
+                a = t
+            }
             let pte = mms[m].pageTables.pte(a)
             costs.pteReads += 1
             var new = pte
@@ -239,7 +244,7 @@ extension Kernel {
                 // shmem_mfill_atomic_pte(): a new page-cache page.
                 let index = vma.pgoff(of: a)
                 guard index < inodes[Int(ino)].sizeInPages else { return .EFAULT }
-                guard inodes[Int(ino)].pages[Int(index)].isEmpty else { return .EEXIST }
+                guard inodes[Int(ino)].pages[index].isEmpty else { return .EEXIST }
                 let pfn = frames.alloc(token: token)
                 costs.pageCopies += 1
                 shmemAddToPageCache(pfn, ino, index)
@@ -260,7 +265,7 @@ extension Kernel {
             if shared, let ino = vma.inode {
                 let index = vma.pgoff(of: a)
                 guard index < inodes[Int(ino)].sizeInPages else { return .EFAULT }
-                guard inodes[Int(ino)].pages[Int(index)].isEmpty else { return .EEXIST }
+                guard inodes[Int(ino)].pages[index].isEmpty else { return .EEXIST }
                 let pfn = frames.alloc(token: 0)
                 costs.pageZeroings += 1
                 shmemAddToPageCache(pfn, ino, index)
@@ -275,7 +280,7 @@ extension Kernel {
             guard let ino = vma.inode else { return .EINVAL }
             let index = vma.pgoff(of: a)
             guard index < inodes[Int(ino)].sizeInPages else { return .EFAULT }
-            let entry = inodes[Int(ino)].pages[Int(index)]
+            let entry = inodes[Int(ino)].pages[index]
             let pfn: PFN
             if let p = entry.folio { pfn = p }
             else if let e = entry.swapEntry { pfn = shmemSwapinFolio(ino, index, e) }
