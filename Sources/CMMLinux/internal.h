@@ -208,6 +208,13 @@ void mml_do_probe(struct mml_reply *rp);
 /// MML_OP_CLEAR_REFS: writes `value` to /proc/self/clear_refs.
 void mml_do_clear_refs(uint64_t value, struct mml_reply *rp);
 
+// ---- pin.c: long-term pins through io_uring fixed buffers ------------------------------------
+
+/// MML_OP_PIN: io_uring_setup() + IORING_REGISTER_BUFFERS of [address, address + length).
+void mml_do_pin(uint64_t address, uint64_t length, struct mml_reply *rp);
+/// MML_OP_UNPIN: IORING_UNREGISTER_BUFFERS and close of the ring.
+void mml_do_unpin(uint64_t ring, struct mml_reply *rp);
+
 // ---- jobs.c: job threads (statements that may sleep in userfaultfd) ------------------------
 
 /// Maps the job stacks (once, in a worker the controller spawned; forked children inherit them).

@@ -67,6 +67,13 @@ long mml_pread(int fd, uint64_t offset, uint64_t *value)
 	return -ENOSYS;
 }
 
+/// No KVM off Linux: -ENOSYS.
+long mml_gmem_set_attributes(int fd, uint64_t offset, uint64_t size, int private_)
+{
+	(void)fd, (void)offset, (void)size, (void)private_;
+	return -ENOSYS;
+}
+
 /// No user id that the live backend could use: all ones.
 uint32_t mml_geteuid(void)
 {

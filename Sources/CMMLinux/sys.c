@@ -249,6 +249,15 @@ long mml_pread(int fd, uint64_t offset, uint64_t *value)
 	return n < 0 ? -errno : (long)n;
 }
 
+/// KVM_SET_MEMORY_ATTRIBUTES2 (v7 of the in-place conversion series) on a guest_memfd.
+long mml_gmem_set_attributes(int fd, uint64_t offset, uint64_t size, int private_)
+{
+	uint64_t attrs[16] = { offset, size, private_ ? (1ULL << 3) : 0, 0 };
+	unsigned long request = (3UL << 30) | (sizeof attrs << 16) | (0xAEUL << 8) | 0xd2UL;
+	int r = ioctl(fd, request, attrs);
+	return r < 0 ? -errno : r;
+}
+
 /// The effective user id.
 uint32_t mml_geteuid(void)
 {

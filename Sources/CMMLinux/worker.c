@@ -289,6 +289,12 @@ void mml_worker_loop(void)
 		case MML_OP_CLEAR_REFS:
 			mml_do_clear_refs(rq.arg[0], &rp);
 			break;
+		case MML_OP_PIN:
+			mml_do_pin(rq.arg[0], rq.arg[1], &rp);
+			break;
+		case MML_OP_UNPIN:
+			mml_do_unpin(rq.arg[0], &rp);
+			break;
 		case MML_OP_PRCTL:
 			rp.ret = prctl((int)rq.arg[0], (unsigned long)rq.arg[1], 0UL, 0UL, 0UL);
 			rp.err = rp.ret < 0 ? errno : 0;

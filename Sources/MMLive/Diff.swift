@@ -80,6 +80,8 @@ public enum LiveDiff {
                 lines.append("pagemap_scan \(ref) \(cats.joined(separator: " "))")
             case .ksm(let values):
                 lines.append("ksm \(values.joined(separator: " "))")
+            case .memmap(let name, let bytes):
+                lines.append("memmap \(name) \(bytes)")
             }
         }
         for x in e.expectations {

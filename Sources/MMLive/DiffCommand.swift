@@ -4,6 +4,7 @@
 // scenarios are written and with which seed, one file or a folder.
 
 import Foundation
+import MMGenerator
 import MMScenario
 
 /// What `mmlab diff` was asked to do.
@@ -18,13 +19,17 @@ public struct DiffRequest: Sendable {
     public var random: Int?
     /// The seed of the first generated scenario (scenario i uses seed+i); by default from the clock.
     public var seed: UInt64?
+    /// With `random`: only generate the scenarios and print what they cover (no kernel, no root).
+    public var coverageOnly = false
 
-    public init(file: String? = nil, all: Bool = false, deviations: String? = nil, random: Int? = nil, seed: UInt64? = nil) {
+    public init(file: String? = nil, all: Bool = false, deviations: String? = nil, random: Int? = nil, seed: UInt64? = nil,
+                coverageOnly: Bool = false) {
         self.file = file
         self.all = all
         self.deviations = deviations
         self.random = random
         self.seed = seed
+        self.coverageOnly = coverageOnly
     }
 }
 
@@ -44,6 +49,11 @@ extension LiveDiff {
             // The seed is the one thing in mmlab taken from the clock: it is printed, so any
             // run can be repeated with --seed.
             let seed = request.seed ?? UInt64(Date().timeIntervalSince1970 * 1000)
+            if request.coverageOnly {
+                var coverage = GeneratorCoverage()
+                for i in 0..<count { coverage.add(ScenarioGenerator.generate(seed: seed &+ UInt64(i))) }
+                return outcome("random scenarios: \(count), seed \(seed)\n" + coverage.text, 0)
+            }
             let dir = FileManager.default.temporaryDirectory.appendingPathComponent("mmlab-random-\(seed)").path
             let r = RandomDiff.run(count: count, seed: seed, directory: dir)
             return outcome(r.text, r.status)

@@ -23,6 +23,7 @@ extension LiveBackend {
         case .access(let p, let address, let store):
             return access(p, address: address, store: store)
         case .madvise(let p, let a, let l, let advice):
+            if advice == .mergeable { ksm.mayBeRegistered = true }
             return jobs ? syscallJob(call) : result(madvise(p, address: a, length: l, advice: advice))
         case .munmap(let p, let a, let l):
             return jobs ? syscallJob(call) : result(munmap(p, address: a, length: l))
@@ -55,6 +56,7 @@ extension LiveBackend {
         case .clearRefs(let p, let value):
             return result(clearRefs(p, value: value))
         case .prctlSetMemoryMerge(let p, let on):
+            if on { ksm.mayBeRegistered = true }
             return result(prctlSetMemoryMerge(p, on))
         case .uffdCreate(let p, let features):
             return result(uffdCreate(p, features: features)) { .handle($0) }
@@ -82,6 +84,12 @@ extension LiveBackend {
             return result(ksmSetMaxPageSharing(n))
         case .ksmCounters:
             return .finished(.counters(ksmCounters().map { KSMCounterValue($0.0, $0.1) }))
+        case .pin(let p, let a, let l):
+            return result(pin(p, address: a, length: l)) { .handle($0) }
+        case .unpin(let p, let ring):
+            return result(unpin(p, ring: ring))
+        case .gmemConvert(let object, let offset, let length, let toPrivate):
+            return result(gmemConvert(object, offset: offset, length: length, toPrivate: toPrivate))
         }
     }
 }

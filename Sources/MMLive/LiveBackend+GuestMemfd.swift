@@ -18,6 +18,13 @@ extension LiveBackend {
 }
 
 extension LiveBackend {
+    /// The conversion ioctl from the controller, which holds every file.
+    func gmemConvert(_ object: ObjectHandle, offset: UInt64, length: UInt64, toPrivate: Bool) -> Errno? {
+        guard Int(object) < files.count, object >= 0 else { return .EBADF }
+        let r = mml_gmem_set_attributes(files[Int(object)], offset, length, toPrivate ? 1 : 0)
+        return r < 0 ? errno(SyscallError(errno: Int32(-r))) : nil
+    }
+
     /// pread(2) from the controller, which holds every file (a file operation, no mapping).
     func filePread(_ object: ObjectHandle, offset: UInt64) -> Result<UInt64, Errno> {
         guard Int(object) < files.count, object >= 0 else { return .failure(.EBADF) }

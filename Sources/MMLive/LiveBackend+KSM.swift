@@ -32,6 +32,11 @@ struct LiveKSM {
     var foreign: [Int32: String] = [:]
     /// Alternates sleep_millisecs between two values, which wakes ksmd from its sleep.
     var kick = false
+    /// A worker may be registered with KSM although /proc/PID/ksm_stat cannot tell: it asked
+    /// for merging (madvise MERGEABLE, prctl PR_SET_MEMORY_MERGE) since ksmd was last seen not
+    /// to run. An mm stays registered (MMF_VM_MERGEABLE) until a scan finds no mergeable VMA
+    /// in it and drops it (scan_get_next_rmap_item()), and that scan counts.
+    var mayBeRegistered = false
 }
 
 extension LiveBackend {
@@ -44,6 +49,9 @@ extension LiveBackend {
     static let ksmSleepMilliseconds = (1000, 1001)
     /// How long one `ksm scan N` statement may take.
     nonisolated(unsafe) static var ksmScanTimeoutMilliseconds = 30_000
+    /// How long ksmd has to start a scan when no worker is known to be registered: a
+    /// registered mm is scanned within milliseconds of run=1 (run_store() wakes ksmd).
+    static let ksmProbeMilliseconds = 500
     /// The counters `expect ksm` may name.
     static var ksmCounterNames: [String] { KSMCounter.names }
 
@@ -158,9 +166,14 @@ extension LiveBackend {
         host?.unmergeKSMAtRestore(false)
     }
 
-    /// Whether any live worker's mm is registered with ksmd.
+    /// Whether any live worker's mm is surely registered with ksmd: it has a mergeable VMA
+    /// or rmap items. MMF_VM_MERGE_ANY alone does not say: a scan that found no mergeable VMA
+    /// drops the mm and keeps that flag (scan_get_next_rmap_item()).
     func anyWorkerUsesKSM() -> Bool {
-        workers.contains { $0.alive && LiveBackend.usesKSM($0.pid) }
+        workers.contains { w in
+            guard w.alive, let stat = LiveBackend.ksmStat(w.pid) else { return false }
+            return stat["ksm_mergeable"] == "yes" || (Int(stat["ksm_rmap_items"] ?? "0") ?? 0) > 0
+        }
     }
 
     /// `ksm max_page_sharing N`: the knob ksmPrepare() set to 256 (the restore puts back the
@@ -195,8 +208,11 @@ extension LiveBackend {
         guard ksm.enabled, n > 0 else { return nil }   // run=0: nothing scans, as in the model
         noteForeignKSMUsers()
         // ksmd_should_run() is false while no mm is registered: it does not scan, and
-        // full_scans does not advance.
-        if ksm.foreign.isEmpty && !anyWorkerUsesKSM() {
+        // full_scans does not advance. A worker that asked for merging may still be
+        // registered without a mergeable VMA left: then ksmd is given a short time to start
+        // a scan, and not starting one means nothing is registered.
+        let surely = !ksm.foreign.isEmpty || anyWorkerUsesKSM()
+        if !surely && !ksm.mayBeRegistered {
             host?.note("`ksm scan` with no mm registered with KSM: ksmd does not scan (ksmd_should_run() is false) "
                 + "and full_scans does not advance")
             return nil
@@ -204,6 +220,8 @@ extension LiveBackend {
         let deadline = LiveBackend.nowMilliseconds() + LiveBackend.ksmScanTimeoutMilliseconds
         do throws(LiveError) {
             for i in 0..<n {
+                let probing = !(!ksm.foreign.isEmpty || anyWorkerUsesKSM())
+                let until = probing ? min(deadline, LiveBackend.nowMilliseconds() + LiveBackend.ksmProbeMilliseconds) : deadline
                 let before = try ksmRead("full_scans")
                 // The new sleep first: it wakes ksmd if it still sleeps after its last batch
                 // (it then finds run=0 and waits for run). Written after run=1 it could wake
@@ -213,12 +231,18 @@ extension LiveBackend {
                 try ksmWrite("sleep_millisecs", String(sleep))
                 try ksmWrite("run", "1")
                 var now = try ksmRead("full_scans")
-                while now == before && LiveBackend.nowMilliseconds() < deadline {
+                while now == before && LiveBackend.nowMilliseconds() < until {
                     usleep(500)
                     now = try ksmRead("full_scans")
                 }
                 try ksmWrite("run", "0")
                 let after = try ksmRead("full_scans")
+                if after == before && probing {
+                    ksm.mayBeRegistered = false
+                    host?.note("`ksm scan`: ksmd did not start a scan within \(LiveBackend.ksmProbeMilliseconds) ms: no mm is "
+                        + "registered with KSM (ksmd_should_run() is false), full_scans stays")
+                    return nil
+                }
                 if after == before {
                     throw LiveError("ksm scan \(n): ksmd did not complete full scan \(i + 1) of \(n) within "
                         + "\(LiveBackend.ksmScanTimeoutMilliseconds / 1000) s (full_scans stayed \(before - ksm.baseFullScans))")

@@ -248,6 +248,24 @@ public final class LiveBackend: ScenarioBackend {
         }
     }
 
+    /// A long-term pin in the worker (io_uring fixed buffers): the ring's fd is the handle.
+    func pin(_ p: ProcessHandle, address: UInt64, length: UInt64) -> Result<Int32, Errno> {
+        guard let w = worker(p) else { return .failure(.ESRCH) }
+        do {
+            switch try w.pin(address: address, length: length) {
+            case .success(let ring): return .success(ring)
+            case .failure(let e): return .failure(errno(e))
+            }
+        } catch {
+            return .failure(broken(error))
+        }
+    }
+
+    func unpin(_ p: ProcessHandle, ring: Int32) -> Errno? {
+        guard let w = worker(p) else { return .ESRCH }
+        do { return outcome(try w.unpin(ring: ring)) } catch { return broken(error) }
+    }
+
     func clearRefs(_ p: ProcessHandle, value: Int) -> Errno? {
         guard let w = worker(p) else { return .ESRCH }
         do { return outcome(try w.clearRefs(value)) } catch { return broken(error) }

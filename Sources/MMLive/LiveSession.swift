@@ -73,7 +73,7 @@ public enum LiveSession {
         for s in allStatements(scenario.statements) {
             switch s.kind {
             case .scenarioTitle, .design, .kconfig, .swap, .memfd, .guestMemfd, .pread, .pwrite, .mmap, .read, .write, .munmap, .mprotect,
-                 .madvise, .punch, .poison, .fork, .inProcess, .when, .clearRefs, .prctlMemoryMerge, .pagemap, .expectPagemapWord,
+                 .madvise, .punch, .poison, .fork, .inProcess, .when, .clearRefs, .pin, .unpin, .convert, .prctlMemoryMerge, .pagemap, .expectPagemapWord,
                  .expectPagemapFields, .expectRead,
                  .exitProcess, .thread, .join,
                  .uffdCreate, .uffdRegister, .uffdUnregister, .uffdWriteProtect, .uffdCopy, .uffdZeropage,

@@ -221,6 +221,18 @@ public final class LiveWorker {
         return check(r).map { Int32(r.ret) }
     }
 
+    /// A long-term pin of [address, address + length) through io_uring fixed buffers
+    /// (pin.c): the ring's fd in this worker, the pin's handle.
+    public func pin(address: UInt64, length: UInt64) throws(LiveError) -> Result<Int32, SyscallError> {
+        let r = try call(MML_OP_PIN, [address, length]).reply
+        return check(r).map { Int32(r.ret) }
+    }
+
+    /// Releases a pin: IORING_UNREGISTER_BUFFERS and close of the ring `ring`.
+    public func unpin(ring: Int32) throws(LiveError) -> Result<Void, SyscallError> {
+        try check(call(MML_OP_UNPIN, [UInt64(UInt32(bitPattern: ring))]).reply)
+    }
+
     /// One userfaultfd ioctl on `fd` (a userfaultfd in this worker).
     public func uffdIoctl(fd: Int32, _ kind: mml_uffd_ioctl, start: UInt64, length: UInt64, flags: UInt64 = 0,
                           token: UInt64 = 0) throws(LiveError) -> Result<Void, SyscallError> {

@@ -6,6 +6,7 @@
 // its statements) and written to a file.
 
 import Foundation
+import MMGenerator
 import MMScenario
 
 /// Shrinks a scenario while a predicate still holds (delta debugging, Zeller's ddmin).
@@ -199,6 +200,8 @@ public struct RandomDiffReport: Sendable {
     public var minimal: (source: String, path: String, result: DiffResult, reproduced: Int)?
     /// The first generator error: seed, text, message.
     public var firstError: (seed: UInt64, source: String, message: String)?
+    /// What the generated scenarios used.
+    public var coverage = GeneratorCoverage()
 
     /// "random differential: N scenarios, seed S, K agree, D differ" (and the rest when
     /// there is any).
@@ -216,9 +219,10 @@ public struct RandomDiffReport: Sendable {
         return 0
     }
 
-    /// The summary, then the first difference (minimised) or generator error, for people.
+    /// The summary, what the scenarios covered, then the first difference (minimised) or
+    /// generator error, for people.
     public var text: String {
-        var out = summary + "\n"
+        var out = summary + "\n" + coverage.text
         if let e = firstError {
             out += "\nfirst generator error (seed \(e.seed)): \(e.message)\n" + e.source
         }
@@ -254,6 +258,7 @@ public enum RandomDiff {
         for i in 0..<count {
             let s = seed &+ UInt64(i)
             let source = ScenarioGenerator.generate(seed: s)
+            report.coverage.add(source)
             let file = fileName(seed: s)
             let r = LiveDiff.diff(source: source, file: file, deviations: [])
             progress?(s, r)

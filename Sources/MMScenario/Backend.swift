@@ -34,6 +34,8 @@ public protocol ScenarioBackend {
 
     /// The bytes of struct page the memory costs, per kind (for `--stats`).
     var metadataBytes: [(String, Int)] { get }
+    /// The struct page bytes of one device-dax instance (`expect memmap`), when known.
+    func memmapBytes(of object: ObjectHandle) -> Int?
     /// Ends every process and closes every file; returns what leaked or broke, if anything.
     mutating func finish() -> [String]
     /// Problems found so far by the backend's own checks (the model's invariants).
@@ -52,6 +54,7 @@ extension ScenarioBackend {
         start(.access(p, address: address, store: store))
     }
     public var metadataBytes: [(String, Int)] { [] }
+    public func memmapBytes(of object: ObjectHandle) -> Int? { nil }
     public var evaluatesChecks: Bool { false }
     public func checkProblem(_ check: String) -> String? { nil }
 }
@@ -76,6 +79,7 @@ public struct ModelBackend: ScenarioBackend {
     public var violations: [String] { kernel.invariantViolations }
     public var costs: Costs? { kernel.costs }
     public var metadataBytes: [(String, Int)] { kernel.metadataBytes }
+    public func memmapBytes(of object: ObjectHandle) -> Int? { kernel.memmapBytes(InodeID(object)) }
 
     public mutating func start(_ call: SystemCall) -> CallProgress<SyscallTask> {
         resume(SyscallTask(call))

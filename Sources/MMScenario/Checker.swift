@@ -14,6 +14,7 @@ enum Symbol: Equatable {
     case process
     case uffd
     case thread
+    case pin
 }
 
 /// The result of the static pass: the design and config the run uses.
@@ -112,14 +113,14 @@ struct Checker {
             sawOperation = true
         case .memfd(let name, let bytes):
             sawOperation = true
-            try declare(name, .file(pages: Int(clamping: (bytes + 4095) / 4096)), at: s.location)
+            try declare(name, .file(pages: pagesOf(bytes)), at: s.location)
         case .mmap(let name, let backing, _, _, let bytes, let offset, _):
             sawOperation = true
             var pages: Int
             switch backing {
             case .anon:
                 guard let bytes else { throw Diagnostic(s.location, "expected a size for an anonymous mapping, found none") }
-                pages = Int(clamping: (bytes + 4095) / 4096)
+                pages = pagesOf(bytes)
             case .object(let obj):
                 guard let sym = symbols[obj] else {
                     throw Diagnostic(s.location, "expected a declared file to map, found unknown name '\(obj)' (\(known()))")
@@ -128,16 +129,16 @@ struct Checker {
                     throw Diagnostic(s.location, "expected a file to map, found '\(obj)', which is a \(sym.kindName)")
                 }
                 let off = Int(clamping: (offset ?? 0) / 4096)
-                pages = bytes.map { Int(clamping: ($0 + 4095) / 4096) } ?? max(filePages - off, 0)
+                pages = bytes.map(pagesOf) ?? max(filePages - off, 0)
             }
             try declare(name, .mapping(pages: pages), at: s.location)
             if case .object(let obj) = backing, daxObjects.contains(obj) { daxMappings.insert(name) }
         case .guestMemfd(let name, let bytes, _):
             sawOperation = true
-            try declare(name, .file(pages: Int(clamping: (bytes + 4095) / 4096)), at: s.location)
+            try declare(name, .file(pages: pagesOf(bytes)), at: s.location)
         case .dax(let name, let bytes, _):
             sawOperation = true
-            try declare(name, .file(pages: Int(clamping: (bytes + 4095) / 4096)), at: s.location)
+            try declare(name, .file(pages: pagesOf(bytes)), at: s.location)
             daxObjects.insert(name)
         case .read(let r), .munmap(let r), .pagemap(let r), .expectRead(let r, _):
             sawOperation = true
@@ -152,7 +153,7 @@ struct Checker {
             if !a.isImplemented {
                 throw notImplemented(s, "madvise \(advice)", issue: "a later issue")
             }
-        case .punch(let r), .pread(let r), .pwrite(let r, _):
+        case .punch(let r), .pread(let r), .pwrite(let r, _), .convert(let r, _):
             sawOperation = true
             _ = try resolve(r, wantFile: true)
         case .fork(let child):
@@ -167,7 +168,7 @@ struct Checker {
             // open a block: every name must exist whatever the design.
             for b in body {
                 switch b.kind {
-                case .memfd, .mmap, .guestMemfd, .dax, .fork, .uffdCreate:
+                case .memfd, .mmap, .guestMemfd, .dax, .fork, .uffdCreate, .pin:
                     throw Diagnostic(b.location, "expected no declaration inside 'when' (a name must exist under every "
                                      + "design), found '\(b.text.split(separator: " ").first ?? "")'")
                 case .thread, .inProcess, .when, .join:
@@ -193,6 +194,11 @@ struct Checker {
             sawOperation = true
         case .ksmRun, .ksmScan, .ksmUseZeroPages, .ksmMaxPageSharing, .prctlMemoryMerge:
             sawOperation = true
+        case .expectMemmap(let name, _):
+            guard daxObjects.contains(name) else {
+                throw Diagnostic(s.location, "expected a device-dax instance, found '\(name)'"
+                                 + (symbols[name].map { ", which is a \($0.kindName)" } ?? " (\(known()))"))
+            }
         case .expectKSM:
             break
         case .poison(let r):
@@ -202,6 +208,22 @@ struct Checker {
             // model has memory_failure() for device-dax (ZONE_DEVICE) pages only.
             if result.config.memoryFailure && !daxMappings.contains(r.name) {
                 throw notImplemented(s, "poison of RAM pages (memory_failure() on anon/page-cache folios)", issue: "a later issue")
+            }
+        case .pin(let name, let r, let exclusive):
+            sawOperation = true
+            _ = try resolve(r, wantFile: false)
+            if exclusive && result.design.gupExclusive == .off {
+                throw Diagnostic(s.location, "expected design gup.exclusive = on for 'pin … exclusive' (FOLL_EXCLUSIVE, "
+                                 + "the 2024 RFC that was not merged), found gup.exclusive = off (Linux 6.18)")
+            }
+            try declare(name, .pin, at: s.location)
+        case .unpin(let name):
+            sawOperation = true
+            guard let sym = symbols[name] else {
+                throw Diagnostic(s.location, "expected a pin, found unknown name '\(name)' (\(known()))")
+            }
+            guard sym == .pin else {
+                throw Diagnostic(s.location, "expected a pin, found '\(name)', which is a \(sym.kindName)")
             }
         case .uffdCreate(let name, let features):
             sawOperation = true
@@ -260,6 +282,11 @@ struct Checker {
     }
 }
 
+/// The pages `bytes` cover (rounded up), for any 64-bit size.
+func pagesOf(_ bytes: UInt64) -> Int {
+    Int(clamping: bytes / 4096 + (bytes % 4096 == 0 ? 0 : 1))
+}
+
 extension Symbol {
     var kindName: String {
         switch self {
@@ -268,6 +295,7 @@ extension Symbol {
         case .process: "process"
         case .uffd: "userfaultfd"
         case .thread: "thread"
+        case .pin: "pin"
         }
     }
 }

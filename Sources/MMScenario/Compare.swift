@@ -123,6 +123,7 @@ extension MMLabSession {
             case .event(let u, let m): parts.append("\(u): \(m)")
             case .scan(let ref, let c): parts.append("\(ref) \(c.joined(separator: " "))")
             case .ksm(let v): parts.append(v.joined(separator: " "))
+            case .memmap(let name, let bytes): parts.append("memmap \(name) \(bytes) B")
             }
         }
         for x in e.expectations where !x.met { parts.append("FAILED: \(x.message)") }

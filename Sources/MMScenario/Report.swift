@@ -18,6 +18,8 @@ public enum Observation: Hashable, Sendable {
     case scan(ref: String, categories: [String])
     /// KSM counters read from /sys/kernel/mm/ksm.
     case ksm([String])
+    /// The struct page bytes of a device-dax instance (`expect memmap`).
+    case memmap(name: String, bytes: Int)
 
     /// Compresses per-page tokens into runs of equal or consecutive values.
     static func tokens(_ name: String, _ list: [(Int, UInt64)]) -> [Observation] {
@@ -130,6 +132,8 @@ public struct RunReport: Sendable {
                     out += "        \(indent)\(padRight(ref, 12)) \(cats.isEmpty ? "(no category)" : cats.joined(separator: " "))\n"
                 case .ksm(let values):
                     out += "        \(indent)ksm: \(values.joined(separator: " "))\n"
+                case .memmap(let name, let bytes):
+                    out += "        \(indent)memmap \(name): \(bytes) bytes\n"
                 }
             }
             for x in e.expectations where !x.met {
@@ -184,6 +188,8 @@ public struct RunReport: Sendable {
                                         ("categories", .array(cats.map { .string($0) }))]))
                 case .ksm(let values):
                     obs.append(.object([("kind", .string("ksm")), ("counters", .array(values.map { .string($0) }))]))
+                case .memmap(let name, let bytes):
+                    obs.append(.object([("kind", .string("memmap")), ("name", .string(name)), ("bytes", .int(bytes))]))
                 }
             }
             fields.append(("observations", .array(obs)))

@@ -30,6 +30,8 @@ public struct ScenarioRunner<Backend: ScenarioBackend> {
     public internal(set) var fatal: Diagnostic?
     /// userfaultfds by name, with the process that created them.
     var uffds: [String: UffdHandle] = [:]
+    /// Pins by name: the process that took each and the backend's handle.
+    var pins: [String: (process: ProcessHandle, handle: Int32)] = [:]
     var uffdProcess: [String: String] = [:]
     var uffdForksEvents: [String: Bool] = [:]
     /// Children whose FORK event has not been read yet, per parent userfaultfd name.
@@ -38,6 +40,8 @@ public struct ScenarioRunner<Backend: ScenarioBackend> {
     var threads: [ThreadState<Backend.PendingCall>] = []
     /// The thread whose statement runs now (nil: the main flow).
     var currentThread: String?
+    /// Processes whose `exit` ran, with its line: they run nothing more.
+    var exitedProcesses: [ProcessHandle: Int] = [:]
 
     public init(scenario: Scenario, backend: Backend) {
         self.scenario = scenario
@@ -207,6 +211,16 @@ public struct ScenarioRunner<Backend: ScenarioBackend> {
                 case let r: return OpOutcome(r.errno ?? .EIO)
                 }
             }
+            return .ok
+        case .expectMemmap(let name, let bytes):
+            guard let f = files[name], let found = backend.memmapBytes(of: f.handle) else {
+                fatal = Diagnostic(s.location, "expected the struct page bytes of '\(name)', which the \(backendKind) does not report")
+                return .ok
+            }
+            entry.observations.append(.memmap(name: name, bytes: found))
+            entry.expectations.append(found == Int(clamping: bytes)
+                ? ExpectationResult(met: true, message: "ok")
+                : ExpectationResult(met: false, message: "memmap \(name): expected \(bytes) bytes, found \(found)"))
             return .ok
         case .pagemap(let ref):
             guard let sp = mappingSpan(ref) else { return .ok }

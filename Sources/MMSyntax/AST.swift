@@ -151,6 +151,15 @@ public indirect enum StatementKind: Hashable, Sendable {
     /// design has one of these values for the switch.
     case when(key: String, values: [String], body: [Statement])
     case clearRefs(Int)
+    /// `pin NAME REF [exclusive]`: a long-term GUP pin (FOLL_PIN | FOLL_LONGTERM | FOLL_WRITE)
+    /// of the pages, named NAME; `exclusive` is FOLL_EXCLUSIVE (design gup.exclusive = on).
+    case pin(name: String, PageRef, exclusive: Bool)
+    /// `unpin NAME`: releases the pin.
+    case unpin(name: String)
+    /// `convert G[range] private|shared`: the guest_memfd conversion ioctl.
+    case convert(PageRef, toPrivate: Bool)
+    /// `expect memmap D bytes=SIZE`: the struct page bytes of device-dax D under the design.
+    case expectMemmap(name: String, bytes: UInt64)
     case ksmRun
     case ksmScan(Int)
     /// `ksm use_zero_pages on|off`: /sys/kernel/mm/ksm/use_zero_pages (an mmlab extension).

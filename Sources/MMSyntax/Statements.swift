@@ -191,6 +191,17 @@ extension LineParser {
         case "fork": return .fork(child: try expectName("a name for the child process"))
         case "exit": return .exitProcess
         case "clear_refs": return .clearRefs(try expectInt("a number"))
+        case "pin":
+            let name = try expectName("a name for the pin")
+            let ref = try expectPageRef()
+            var exclusive = false
+            if peek.kind == .word && peek.text == "exclusive" { advance(); exclusive = true }
+            return .pin(name: name, ref, exclusive: exclusive)
+        case "unpin": return .unpin(name: try expectName("the name of a pin"))
+        case "convert":
+            let ref = try expectPageRef()
+            let to = try expectWord(in: ["private", "shared"], "what to convert to")
+            return .convert(ref, toPrivate: to == "private")
         case "prctl":
             _ = try expectWord(in: ["memory_merge"], "a prctl setting")
             return .prctlMemoryMerge(try expectWord(in: ["on", "off"], "a setting") == "on")
@@ -269,7 +280,7 @@ extension LineParser {
 
     /// `expect pagemap|pagemap_scan|read|event|no event|ksm …`
     private mutating func parseExpect() throws(Diagnostic) -> StatementKind {
-        let what = try expectWord(in: ["pagemap", "pagemap_scan", "read", "event", "no", "ksm"],
+        let what = try expectWord(in: ["pagemap", "pagemap_scan", "read", "event", "no", "ksm", "memmap"],
                                   "something to expect")
         switch what {
         case "pagemap":
@@ -292,6 +303,11 @@ extension LineParser {
         case "no":
             _ = try expectWord(in: ["event"], "what there is none of")
             return .expectNoEvent(uffd: try expectName("the name of a userfaultfd"))
+        case "memmap":
+            let name = try expectName("the name of a device-dax instance")
+            _ = try expectWord(in: ["bytes"], "'bytes='")
+            try expectSymbol("=", "'=' after 'bytes'")
+            return .expectMemmap(name: name, bytes: try expectSize("a number of bytes"))
         default:  // "ksm"
             return .expectKSM(try parseKsmCounters())
         }

@@ -25,6 +25,7 @@ public enum ScenarioVocabulary {
     public static let statements: [String] = [
         "scenario", "design", "kconfig", "swap", "memfd", "mmap", "guest_memfd", "dax",
         "read", "write", "munmap", "mprotect", "madvise", "punch", "pread", "pwrite", "fork", "exit", "in", "when", "clear_refs",
+        "pin", "unpin", "convert",
         "prctl",
         "ksm", "poison", "uffd", "thread", "join", "pagemap", "pagemap_scan", "expect", "check",
     ]

@@ -19,6 +19,8 @@ public struct Design: Hashable, Sendable {
     /// Whether replace_page() keeps the replaced PTE's uffd-wp and soft-dirty bits (found
     /// while modelling seed 002: 6.18 drops them, docs/findings.md).
     public enum KSMUffdWP: String, CaseIterable, Sendable { case drop, keep }
+    /// Whether `pin … exclusive` (FOLL_EXCLUSIVE, the rejected 2024 RFC) exists (seed 004).
+    public enum GUPExclusive: String, CaseIterable, Sendable { case off, on }
     /// struct page for device-dax (seed 003).
     public enum DaxMemmap: String, CaseIterable, Sendable { case full, dedup, none }
     /// guest_memfd shared/private conversion (seed 004).
@@ -29,6 +31,7 @@ public struct Design: Hashable, Sendable {
     public var faultAroundUffd: FaultAroundUffd = .skip_wp_minor
     public var ksmFilePages: KSMFilePages = .off
     public var ksmUffdWP: KSMUffdWP = .drop
+    public var gupExclusive: GUPExclusive = .off
     public var daxMemmap: DaxMemmap = .full
     public var guestMemfdConversion: GmemConversion = .none
 
@@ -50,6 +53,7 @@ public struct Design: Hashable, Sendable {
         entry("fault_around.uffd", FaultAroundUffd.self) { $0.faultAroundUffd = $1 },
         entry("ksm.file_pages", KSMFilePages.self) { $0.ksmFilePages = $1 },
         entry("ksm.uffd_wp", KSMUffdWP.self) { $0.ksmUffdWP = $1 },
+        entry("gup.exclusive", GUPExclusive.self, planned: [.on]) { $0.gupExclusive = $1 },
         entry("dax.memmap", DaxMemmap.self, planned: [.none]) { $0.daxMemmap = $1 },
         entry("guest_memfd.conversion", GmemConversion.self, planned: [.in_place]) { $0.guestMemfdConversion = $1 },
     ]

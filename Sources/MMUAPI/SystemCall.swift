@@ -67,6 +67,16 @@ public enum SystemCall: Hashable, Sendable {
     case ksmSetMaxPageSharing(Int)
     /// The counters of /sys/kernel/mm/ksm.
     case ksmCounters
+    /// A long-term GUP pin of [address, address + length): pin_user_pages(FOLL_WRITE |
+    /// FOLL_LONGTERM), as io_uring's IORING_REGISTER_BUFFERS takes it; every page or none.
+    /// Returns the pin's handle.
+    case pin(ProcessHandle, address: UInt64, length: UInt64)
+    /// Releases a pin (IORING_UNREGISTER_BUFFERS and the ring's close).
+    case unpin(ProcessHandle, pin: Int32)
+    /// The guest_memfd conversion ioctl of the in-place conversion series
+    /// (KVM_SET_MEMORY_ATTRIBUTES2) over [offset, offset + length) of a file: to private or
+    /// shared.
+    case gmemConvert(ObjectHandle, offset: UInt64, length: UInt64, toPrivate: Bool)
 }
 
 /// A KSM counter and its value.

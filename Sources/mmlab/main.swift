@@ -114,8 +114,11 @@ struct Diff: ParsableCommand {
     var random: Int?
     @Option(help: "With --random: the seed of the first scenario (scenario i uses seed+i; default: from the clock).")
     var seed: UInt64?
+    @Flag(help: "With --random: only generate the scenarios and print what they cover (no kernel needed).")
+    var coverageOnly = false
 
     func validate() throws {
+        if coverageOnly && random == nil { throw ValidationError("expected --coverage-only with --random N") }
         if let random {
             guard random > 0, file == nil, !all else { throw ValidationError("expected --random N (N > 0) without a file or --all") }
             return
@@ -124,7 +127,8 @@ struct Diff: ParsableCommand {
     }
 
     func run() throws {
-        let request = DiffRequest(file: file, all: all, deviations: deviations, random: random, seed: seed)
+        let request = DiffRequest(file: file, all: all, deviations: deviations, random: random, seed: seed,
+                                  coverageOnly: coverageOnly)
         try LiveDiff.command(request, note: { FileHandle.standardError.write(Data("\($0)\n".utf8)) }).emit()
     }
 }

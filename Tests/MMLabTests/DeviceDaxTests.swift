@@ -34,7 +34,8 @@ final class DeviceDaxTests: XCTestCase {
     }
 
     func testMetadataUnderTheMemmapDesigns() throws {
-        for (design, bytes) in [(Design.DaxMemmap.full, 1 << 24), (.dedup, 512 * 8192)] {
+        // dedup: 512 compounds × 8 KiB, plus 8 vmemmap PTE tables (one per 128 MiB).
+        for (design, bytes) in [(Design.DaxMemmap.full, 1 << 24), (.dedup, 512 * 8192 + 8 * 4096)] {
             var d = Design()
             d.daxMemmap = design
             var t = TestKernel(design: d)

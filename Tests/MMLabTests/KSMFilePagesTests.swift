@@ -42,7 +42,7 @@ final class KSMFilePagesTests: XCTestCase {
         return TwoVMs(t: t, f1: f1, f2: f2, g1: g1, g2: g2, vm2: vm2)
     }
 
-    func slot(_ k: Kernel, _ ino: InodeID, _ i: Int) -> PFN? { k.inodes[Int(ino)].pages[i].folio }
+    func slot(_ k: Kernel, _ ino: InodeID, _ i: Int) -> PFN? { k.inodes[Int(ino)].pages[UInt64(i)].folio }
 
     func pte(_ k: Kernel, _ mm: MMID, _ a: UInt64) -> PTE { k.mms[Int(mm)].pageTables.pte(a) }
 

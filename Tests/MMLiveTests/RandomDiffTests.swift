@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 //
-// The random scenario generator (deterministic, always valid, never blocking the main flow),
-// the minimiser, and — as root on Linux — the random differential test: a few hundred
+// The minimiser, and — as root on Linux — the random differential test: a few hundred
 // generated scenarios on the model and on the kernel, the first disagreement minimised.
 //
 // Environment: MMLAB_RANDOM_COUNT (default 300) and MMLAB_RANDOM_SEED (default 1; scenario i
@@ -12,70 +11,6 @@ import MMScenario
 import XCTest
 import MMLab
 @testable import MMLive
-
-final class ScenarioGeneratorTests: XCTestCase {
-    func testSplitMix64IsTheReferenceSequence() {
-        // The first outputs of SplitMix64 from seed 0 (Vigna's reference implementation).
-        var r = SplitMix64(seed: 0)
-        XCTAssertEqual(r.next(), 0xE220_A839_7B1D_CDAF)
-        XCTAssertEqual(r.next(), 0x6E78_9E6A_A1B9_65F4)
-        XCTAssertEqual(r.next(), 0x06C4_5D18_8009_454F)
-        for n in [1, 2, 3, 7, 100] {
-            for _ in 0..<200 { XCTAssertLessThan(r.below(n), n) }
-        }
-    }
-
-    func testTheSameSeedGivesTheSameScenario() {
-        for seed: UInt64 in [0, 1, 42, 0xFFFF_FFFF_FFFF_FFFF] {
-            XCTAssertEqual(ScenarioGenerator.generate(seed: seed), ScenarioGenerator.generate(seed: seed))
-        }
-        XCTAssertNotEqual(ScenarioGenerator.generate(seed: 1), ScenarioGenerator.generate(seed: 2))
-    }
-
-    /// Every scenario parses, passes the checker, and runs on the model to the end: the main
-    /// flow never blocks on a userfault (which would stop the run).
-    func testGeneratedScenariosAreValidAndNeverBlock() {
-        for seed: UInt64 in 0..<600 {
-            let text = ScenarioGenerator.generate(seed: seed)
-            if case .failure(let d) = MMLabSession.prepare(text, file: "random-\(seed).mms") {
-                XCTFail("seed \(seed): \(d)\n\(text)")
-                continue
-            }
-            let outcome = MMLabSession.run(source: text, file: "random-\(seed).mms")
-            guard let report = outcome.report else {
-                XCTFail("seed \(seed): \(outcome.output)")
-                continue
-            }
-            XCTAssertNil(report.fatal, "seed \(seed) stopped: \(report.fatal.map { "\($0)" } ?? "")\n\(text)")
-            XCTAssertTrue(report.sleeping.isEmpty, "seed \(seed) left a thread asleep\n\(text)")
-            // A stated outcome (-> SIGSEGV, -> EBUSY) is the generator's prediction: it holds.
-            for e in report.entries where e.statement.outcome != nil {
-                for x in e.expectations where !x.met {
-                    XCTFail("seed \(seed) line \(e.statement.location.line): \(e.statement.text): \(x.message)")
-                }
-            }
-        }
-    }
-
-    /// Over a few hundred seeds, every kind of statement the generator promises appears.
-    func testTheGeneratorCoversEveryStatement() {
-        var text = ""
-        for seed: UInt64 in 0..<300 { text += ScenarioGenerator.generate(seed: seed) }
-        let wanted = [
-            "swap 16M", "memfd ", " anon private ", " anon shared ", " shared rw", " private rw\n", " offset=",
-            "write ", "= seq(", "read ", "pagemap ", " pageout\n", " dontneed\n", " cold\n", " populate_read\n",
-            " populate_write\n", " remove\n", "punch ", "fork c1", "fork c2", "in c1 {", "  exit", " r\n", " rw\n",
-            " none\n", "munmap ", "-> SIGSEGV", "uffd U\n", "features=wp_async", "features=wp_unpopulated", " register ",
-            " wp\n", "-> EBUSY", " unwp ", " unregister ",
-        ]
-        for w in wanted {
-            XCTAssertTrue(text.contains(w), "no generated scenario contains '\(w)'")
-        }
-        for bad in ["missing", "minor", "event_", "thread ", "join "] {
-            XCTAssertFalse(text.contains(bad), "a generated scenario contains '\(bad)'")
-        }
-    }
-}
 
 final class ScenarioMinimiserTests: XCTestCase {
     let source = """

@@ -52,13 +52,33 @@ final class DiagnosticsTests: XCTestCase {
                     "t.mms:2:1: error: expected a new name, found 'A', which is already declared")
     }
 
+    /// A `when` body runs under some designs only: no names declared in it, no blocks.
+    func testWhenBodiesDeclareNothing() {
+        assertError("when design pagemap.shmem_swap = none {\n  mmap A anon private rw 1p\n}\n",
+                    "t.mms:2:3: error: expected no declaration inside 'when' (a name must exist under every design), found 'mmap'")
+        assertError("fork c\nwhen design pagemap.shmem_swap = none {\n  in c {\n  }\n}\n",
+                    "t.mms:3:3: error: expected a statement without a block inside 'when', found 'in'")
+        assertError("when design pagemap.shmem_swap = none {\n  read A[0]\n}\n",
+                    "t.mms:2:8: error: expected a declared mapping, found unknown name 'A' (none declared yet)")
+    }
+
+    /// `pin … exclusive` names the design switch it needs; `unpin` needs a pin.
+    func testPinDiagnostics() {
+        assertError("mmap A anon private rw 1p\npin P A[0] exclusive\n",
+                    "t.mms:2:1: error: expected design gup.exclusive = on for 'pin … exclusive' (FOLL_EXCLUSIVE, the 2024 RFC that was not merged), found gup.exclusive = off (Linux 6.18)")
+        assertError("mmap A anon private rw 1p\nunpin A\n",
+                    "t.mms:2:1: error: expected a pin, found 'A', which is a mapping")
+        assertError("design gup.exclusive = on\n",
+                    "t.mms:1:1: error: design gup.exclusive = on is not implemented yet (planned: the design-variant work for its seed)")
+    }
+
     func testLaterIssuesAreNotImplementedYet() {
         assertError("mmap A anon private rw 4p\nfork c\nthread T {\n  in c {\n    read A[0]\n  }\n}\n",
                     "t.mms:4:3: error: a block inside a thread is not implemented yet (planned: a later issue)")
         assertError("kconfig MEMORY_FAILURE = y\nmmap A anon private rw 4p\npoison A[0]\n",
                     "t.mms:3:1: error: poison of RAM pages (memory_failure() on anon/page-cache folios) is not implemented yet (planned: a later issue)")
-        assertError("design pagemap.shmem_swap = marker\n",
-                    "t.mms:1:1: error: design pagemap.shmem_swap = marker is not implemented yet (planned: the design-variant work for its seed)")
+        assertError("design dax.memmap = none\n",
+                    "t.mms:1:1: error: design dax.memmap = none is not implemented yet (planned: the design-variant work for its seed)")
         assertError("thread T {\n  thread U {\n  }\n}\n",
                     "t.mms:2:3: error: a thread inside a thread is not implemented yet (planned: a later issue)")
         assertError("design dax.memmap = none\n",

@@ -130,9 +130,9 @@ final class StatementDiagnosticTests: XCTestCase {
     func testDesign() {
         assertError("design pagemap.swap = marker",
                     "t.mms:1:8: error: expected a design switch (pagemap.shmem_swap, uffd_wp.file_zap, fault_around.uffd, "
-                    + "ksm.file_pages, ksm.uffd_wp, dax.memmap or guest_memfd.conversion), found 'pagemap.swap'")
+                    + "ksm.file_pages, ksm.uffd_wp, gup.exclusive, dax.memmap or guest_memfd.conversion), found 'pagemap.swap'")
         assertError("design pagemap.shmem_swap = yes",
-                    "t.mms:1:29: error: expected a value of pagemap.shmem_swap (none, pagecache or marker), found 'yes'")
+                    "t.mms:1:29: error: expected a value of pagemap.shmem_swap (none, pagecache, exact or marker), found 'yes'")
         assertError("design fault_around.uffd marker",
                     "t.mms:1:26: error: expected '=' after the design switch, found 'marker'")
         assertError("design dax.memmap = full -> EINVAL",
@@ -207,7 +207,7 @@ final class StatementDiagnosticTests: XCTestCase {
     }
 
     func testExpect() {
-        assertError("expect frame A", "t.mms:1:8: error: expected something to expect (pagemap, pagemap_scan, read, event, no or ksm), found 'frame'")
+        assertError("expect frame A", "t.mms:1:8: error: expected something to expect (pagemap, pagemap_scan, read, event, no, ksm or memmap), found 'frame'")
         assertError("expect read A = 1", "t.mms:1:15: error: expected '==' and a token, found '='")
         assertError("expect pagemap A",
                     "t.mms:1:17: error: expected '= WORD' or a pagemap field (present, swap, uffd_wp, file, exclusive, "

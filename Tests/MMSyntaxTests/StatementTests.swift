@@ -28,7 +28,7 @@ final class SetUpStatementTests: XCTestCase {
             }
         }
         XCTAssertEqual(ScenarioVocabulary.designSwitches.map(\.linuxDefault),
-                       ["none", "marker", "skip_wp_minor", "off", "drop", "full", "none"])
+                       ["none", "marker", "skip_wp_minor", "off", "drop", "off", "full", "none"])
     }
 
     func testKconfig() {
@@ -156,6 +156,26 @@ final class OperationStatementTests: XCTestCase {
         XCTAssertEqual(block.location, at(2, 1))
         XCTAssertEqual(block.text, "in child {")
         XCTAssertNil(block.outcome)
+    }
+
+    /// `when design K = V1,V2 { … }`: the body, the switch and its values (extension).
+    func testWhenDesignBlock() {
+        let source = """
+            when design pagemap.shmem_swap = pagecache, exact {
+              read A[0]
+            }
+            """
+        guard let scenario = parse(source) else { return }
+        XCTAssertEqual(scenario.statements.count, 1)
+        XCTAssertEqual(scenario.statements[0].kind, .when(key: "pagemap.shmem_swap", values: ["pagecache", "exact"], body: [
+            Statement(kind: .read(ref("A", 0, line: 2, column: 8)), location: at(2, 3), text: "read A[0]"),
+        ]))
+        assertError("when design pagemap.shmem_swap = sometimes {\n}\n",
+                    "t.mms:1:34: error: expected a value of pagemap.shmem_swap (none, pagecache, exact or marker), found 'sometimes'")
+        assertError("when pagemap.shmem_swap = none {\n}\n",
+                    "t.mms:1:6: error: expected 'design' after 'when' (design), found 'pagemap.shmem_swap'")
+        assertError("when design pagemap.shmem_swap = none, none {\n}\n",
+                    "t.mms:1:40: error: expected 'none' at most once, found a second 'none'")
     }
 
     func testClearRefs() {

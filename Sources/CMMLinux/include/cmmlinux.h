@@ -64,9 +64,13 @@ enum mml_op {
 	/// worker's /proc/self/pagemap; ret = regions, payload = struct page_region[] (24 bytes each).
 	MML_OP_PAGEMAP_SCAN = 19,
 	MML_OP_PRCTL = 20,	 ///< arg: option, arg2 (arg3..5 are 0)
+	/// arg: address, length. A long-term pin through io_uring fixed buffers (pin.c);
+	/// ret = the ring's fd (the pin's handle).
+	MML_OP_PIN = 21,
+	MML_OP_UNPIN = 22,	 ///< arg: the ring's fd: unregister its buffers and close it
 	/// arg: offset, token; fd. pwrite(2) of one page, every 64-bit word the token, at
 	/// `offset`; ret = bytes written, or -1 with err.
-	MML_OP_PWRITE = 21,
+	MML_OP_PWRITE = 23,
 };
 
 /// What a job does (MML_OP_JOB_START arg[0]); arg[1..] as for the plain opcode.
@@ -155,6 +159,13 @@ int mml_guest_memfd(int *vm_fd, uint64_t size, uint64_t flags);
 
 /// pread(fd, 8 bytes at `offset`) into *value (zero-extended): bytes read, or -errno.
 long mml_pread(int fd, uint64_t offset, uint64_t *value);
+
+/// The guest_memfd conversion ioctl of the in-place conversion series (v7):
+/// KVM_SET_MEMORY_ATTRIBUTES2 = _IOWR(KVMIO, 0xd2, struct kvm_memory_attributes2), a
+/// 128-byte struct { offset, size, attributes, flags, reserved[12] }, on `fd` for
+/// [offset, offset + size) with KVM_MEMORY_ATTRIBUTE_PRIVATE (1 << 3) or 0. 0, or -errno
+/// (6.18 has no such ioctl: ENOTTY).
+long mml_gmem_set_attributes(int fd, uint64_t offset, uint64_t size, int private_);
 
 /// The effective user id.
 uint32_t mml_geteuid(void);

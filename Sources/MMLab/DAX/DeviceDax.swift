@@ -24,23 +24,27 @@ extension PTE {
 
 extension Kernel {
     /// Models creating a dax device (devm_create_dev_dax() with its ZONE_DEVICE pgmap):
-    /// the size must be a non-zero multiple of the alignment, which must be 4K, 2M or 1G.
+    /// the size must be a non-zero multiple of the alignment, which must be 4K, 2M or 1G
+    /// (EINVAL); a size the region cannot hold is ENOSPC (dev_dax_resize(): the model's
+    /// physical address space is 2^32 page frames, RAM included).
     public mutating func daxCreate(name: String, bytes: UInt64, align: UInt64) -> Result<InodeID, Errno> {
         guard [pageSize, pmdSize, 1 << 30].contains(align) else { return .failure(.EINVAL) }   // dax_align_valid()
-        guard bytes > 0, bytes % align == 0, bytes <= 1 << 40 else { return .failure(.EINVAL) }
-        let pages = Int(bytes >> pageShift)
+        guard bytes > 0, bytes % align == 0 else { return .failure(.EINVAL) }
+        // The pgmap's pages exist from the start, contiguous; the device holds a reference to
+        // each (DeviceRange: only the pages touched since cost model state).
+        guard let base = frames.reserveDevice(bytes >> pageShift, alignPages: align >> pageShift,
+                                              mapping: mappingID(InodeID(inodes.count))) else { return .failure(.ENOSPC) }
         let ino = createShmemInode(name: "dax:" + name, size: bytes)
-        // The pgmap's pages exist from the start, contiguous; the device holds a reference.
-        let base = frames.allocContiguous(pages)
-        for i in 0..<pages {
-            let pfn = base + PFN(i)
-            frames[pfn].flags.insert(.unevictable)
-            shmemAddToPageCache(pfn, ino, UInt64(i))
-            frames[pfn].flags.remove(.swapbacked)
-        }
         inodes[Int(ino)].dax = DaxDevice(align: align, basePFN: base)
         check()
         return .success(ino)
+    }
+
+    /// Models the end of a device-dax instance once no file and no mapping holds it: its
+    /// ZONE_DEVICE range goes (memunmap_pages()).
+    mutating func daxRelease(_ ino: InodeID) {
+        guard let dev = inodes[Int(ino)].dax else { return }
+        frames.releaseDevice(base: dev.basePFN)
     }
 
     func isDax(_ ino: InodeID) -> Bool { inodes[Int(ino)].dax != nil }
@@ -100,6 +104,27 @@ extension Kernel {
     /// device-dax at 64 B per page (full), two vmemmap pages per compound page when
     /// align ≥ 2 MiB (dedup: the first tail page's vmemmap page is shared), or nothing (none:
     /// PFNMAP without struct page).
+    /// The struct page bytes of device-dax `ino` under dax.memmap: full, 64 B per 4 KiB page
+    /// (the vmemmap mapped with huge pages); dedup, vmemmap_populate_compound_pages() for
+    /// align ≥ 2 MiB: the head's vmemmap page and one tail page per compound page (8 KiB per
+    /// 2 MiB or 1 GiB compound; later sections of a 1 GiB compound reuse the tail page), plus
+    /// the vmemmap's PTE tables (one 4 KiB table maps 2 MiB of vmemmap: 128 MiB of device);
+    /// none, nothing (nil: not a device-dax instance).
+    public func memmapBytes(_ ino: InodeID) -> Int? {
+        guard Int(ino) < inodes.count, let dev = inodes[Int(ino)].dax else { return nil }
+        let size = inodes[Int(ino)].size
+        let pages = Int(size >> pageShift)
+        switch design.daxMemmap {
+        case .full: return pages * 64
+        case .dedup:
+            guard dev.align >= pmdSize else { return pages * 64 }
+            let compounds = Int((size + dev.align - 1) / dev.align)
+            let tables = Int((size + (128 << 20) - 1) >> 27)
+            return compounds * 2 * Int(pageSize) + tables * Int(pageSize)
+        case .none: return 0
+        }
+    }
+
     public var metadataBytes: [(String, Int)] {
         var ramPages = 0
         var out: [(String, Int)] = []
@@ -107,14 +132,8 @@ extension Kernel {
             && !frames[PFN(pfn)].flags.contains(.unevictable) { ramPages += 1 }
         out.append(("struct page for RAM frames in use (64 B × \(ramPages))", ramPages * 64))
         for inode in inodes {
-            guard let dev = inode.dax else { continue }
+            guard let dev = inode.dax, let bytes = memmapBytes(inode.id) else { continue }
             let pages = Int(inode.size >> pageShift)
-            let bytes: Int
-            switch design.daxMemmap {
-            case .full: bytes = pages * 64
-            case .dedup: bytes = dev.align >= pmdSize ? Int(inode.size / dev.align) * 2 * Int(pageSize) : pages * 64
-            case .none: bytes = 0
-            }
             out.append(("struct page for \(inode.name) (\(pages) pages, align \(dev.align >> 10) KiB, dax.memmap=\(design.daxMemmap.rawValue))", bytes))
         }
         // ksm.file_pages = on: one struct page_alias per page-cache slot a KSM page stands in for.
@@ -126,15 +145,3 @@ extension Kernel {
     }
 }
 
-extension FrameTable {
-    /// Allocates `n` new frames with consecutive PFNs (a ZONE_DEVICE range), bypassing the
-    /// free list; returns the first.
-    mutating func allocContiguous(_ n: Int) -> PFN {
-        let base = PFN(count)
-        for _ in 0..<n {
-            append(Frame(token: 0, owner: 0, refcount: 0, mapcount: 0, flags: [.allocated, .uptodate]))
-        }
-        allocatedCount += n
-        return base
-    }
-}

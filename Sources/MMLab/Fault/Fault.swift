@@ -119,6 +119,9 @@ extension Kernel {
     /// Models do_anonymous_page(): the zero page for reads, a new exclusive page for writes.
     mutating func doAnonymousPage(_ m: Int, _ v: Int, _ address: UInt64, write: Bool, orig: PTE) -> VMFault {
         note("do_anonymous_page")
+        // pte_alloc() first: the PTE table exists even when the fault goes to userfaultfd
+        // (PAGEMAP_SCAN tells a none PTE from a hole).
+        _ = mms[m].pageTables.allocSlot(address)
         let flags = mms[m].vmas[v].flags
         if flags.contains(.uffdMissing) {
             return userfault(m, v, address, write: write, reason: .uffdMissing)
@@ -168,8 +171,8 @@ extension Kernel {
         guard vma.flags.contains(.uffdMinor) || vma.flags.contains(.uffdMissing), let ino = vma.inode else { return nil }
         note("shmem_get_folio_gfp: userfaultfd check")
         let index = vma.pgoff(of: address)
-        guard index < inodes[Int(ino)].sizeInPages, Int(index) < inodes[Int(ino)].pages.count else { return nil }
-        let cached = !inodes[Int(ino)].pages[Int(index)].isEmpty
+        guard index < inodes[Int(ino)].sizeInPages else { return nil }
+        let cached = !inodes[Int(ino)].pages[index].isEmpty
         if cached && vma.flags.contains(.uffdMinor) { return userfault(m, v, address, write: write, reason: .uffdMinor) }
         if !cached && vma.flags.contains(.uffdMissing) { return userfault(m, v, address, write: write, reason: .uffdMissing) }
         return nil
@@ -231,7 +234,7 @@ extension Kernel {
         defer { note("do_fault_around → filemap_map_pages mapped \(count) page(s)") }
         for index in from...end {
             costs.pageCacheLookups += 1
-            guard let pfn = inodes[Int(ino)].pages[Int(index)].folio,
+            guard let pfn = inodes[Int(ino)].pages[index].folio,
                   frames.flags(pfn).contains(.uptodate), !frames.flags(pfn).contains(.hwpoison),
                   let a = vma.address(ofPgoff: index) else { continue }
             costs.pteReads += 1

@@ -84,18 +84,22 @@ extension Kernel {
     /// Models copy_pte_range() for one VMA.
     mutating func copyPageRange(dstMM c: Int, dst: VMA, srcMM p: Int, src: VMA) {
         var a = src.start
-        while a < src.end {
-            if !mms[p].pageTables.walkTable(a) { a = min(src.end, (a | (pmdSize - 1)) + 1); continue }
-            let pte = mms[p].pageTables.pte(a)
-            costs.pteReads += 1
-            if !pte.isNone {
-                if pte.isPresent {
-                    copyPresentPTE(c, dst, p, src, a, pte)
-                } else {
-                    copyNonpresentPTE(c, dst, p, src, a, pte)
+        // copy_pmd_range() skips pmd_none() entries (and absent upper levels).
+        while let t = mms[p].pageTables.nextTable(a, src.end) {
+            a = t
+            let tableEnd = min(src.end, (a | (pmdSize - 1)) &+ 1)
+            while a < tableEnd {
+                let pte = mms[p].pageTables.pte(a)
+                costs.pteReads += 1
+                if !pte.isNone {
+                    if pte.isPresent {
+                        copyPresentPTE(c, dst, p, src, a, pte)
+                    } else {
+                        copyNonpresentPTE(c, dst, p, src, a, pte)
+                    }
                 }
+                a += pageSize
             }
-            a += pageSize
         }
         costs.tlbFlushes += 1
     }
@@ -104,8 +108,15 @@ extension Kernel {
     mutating func copyPresentPTE(_ c: Int, _ dst: VMA, _ p: Int, _ src: VMA, _ a: UInt64, _ orig: PTE) {
         var pte = orig
         if let pfn = normalPage(pte) {
+            if frames[pfn].flags.contains(.anon) && frames[pfn].flags.contains(.anonExclusive) && folioMaybeDMAPinned(pfn) {
+                // folio_try_dup_anon_rmap_pte() refuses a maybe-pinned exclusive page:
+                // copy_present_page() gives the child its own copy now; the parent's PTE stays
+                // as it is (writable), so the pinned page is never shared.
+                copyPresentPage(c, dst, a, from: pfn, orig: orig)
+                return
+            }
             if frames[pfn].flags.contains(.anon) {
-                // folio_try_dup_anon_rmap_pte(): the page is now shared (no DMA pins modelled).
+                // folio_try_dup_anon_rmap_pte(): the page is now shared.
                 frames[pfn].flags.remove(.anonExclusive)
                 mms[c].rssAnon += 1
             } else {
@@ -122,6 +133,22 @@ extension Kernel {
         if src.flags.contains(.shared) { pte = pte.without(PTE.dirty) }   // pte_mkclean()
         pte = pte.without(PTE.accessed)                                     // pte_mkold()
         if !dst.flags.contains(.uffdWP) { pte = pte.without(PTE.uffdWP) }
+        mms[c].pageTables.set(a, pte)
+        costs.pteWrites += 1
+    }
+
+    /// Models copy_present_page(): a new anon page for the child with the parent's contents,
+    /// exclusive to the child, mapped as the parent's PTE was (writable if it was).
+    mutating func copyPresentPage(_ c: Int, _ dst: VMA, _ a: UInt64, from pfn: PFN, orig: PTE) {
+        let copy = frames.alloc(token: frames[pfn].token)
+        costs.pageCopies += 1
+        addNewAnonRmap(copy, vma: dst, address: a)   // the child's VMA has its anon_vma (anon_vma_fork())
+        mms[c].rssAnon += 1
+        var pte = PTE.make(pfn: copy, prot: pageProt(dst))
+        if orig.isWritable { pte = pte.with(PTE.rw) }
+        if orig.isDirty { pte = pte.with(PTE.dirty) }
+        if orig.softDirty { pte = pte.with(PTE.softDirty) }
+        if orig.uffdWP && dst.flags.contains(.uffdWP) { pte = pte.mkUffdWP() }
         mms[c].pageTables.set(a, pte)
         costs.pteWrites += 1
     }
@@ -165,6 +192,7 @@ extension Kernel {
         mms[m].vmas = []
         mms[m].pageTables = PageTables()
         mms[m].alive = false
+        releasePins(of: mmID)
         ksmExit(mmID)
         for ino in inodesSeen { releaseInodeIfUnused(ino) }
         check()

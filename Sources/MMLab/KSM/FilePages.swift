@@ -149,7 +149,7 @@ extension Kernel {
         }
         let name = inodes[Int(c.inode)].name
         note("ksm: page \(c.index) of \(name) merged into KSM page \(kpage)")
-        inodes[Int(c.inode)].pages[Int(c.index)] = .folio(kpage)
+        inodes[Int(c.inode)].pages[c.index] = .folio(kpage)
         frames[kpage].refcount += 1
         ksm.aliases.append(PageAlias(inode: c.inode, index: c.index, kpage: kpage))
         costs.slotStores += 1
@@ -168,7 +168,7 @@ extension Kernel {
         guard let kpage = ksmAlias(ino, index) else {
             // A KSM folio in a slot without an alias is a model bug (the invariants say so).
             invariantViolations.append("\(inodes[Int(ino)].name)[\(index)]: a KSM page in the page cache without an alias")
-            return inodes[Int(ino)].pages[Int(index)].folio ?? 0
+            return inodes[Int(ino)].pages[index].folio ?? 0
         }
         let name = inodes[Int(ino)].name
         note("ksm: break the alias of page \(index) of \(name)")
@@ -206,7 +206,7 @@ extension Kernel {
         let name = inodes[Int(ino)].name
         note("ksm: drop the alias of page \(index) of \(name)")
         ksm.aliases.removeAll { $0.inode == ino && $0.index == index }
-        inodes[Int(ino)].pages[Int(index)] = .empty
+        inodes[Int(ino)].pages[index] = .empty
         putFolio(kpage)
     }
 

@@ -81,9 +81,11 @@ extension Kernel {
     }
 
     /// Models ksm_vma_flags() in mm/ksm.c, applied by __mmap_region(): a new VMA of an mm
-    /// with MMF_VM_MERGE_ANY is mergeable when compatible.
-    func ksmVMAFlags(_ m: Int, _ flags: VMFlags, backing: VMABacking) -> VMFlags {
+    /// with MMF_VM_MERGE_ANY is mergeable when compatible, and the mm is registered again if
+    /// a scan that found no mergeable VMA dropped it.
+    mutating func ksmVMAFlags(_ m: Int, _ flags: VMFlags, backing: VMABacking) -> VMFlags {
         guard mms[m].ksmMergeAny, ksmCompatible(flags, backing: backing) else { return flags }
+        ksmEnter(MMID(m))
         return flags.union(.mergeable)
     }
 
@@ -144,6 +146,8 @@ extension Kernel {
         guard mms[m].vmas[v].flags.contains(.mergeable) else { return nil }
         var a = s
         while a < e {
+            guard let t = mms[m].pageTables.nextTable(a, e) else { break }   // absent tables skipped
+            a = t
             let pte = mms[m].pageTables.pte(a)
             if let pfn = normalPage(pte), frames[pfn].flags.contains(.ksm) {
                 let vma = mms[m].vmas[v]
@@ -210,7 +214,7 @@ extension Kernel {
     /// Nothing happens while run is 0, nor while no mm is registered (ksmd_should_run()).
     public mutating func ksmScan(_ n: Int) {
         guard ksm.run, !ksm.mms.isEmpty else { return }
-        for _ in 0..<max(0, n) { ksmFullScan() }
+        for _ in 0..<max(0, n) where !ksm.mms.isEmpty { ksmFullScan() }
         check()
     }
 
@@ -222,15 +226,21 @@ extension Kernel {
     mutating func ksmFullScan() {
         var unstableTree: [UInt64: Int] = [:]   // content → index of the item in ksm.items
         var seen: [Int] = []
+        var unmergeable: [MMID] = []
         for mm in ksm.mms where mms[Int(mm)].alive {
             let m = Int(mm)
+            var sawMergeable = false
+            defer { if !sawMergeable { unmergeable.append(mm) } }
             for v in mms[m].vmas.indices {
                 let vma = mms[m].vmas[v]
+                if vma.flags.contains(.mergeable) { sawMergeable = true }
                 guard vma.flags.contains(.mergeable), vma.anonVMA != nil || (ksmMergesPageCache && vma.inode != nil)
                 else { continue }
                 var a = vma.start
                 while a < vma.end {
-                    if !mms[m].pageTables.walkTable(a) { a = min(vma.end, (a | (pmdSize - 1)) + 1); continue }
+                    guard let t = mms[m].pageTables.nextTable(a, vma.end) else { break }   // absent tables skipped
+                    a = t
+                    _ = mms[m].pageTables.walkTable(a)
                     defer { a += pageSize }
                     let pte = mms[m].pageTables.pte(a)
                     guard let pfn = normalPage(pte), frames[pfn].flags.contains(.anon)
@@ -248,6 +258,10 @@ extension Kernel {
         }
         ksm.items = ksm.items.enumerated().filter { seen.contains($0.offset) }.map(\.element)
         ksm.mms.removeAll { !mms[Int($0)].alive }
+        // scan_get_next_rmap_item(): an mm in which the scan found no VM_MERGEABLE VMA leaves
+        // the list (MMF_VM_MERGEABLE cleared, MMF_VM_MERGE_ANY kept); ksmd then stops when
+        // the list is empty (ksmd_should_run()).
+        ksm.mms.removeAll { unmergeable.contains($0) }
         // The unstable tree does not survive the scan; items that stayed there are "unshared".
         pruneStableTree()
         ksm.fullScans += 1
@@ -326,20 +340,25 @@ extension Kernel {
                 guard ksmWriteProtectPage(m, a, pfn) else { return }
                 frames[pfn].flags.insert(.ksm)
             }
-            ksm.stable[checksum, default: []].insert(pfn, at: 0)   // stable_tree_insert()
-            ksm.items[i].stable = pfn
-            unstableTree.removeValue(forKey: checksum)
-            var merged = false
+            var merged = true
             if let theirs {
                 ksmMergeFilePage(opfn, theirs, into: pfn)
-                merged = true
             } else {
                 merged = ksmMergeInto(om, ov, other.address, opfn, pfn)
             }
-            if merged {
-                ksm.items[j].stable = pfn
-                ksm.items[j].unstable = false
+            guard merged else {
+                // The tree's page could not be merged (pinned, or referenced beyond its
+                // mappings): "we have a ksm folio with only one pte pointing to it", so
+                // break_cow() breaks it at once, and nothing enters the stable tree (a
+                // page-cache page that became the KSM page gets its file's page back).
+                if let mine { _ = ksmBreakAlias(mine.inode, mine.index) } else { breakKSM(m, v, a, mms[m].pageTables.pte(a)) }
+                return
             }
+            ksm.stable[checksum, default: []].insert(pfn, at: 0)   // stable_tree_insert()
+            ksm.items[i].stable = pfn
+            ksm.items[j].stable = pfn
+            ksm.items[j].unstable = false
+            unstableTree.removeValue(forKey: checksum)
             return
         }
         unstableTree[checksum] = i
@@ -375,17 +394,17 @@ extension Kernel {
         mms[m].pageTables.set(a, entry)
         costs.pteWrites += 1
         costs.tlbFlushes += 1
-        replacePagePut(pfn)
+        replacedFolioPut(pfn)
         return true
     }
 
-    /// The end of replace_page(): folio_remove_rmap_pte() of the replaced page, then, once it
-    /// is mapped nowhere, folio_free_swap() (a page swapped in before the merge leaves the
-    /// swap cache, or it would stay there unreferenced), then folio_put().
-    mutating func replacePagePut(_ pfn: PFN) {
-        _ = frames.removeMapping(pfn)
-        if frames[pfn].mapcount == 0 && frames[pfn].flags.contains(.swapcache) { _ = folioFreeSwap(pfn) }
-        if frames.isAllocated(pfn) && frames[pfn].refcount == 0 { freeFolio(pfn) }
+    /// The end of replace_page(): folio_remove_rmap_pte() of the page replaced, then
+    /// folio_free_swap() once it is mapped nowhere (a page swapped in and merged does not
+    /// stay in the swap cache, holding its slot), then folio_put(). A freed frame is memory
+    /// KSM saved (costs.ksmFramesFreed).
+    mutating func replacedFolioPut(_ pfn: PFN) {
+        let left = frames.removeMapping(pfn)
+        if left == 0 { freeFolio(pfn) } else if frames[pfn].mapcount == 0 { folioFreeSwap(pfn) }
         if !frames.isAllocated(pfn) { costs.ksmFramesFreed += 1 }
     }
 
@@ -412,7 +431,7 @@ extension Kernel {
         mms[m].pageTables.set(a, entry)
         costs.pteWrites += 1
         mms[m].rssAnon -= 1
-        replacePagePut(pfn)
+        replacedFolioPut(pfn)
         ksm.zeroPages += 1
         mms[m].ksmZeroPages += 1
         return true

@@ -85,6 +85,11 @@ extension Kernel {
             guard let v = mms[m].vmas.firstIndex(where: { $0.end > walk.position && $0.start < end }) else { break }
             let vma = mms[m].vmas[v]
             let s = max(walk.position, vma.start), e = min(end, vma.end)
+            if removes && !walk.announced, let err = madviseRemoveRefusal(vma, advice) {
+                // The VMA is refused before userfaultfd_remove() is reached: no REMOVE event.
+                walk.error = err
+                break
+            }
             if removes && !walk.announced, let u = vma.uffd, uffdFeatures(vma).contains(.eventRemove) {
                 // userfaultfd_remove(): drop mmap_lock, queue REMOVE, sleep until it is read.
                 walk.announced = true
@@ -93,7 +98,7 @@ extension Kernel {
                 return .blocked(queueEvent(u, UffdMessage(event: .remove, start: s, end: e)), .event)
             }
             if advice == .dontneed {
-                let tableEnd = min(e, (s | (madviseDontneedChunk(vma) - 1)) + 1)
+                let tableEnd = madviseDontneedStepEnd(m, vma, s, e)
                 let name = mms[m].name
                 note("madvise_dontneed_single_vma → zap_page_range_single(\(name), 0x\(String(s, radix: 16))..0x\(String(tableEnd, radix: 16)))")
                 let (err, flushed) = madviseDontneedRange(m, v, s, tableEnd)
@@ -121,6 +126,22 @@ extension Kernel {
         return .finished(madviseResult(walk.error, hole: walk.hole))
     }
 
+    /// The error MADV_DONTNEED, MADV_FREE or MADV_REMOVE gives a VMA before it calls
+    /// userfaultfd_remove(): madvise_dontneed_free_valid_vma() (locked, PFN-mapped, hugetlb)
+    /// for the first two; for MADV_REMOVE, madvise_remove()'s checks (locked, no file: EINVAL;
+    /// not a shared writable mapping: EACCES). MADV_FREE's own EINVAL for a VMA that is not
+    /// anonymous comes after the event (madvise_free_single_vma()).
+    func madviseRemoveRefusal(_ vma: VMA, _ advice: Advice) -> Errno? {
+        if advice == .remove {
+            if vma.flags.contains(.locked) { return .EINVAL }
+            guard vma.inode != nil else { return .EINVAL }
+            if !(vma.flags.contains(.shared) && vma.flags.contains(.mayWrite)) { return .EACCES }
+            return nil
+        }
+        if !vma.flags.intersection([.locked, .pfnmap, .hugetlb]).isEmpty { return .EINVAL }
+        return nil
+    }
+
     /// madvise()'s return value: the first error, else ENOMEM for a hole in the range.
     func madviseResult(_ err: Errno?, hole: Bool) -> CallResult {
         if let err { return .errno(err) }
@@ -133,6 +154,12 @@ extension Kernel {
     func madviseDontneedChunk(_ vma: VMA) -> UInt64 {
         if let ino = vma.inode, let dev = inodes[Int(ino)].dax, dev.align > pmdSize { return dev.align }
         return pmdSize
+    }
+
+    /// Where the MADV_DONTNEED step from `s` ends: one chunk that holds a table, or every
+    /// chunk up to the next table at once (zap_pmd_range() takes no lock for pmd_none()).
+    func madviseDontneedStepEnd(_ m: Int, _ vma: VMA, _ s: UInt64, _ e: UInt64) -> UInt64 {
+        mms[m].pageTables.lockStepEnd(s, e, chunk: madviseDontneedChunk(vma))
     }
 
     /// MADV_DONTNEED of [s, e) within one VMA (madvise_dontneed_single_vma()): its error, and
@@ -168,9 +195,8 @@ extension Kernel {
             return Footprint(writes: [.global])
         }
         var f = Footprint(reads: [.vmas(mm: mm)], writes: [.anonMemory])
-        var a = s
-        let tableEnd = min(e, (s | (madviseDontneedChunk(vma) - 1)) + 1)
-        while a < tableEnd { f.writes.append(.pte(mm: mm, page: a >> pageShift)); a += pageSize }
+        let stepEnd = madviseDontneedStepEnd(m, vma, s, e)
+        f.writes.append(.ptes(mm: mm, pages: (s >> pageShift)..<(stepEnd >> pageShift)))
         return f
     }
 

@@ -29,18 +29,19 @@ extension Kernel {
         }
         var a = start
         var flushed = false
-        while a < end {
-            // Skip whole missing tables quickly (pmd_none()).
-            if !mms[m].pageTables.walkTable(a) {
-                a = min(end, (a | (pmdSize - 1)) + 1)
-                continue
+        // zap_pmd_range() skips pmd_none() entries (and the levels above, absent ones).
+        while let t = mms[m].pageTables.nextTable(a, end) {
+            a = t
+            _ = mms[m].pageTables.walkTable(a)
+            let tableEnd = min(end, (a | (pmdSize - 1)) &+ 1)
+            while a < tableEnd {
+                let pte = mms[m].pageTables.pte(a)
+                costs.pteReads += 1
+                if !pte.isNone {
+                    if zapOne(m, vma: vma, a, pte, details) { flushed = true }
+                }
+                a += pageSize
             }
-            let pte = mms[m].pageTables.pte(a)
-            costs.pteReads += 1
-            if !pte.isNone {
-                if zapOne(m, vma: vma, a, pte, details) { flushed = true }
-            }
-            a += pageSize
         }
         if flushed && countFlush { costs.tlbFlushes += 1 }
         return flushed

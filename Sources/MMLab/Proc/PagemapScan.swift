@@ -57,15 +57,36 @@ extension Kernel {
             let vma = mms[m].vmas[v]
             var vmaCats: UInt64 = 0
             if wpAllowed { vmaCats |= PageCategory.wpAllowed }
-            // A VMA without async uffd-wp tracking cannot tell written pages apart: every page
-            // of it, holes included, reports WRITTEN (checked on the running 6.18 kernel).
-            else { vmaCats |= PageCategory.written }
             if vma.flags.contains(.softDirty) { vmaCats |= PageCategory.softDirty }
+            // pagemap_scan_pte_hole(): a range without a PTE table reads as written on a
+            // uffd-wp VMA only ("fix PAGEMAP_SCAN written state for pmd holes", in 6.18.44).
+            let holeCats = vmaCats | (vma.flags.contains(.uffdWP) && !vma.flags.contains(.hugetlb) ? PageCategory.written : 0)
             a = from
             let name = mms[m].name
             note("pagemap_scan_pmd_entry(\(name), 0x\(String(from, radix: 16))..0x\(String(pieceEnd, radix: 16)))")
+            if mms[m].pageTables.nextTable(a, pieceEnd) == nil && !(args.wpMatching && holeCats & PageCategory.written != 0) {
+                // No table: every page is a none PTE, reported in one go (pagemap_scan_pte_hole()).
+                let cats = holeCats
+                let c = cats ^ args.categoryInverted
+                if (c & args.categoryMask) == args.categoryMask && (args.categoryAnyofMask == 0 || c & args.categoryAnyofMask != 0) {
+                    var n = (pieceEnd - a) >> pageShift
+                    if args.maxPages != 0 {
+                        guard st.reported < args.maxPages else { check(); return .finished(.regions(st.regions)) }
+                        n = min(n, args.maxPages - st.reported)
+                    }
+                    st.reported += n
+                    let out = cats & args.returnMask, holeEnd = a + n << pageShift
+                    if let last = st.regions.last, last.end == a, last.categories == out {
+                        st.regions[st.regions.count - 1].end = holeEnd
+                    } else if out != 0 || args.returnMask == 0 {
+                        st.regions.append(PageRegion(start: a, end: holeEnd, categories: out))
+                    }
+                    if holeEnd < pieceEnd { check(); return .finished(.regions(st.regions)) }
+                }
+                a = pieceEnd
+            }
             while a < pieceEnd {
-                let cats = vmaCats | pageCategories(vma, mms[m].pageTables.pte(a))
+                let cats = mms[m].pageTables.hasTable(a) ? vmaCats | pageCategories(vma, mms[m].pageTables.pte(a)) : holeCats
                 let c = cats ^ args.categoryInverted
                 let match = (c & args.categoryMask) == args.categoryMask
                     && (args.categoryAnyofMask == 0 || c & args.categoryAnyofMask != 0)
@@ -75,7 +96,8 @@ extension Kernel {
                     let out = cats & args.returnMask
                     if let last = st.regions.last, last.end == a, last.categories == out {
                         st.regions[st.regions.count - 1].end = a + pageSize
-                    } else if out != 0 || args.returnMask == 0 {
+                    } else {
+                        // pagemap_scan_push_range(): a region even with no category left.
                         st.regions.append(PageRegion(start: a, end: a + pageSize, categories: out))
                     }
                     if args.wpMatching && cats & PageCategory.written != 0 { writeProtectForScan(m, v, a) }
@@ -107,11 +129,8 @@ extension Kernel {
             return Footprint(reads: [.vmas(mm: mm)])
         }
         var f = Footprint(reads: [.vmas(mm: mm)])
-        var a = r.lowerBound
-        while a < r.upperBound {
-            if args.wpMatching { f.writes.append(.pte(mm: mm, page: a >> pageShift)) } else { f.reads.append(.pte(mm: mm, page: a >> pageShift)) }
-            a += pageSize
-        }
+        let ptes = Resource.ptes(mm: mm, pages: (r.lowerBound >> pageShift)..<(r.upperBound >> pageShift))
+        if args.wpMatching { f.writes.append(ptes) } else { f.reads.append(ptes) }
         return f
     }
 
@@ -130,19 +149,24 @@ extension Kernel {
             }
             if vma.flags.contains(.pfnmap) { a = vma.end; continue }
             a = max(a, vma.start)
-            return .piece(v: v, start: a, end: min(end, vma.end, (a | (pmdSize - 1)) + 1), wpAllowed: wpAllowed)
+            // One table under its lock, or the absent tables up to the next one
+            // (pagemap_scan_pte_hole() for what pmd_none() entries cover).
+            return .piece(v: v, start: a, end: mms[m].pageTables.lockStepEnd(a, min(end, vma.end)), wpAllowed: wpAllowed)
         }
         return .none
     }
 
-    /// Models pagemap_page_category() for one PTE (the PTE-level categories).
+    /// Models pagemap_page_category() for one PTE (the PTE-level categories). A none PTE
+    /// reads as written, as the PAGE_IS_WRITTEN fast path of pagemap_scan_pmd_entry() reports
+    /// it ("fix PAGEMAP_SCAN written state for unpopulated ptes", in 6.18.44; checked on it).
     func pageCategories(_ vma: VMA, _ pte: PTE) -> UInt64 {
         var c: UInt64 = 0
+        if pte.isNone { return PageCategory.written }
         if pte.isPresent {
             c |= PageCategory.present
             if pte.raw & PTE.pse != 0 { c |= PageCategory.huge }   // mapped by a PMD or PUD
             if !pte.uffdWP { c |= PageCategory.written }
-            if let page = normalPage(pte), !frames[page].flags.contains(.anon) { c |= PageCategory.file }
+            if let page = normalPage(pte), !frames.flags(page).contains(.anon) { c |= PageCategory.file }
             if pte.pfn == FrameTable.zeroPFN { c |= PageCategory.pfnZero }
             if pte.softDirty { c |= PageCategory.softDirty }
         } else if pte.isSwapPTE {

@@ -12,7 +12,10 @@ extension Kernel {
         var list: [PFN] = []
         var a = start
         while a < end {
-            if !mms[m].pageTables.walkTable(a) { a = min(end, (a | (pmdSize - 1)) + 1); continue }
+            // walk_page_range() visits the tables that exist.
+            guard let t = mms[m].pageTables.nextTable(a, end) else { break }
+            a = t
+            _ = mms[m].pageTables.walkTable(a)
             let pte = mms[m].pageTables.pte(a)
             costs.pteReads += 1
             defer { a += pageSize }
@@ -53,6 +56,8 @@ extension Kernel {
                 continue
             }
             if isAnon && !frames[pfn].flags.contains(.swapcache) {
+                // A maybe-pinned anon folio gets no swap space: kept, still mapped.
+                if folioMaybeDMAPinned(pfn) { continue }
                 // folio_alloc_swap(): no swap, or swap full → the folio is activated and kept.
                 guard folioAllocSwap(pfn) != nil else {
                     frames[pfn].flags.insert(.active)
@@ -62,6 +67,12 @@ extension Kernel {
             }
             tryToUnmap(pfn)
             guard frames[pfn].mapcount == 0 else { continue }
+            // Unmapped now, so it cannot be newly pinned; a pinned folio is not reclaimed
+            // (activate_locked): a shmem folio stays in the page cache, unmapped.
+            if folioMaybeDMAPinned(pfn) {
+                frames[pfn].flags.insert(.active)
+                continue
+            }
             if isAnon {
                 guard let e = swapEntry(ofFolio: pfn) else { continue }
                 if frames[pfn].flags.contains(.dirty) {
@@ -106,6 +117,9 @@ extension Kernel {
             if pte.isDirty { frames[pfn].flags.insert(.dirty) }
             if isAnon {
                 guard let e = swapEntry(ofFolio: pfn) else { continue }
+                // folio_try_share_anon_rmap_pte() fails on a maybe-pinned exclusive page: the
+                // unmap is abandoned and the page stays mapped.
+                if frames[pfn].flags.contains(.anonExclusive) && folioMaybeDMAPinned(pfn) { return }
                 swapDuplicate(e)
                 var sp = PTE.swap(e)
                 // folio_try_share_anon_rmap_pte(): exclusivity moves into the swap PTE.

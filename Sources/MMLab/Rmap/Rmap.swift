@@ -26,14 +26,9 @@ extension Kernel {
 
     /// addNewAnonRmap() from the VMA's anon_vma and the page index (no copy of the VMA).
     mutating func addNewAnonRmap(_ pfn: PFN, anonVMA av: AnonVMAID, index: UInt64) {
-        var f = frames[pfn]
-        f.owner = Frame.owner(mapping: av, index: index)
         // A new anonymous folio is not PG_dirty: its PTE carries the dirty state until
         // reclaim or MADV_FREE looks (folio_add_new_anon_rmap() sets swapbacked only).
-        f.flags.formUnion([.anon, .anonExclusive, .swapbacked])
-        f.mapcount = 1
-        f.refcount += 1
-        frames[pfn] = f
+        frames.setNewAnon(pfn, mapping: av, index: index)
     }
 
     /// Models folio_add_anon_rmap_ptes() / folio_add_file_rmap_ptes(): one more mapping.
@@ -76,6 +71,8 @@ extension Kernel {
                     || mms[m].vmas[v].inode.map({ aliasFiles.contains($0) }) == true {
                     var a = mms[m].vmas[v].start
                     while a < mms[m].vmas[v].end {
+                        guard let t = mms[m].pageTables.nextTable(a, mms[m].vmas[v].end) else { break }
+                        a = t
                         let pte = mms[m].pageTables.pte(a)
                         if pte.isPresent && pte.pfn == pfn { hits.append(RmapHit(mm: m, vma: v, address: a)) }
                         a += pageSize

@@ -19,9 +19,8 @@ extension Kernel {
     /// or swaps it in, but allocates nothing for a hole (which reads zeros).
     mutating func shmemFileRead(_ ino: InodeID, index: UInt64) -> UInt64 {
         costs.pageCacheLookups += 1
-        let inode = inodes[Int(ino)]
-        guard index < inode.sizeInPages, Int(index) < inode.pages.count else { return 0 }   // EOF
-        let entry = inode.pages[Int(index)]
+        guard index < inodes[Int(ino)].sizeInPages else { return 0 }   // EOF
+        let entry = inodes[Int(ino)].pages[index]
         if let pfn = entry.folio { return frames[pfn].token }
         if let e = entry.swapEntry {
             let pfn = shmemSwapinFolio(ino, index, e)

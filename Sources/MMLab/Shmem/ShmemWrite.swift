@@ -54,16 +54,12 @@ extension Kernel {
     /// Models shmem_get_folio_gfp(…, SGP_WRITE) without a VMA (pwrite's lookup): find the
     /// folio, or swap it in (which frees the swap entry and dirties it), or allocate a new
     /// one, which is not zeroed (the write fills it); no userfaultfd check, since there is no
-    /// VMA. A write may extend the file, so the page cache grows to `index`. A page-cache slot
+    /// VMA. The index may lie past i_size (a write extends the file). A page-cache slot
     /// that is a KSM page's alias (design ksm.file_pages = on) is broken here, at the lookup:
     /// the file gets its own copy before anything writes to it.
     mutating func shmemGetFolioForWrite(_ ino: InodeID, _ index: UInt64) -> PFN {
         costs.pageCacheLookups += 1
-        if Int(index) >= inodes[Int(ino)].pages.count {
-            let n = Int(index) + 1 - inodes[Int(ino)].pages.count
-            inodes[Int(ino)].pages.append(contentsOf: repeatElement(.empty, count: n))
-        }
-        let entry = inodes[Int(ino)].pages[Int(index)]
+        let entry = inodes[Int(ino)].pages[index]
         if let pfn = entry.folio {
             if frames[pfn].flags.contains(.ksm) { return ksmBreakAlias(ino, index) }
             return pfn

@@ -44,16 +44,21 @@ extension Kernel {
         return nil
     }
 
-    /// Models userfaultfd_unregister(): clear uffd-wp state, wake waiters, drop the flags.
+    /// Models userfaultfd_unregister(): wake the waiters of a MISSING VMA, clear uffd-wp
+    /// state, drop the flags.
     public mutating func uffdUnregister(_ u: UffdID, start: UInt64, length: UInt64) -> Errno? {
         guard uffds[Int(u)].initialized else { return .EINVAL }
         guard start & (pageSize - 1) == 0, length > 0, length & (pageSize - 1) == 0 else { return .EINVAL }
         let m = Int(uffds[Int(u)].mm)
         let end = start + length
+        let wpAsync = uffds[Int(u)].features?.contains(.wpAsync) ?? false
         var found = false
         for vma in mms[m].vmas where vma.end > start && vma.start < end {
             found = true
+            // Not through another userfaultfd; and vma_can_userfault() with the VMA's own
+            // flags: an unregistered guest_memfd VMA is EINVAL even for WP_ASYNC.
             if let other = vma.uffd, other != u { return .EINVAL }
+            if !vmaCanUserfault(vma, vma.flags.intersection(VMFlags.uffdFlags), wpAsync: wpAsync) { return .EINVAL }
         }
         guard found else { return .EINVAL }
         let r = isolateRange(m, start, end)
@@ -61,7 +66,9 @@ extension Kernel {
             let vma = mms[m].vmas[v]
             if vma.flags.contains(.uffdWP) { uffdWPRange(m, v, vma.start, vma.end, enable: false) }
             noteWriteProtect(m, vma.start, vma.end, protect: false)
-            wakeUserfault(u, vma.start, vma.end)
+            // Only a MISSING registration wakes the faults pending in it (a WP or MINOR one
+            // leaves them asleep until UFFDIO_WAKE).
+            if vma.flags.contains(.uffdMissing) { wakeUserfault(u, vma.start, vma.end) }
             mms[m].vmas[v].flags.subtract(VMFlags.uffdFlags)
             mms[m].vmas[v].uffd = nil
         }
@@ -108,7 +115,12 @@ extension Kernel {
         let tryWritable = !enable && vma.flags.contains(.write) && vmaWantsManualPTEWriteUpgrade(vma)
         var a = start
         while a < end {
-            if !useMarkers && !mms[m].pageTables.walkTable(a) { a = min(end, (a | (pmdSize - 1)) + 1); continue }
+            // Without markers to install, change_pmd_range() skips pmd_none() entries (and
+            // absent upper levels); with them it allocates the tables (change_pmd_prepare()).
+            if !useMarkers {
+                guard let t = mms[m].pageTables.nextTable(a, end) else { break }
+                a = t
+            }
             let pte = mms[m].pageTables.pte(a)
             costs.pteReads += 1
             var new = pte
@@ -148,7 +160,8 @@ extension Kernel {
     }
 
     /// The checks of mfill_atomic() before the first page: the destination must lie inside
-    /// one registered VMA; MODE_WP needs a wp-registered VMA; CONTINUE a file VMA.
+    /// one registered VMA; MODE_WP needs a wp-registered VMA; the VMA must be anonymous or
+    /// shmem, and for CONTINUE shmem.
     func uffdMfillCheck(_ u: UffdID, start: UInt64, end: UInt64, mode: MfillMode, wp: Bool) -> Errno? {
         guard Int(u) < uffds.count, uffds[Int(u)].features != nil else { return .EINVAL }
         // UFFD_FEATURE_POISON only advertises UFFDIO_POISON; the ioctl does not check it.
@@ -160,6 +173,9 @@ extension Kernel {
               mms[m].vmas[v].uffd != nil else { return .ENOENT }
         let vma = mms[m].vmas[v]
         if wp && !vma.flags.contains(.uffdWP) { return .EINVAL }
+        // Neither anonymous nor shmem (a guest_memfd registered WP under WP_ASYNC, a device):
+        // mfill_atomic() has no way to fill it.
+        if vmaIsGuestMemfd(vma) || vmaIsDax(vma) { return .EINVAL }
         if mode == .continue && vma.inode == nil { return .EINVAL }
         return nil
     }
@@ -228,7 +244,7 @@ extension Kernel {
                 // shmem_mfill_atomic_pte(): a new page-cache page.
                 let index = vma.pgoff(of: a)
                 guard index < inodes[Int(ino)].sizeInPages else { return .EFAULT }
-                guard inodes[Int(ino)].pages[Int(index)].isEmpty else { return .EEXIST }
+                guard inodes[Int(ino)].pages[index].isEmpty else { return .EEXIST }
                 let pfn = frames.alloc(token: token)
                 costs.pageCopies += 1
                 shmemAddToPageCache(pfn, ino, index)
@@ -249,7 +265,7 @@ extension Kernel {
             if shared, let ino = vma.inode {
                 let index = vma.pgoff(of: a)
                 guard index < inodes[Int(ino)].sizeInPages else { return .EFAULT }
-                guard inodes[Int(ino)].pages[Int(index)].isEmpty else { return .EEXIST }
+                guard inodes[Int(ino)].pages[index].isEmpty else { return .EEXIST }
                 let pfn = frames.alloc(token: 0)
                 costs.pageZeroings += 1
                 shmemAddToPageCache(pfn, ino, index)
@@ -264,7 +280,7 @@ extension Kernel {
             guard let ino = vma.inode else { return .EINVAL }
             let index = vma.pgoff(of: a)
             guard index < inodes[Int(ino)].sizeInPages else { return .EFAULT }
-            let entry = inodes[Int(ino)].pages[Int(index)]
+            let entry = inodes[Int(ino)].pages[index]
             let pfn: PFN
             if let p = entry.folio { pfn = p }
             else if let e = entry.swapEntry { pfn = shmemSwapinFolio(ino, index, e) }

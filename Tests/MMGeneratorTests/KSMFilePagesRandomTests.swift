@@ -10,7 +10,7 @@
 import Foundation
 import MMScenario
 import XCTest
-@testable import MMLive
+import MMGenerator
 
 final class KSMFilePagesRandomTests: XCTestCase {
     /// The generated scenario with KSM woven in: mergeable after each top-level mmap, a scan
