@@ -218,7 +218,7 @@ public struct ScenarioGenerator {
         if rng.percent(4) { emit("kconfig \(rng.pick(["MEM_SOFT_DIRTY", "MEMORY_FAILURE"])) = n") }
         if plan.swap {
             hasSwap = true
-            emit("swap 16M")
+            emit("swap 4M")
         }
         procs.append(Process(name: "main", pages: []))
         setUpObjects()
