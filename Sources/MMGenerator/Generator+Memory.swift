@@ -494,7 +494,8 @@ extension ScenarioGenerator {
 
     /// `pin NAME REF` in main: pin_user_pages(FOLL_WRITE | FOLL_LONGTERM) through io_uring.
     /// Every page is faulted in writable first (a COW page is copied); a first page without a
-    /// VMA, without write permission, or whose fault is a signal is EFAULT, and nothing is
+    /// VMA, without write permission, or whose fault is a signal (or a poison marker's
+    /// HWPOISON) is EFAULT, and nothing is
     /// pinned. Never over a page that could userfault: the kernel's pin then sleeps in
     /// handle_userfault() (pin_user_pages_fast() faults with FOLL_UNLOCKABLE), see the file
     /// comment of ScenarioGenerator.swift.
@@ -505,12 +506,9 @@ extension ScenarioGenerator {
             let first = procs[0].pages[m][r.lowerBound]
             let name = "P\(pins.count + 1)"
             let f = faults(0, m, r.lowerBound, store: true)
-            if first.mapped && first.prot == .rw && first.pte == .poison {
-                emit("pin \(name) \(ref(m, r)) -> EHWPOISON")   // VM_FAULT_HWPOISON
-                pins.append((name, m, r, false, false))
-                return true
-            }
-            if !first.mapped || first.prot != .rw || f == [.segv] || (f == [.bus] && !first.pte.contains(.poison)) {
+            // A signal of the fault is EFAULT, a poison marker's VM_FAULT_HWPOISON too
+            // (vm_fault_to_errno() without FOLL_HWPOISON).
+            if !first.mapped || first.prot != .rw || f == [.segv] || f == [.bus] {
                 emit("pin \(name) \(ref(m, r)) -> EFAULT")
                 pins.append((name, m, r, false, false))
                 return true
@@ -518,8 +516,15 @@ extension ScenarioGenerator {
             guard r.allSatisfy({ faults(0, m, $0, store: true) == [.ok] && procs[0].pages[m][$0].prot == .rw }) else { continue }
             emit("pin \(name) \(ref(m, r))")
             for i in r {
+                let before = procs[0].pages[m][i]
                 accessed(0, m, i, store: true)
                 procs[0].pages[m][i].pinned = .yes
+                // A present writable page is pinned without a fault (gup_fast()): a lazyfree
+                // page stays lazyfree and clean.
+                if before.lazyfree != .no && before.pte.contains(.anon) {
+                    procs[0].pages[m][i].lazyfree = before.lazyfree
+                    procs[0].pages[m][i].exclusive = false
+                }
             }
             if ksmScanned { freeing() }
             pins.append((name, m, r, true, false))

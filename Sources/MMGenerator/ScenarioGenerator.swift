@@ -15,8 +15,8 @@
 // 12–45 steps drawn with weights that depend on the plan and on the state: accesses,
 // observations (`pagemap`, `expect pagemap`, `expect read`, `pagemap_scan` and
 // `expect pagemap_scan`), every madvise advice over partial ranges, mprotect, munmap, punch,
-// pread, late mmaps, fork with `in cN { … }` blocks and `exit`, the userfaultfd ioctls, KSM
-// statements, and *episodes*: a thread that faults (a load, a store or a populate) on a page
+// pread, late mmaps, `when design` blocks, pins, `convert`, fork with `in cN { … }` blocks and
+// `exit`, the userfaultfd ioctls, KSM statements (and KSM × uffd-wp set-ups), and *episodes*: a thread that faults (a load, a store or a populate) on a page
 // the generator knows will trap, and a handler (the main flow, or a handler thread) that reads
 // the event and resolves it with copy, zeropage, continue, poison, unwp, wake after
 // `dontwake`, or unregister — sometimes twice (a `copy … wp` makes the retried store trap
@@ -40,7 +40,7 @@
 // * frame identities after memory was freed: both the kernel and the model reuse freed
 //   frames, in different orders, and identities are numbered by first observation. Once a
 //   statement that can free a frame (dontneed, pageout, remove, free, punch, munmap, exit, a
-//   KSM scan, a store after a merge, guard_install) follows a `pagemap` or `expect pagemap`,
+//   KSM scan, a store after a merge, guard_install, unpin) follows a `pagemap` or `expect pagemap`,
 //   no more `pagemap` is emitted (`expect pagemap` without `frame=` stays: it compares bits).
 //   Swap slots are not reused in a scenario this short: both allocators move a cursor forward.
 // * MADV_GUARD_INSTALL over a file VMA that may hold a uffd-wp marker: the zap keeps the
@@ -49,6 +49,10 @@
 // * `ksm use_zero_pages on` together with MADV_DONTFORK/MADV_WIPEONFORK: 6.18 leaks the host's
 //   ksm_zero_pages count across fork (examples/ksm/zero-pages-fork.mms), which no restore can
 //   give back; a scenario uses one or the other.
+// * `pin` over a page whose fault could go to userfaultfd: the kernel's io_uring pin
+//   (pin_user_pages_fast(), whose slow path faults with FOLL_UNLOCKABLE) sleeps in
+//   handle_userfault() while the live backend waits for its reply, and the model answers EFAULT
+//   (a gap of the model's pins, not by nature: reported, not fixed here).
 // * `poison` under `kconfig MEMORY_FAILURE = y` (it would poison host RAM): `poison` is
 //   emitted only as the EINVAL of this kernel, without the kconfig line.
 // * What the live backend refuses or does not run: dax, design values other than 6.18's,
@@ -218,7 +222,7 @@ public struct ScenarioGenerator {
         if rng.percent(4) { emit("kconfig \(rng.pick(["MEM_SOFT_DIRTY", "MEMORY_FAILURE"])) = n") }
         if plan.swap {
             hasSwap = true
-            emit("swap 16M")
+            emit("swap 4M")
         }
         procs.append(Process(name: "main", pages: []))
         setUpObjects()

@@ -10,6 +10,7 @@ import Foundation
 import MMScenario
 import XCTest
 import MMLab
+import MMGenerator
 @testable import MMLive
 
 final class ScenarioMinimiserTests: XCTestCase {
@@ -90,6 +91,9 @@ final class RandomDifferentialTests: XCTestCase {
         let started = Date()
         let report = RandomDiff.run(count: count, seed: seed, directory: directory)
         print(report.summary + String(format: " (%.1f s)", Date().timeIntervalSince(started)))
+        if let (s, n) = report.coverage.leastUsedStatement, let ((a, b), k) = report.coverage.leastPair {
+            print("coverage: least used statement \(s) (\(n) of \(count)), least frequent pair \(a) × \(b) (\(k))")
+        }
         if report.firstDifference != nil || report.firstError != nil { print(report.text) }
         XCTAssertEqual(report.agree + report.differ + report.skipped + report.errors, count)
         XCTAssertEqual(report.skipped, 0, "a generated scenario was skipped: the generator used something the live backend refuses")

@@ -22,3 +22,9 @@ mmap N anon private none 1p
 pin S N[0] -> EFAULT
 pin T A[0..1] -> EFAULT
 expect read A[1] == 0x1
+mmap X anon shared rw 2p
+uffd U
+uffd U register X wp
+uffd U poison X[0]
+pin V X[0] -> EFAULT                                # VM_FAULT_HWPOISON: EFAULT without FOLL_HWPOISON
+madvise X[0] populate_read -> EHWPOISON             # populate asks for FOLL_HWPOISON

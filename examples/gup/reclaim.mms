@@ -23,3 +23,13 @@ madvise S[0] pageout
 expect pagemap A[0] present=0 swap=1
 expect read A[0] == 0x1
 expect read S[0] == 0x2
+mmap L anon private rw 1p
+write L = 0x9
+madvise L free                                      # lazyfree and clean
+pin PL L[0]                                         # gup_fast(): no fault, still clean
+madvise L pageout
+expect pagemap L present=1                          # ref_count != 1 + map_count: kept as it was
+expect read L == 0x9
+unpin PL
+madvise L pageout
+expect pagemap L = 0x0                              # the pin gone: a clean lazyfree page is dropped

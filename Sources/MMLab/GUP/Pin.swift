@@ -56,7 +56,9 @@ extension Kernel {
                 costs.faults += 1
                 switch handleMMFault(m, a, write: true) {
                 case .done: continue
-                case .hwpoison: return fail(.EHWPOISON)
+                // vm_fault_to_errno(): EHWPOISON only under FOLL_HWPOISON, which
+                // pin_user_pages_fast() from io_uring does not pass (checked on the kernel).
+                case .hwpoison: return fail(.EFAULT)
                 case .sigsegv, .sigbus: return fail(.EFAULT)
                 case .userfault(let w):
                     // pin_user_pages_fast() from io_uring is not FOLL_UNLOCKABLE: it does not wait

@@ -71,8 +71,9 @@ extension Kernel {
 
     /// Models the MADV_FREE branch of shrink_folio_list() / try_to_unmap_one() for a folio that
     /// is anonymous and not swap-backed: if neither the folio nor a PTE mapping it was dirtied
-    /// since MADV_FREE, every mapping is cleared and the folio freed (no swap needed); otherwise
-    /// it is swap-backed again and kept, still mapped. Returns whether it was discarded.
+    /// since MADV_FREE, and nothing but its mappings references it (a pin does), every mapping
+    /// is cleared and the folio freed (no swap needed); a redirtied one is swap-backed again
+    /// and kept, still mapped. Returns whether it was discarded.
     mutating func reclaimLazyfree(_ pfn: PFN) -> Bool {
         let hits = rmapWalk(pfn)
         let redirtied = frames[pfn].flags.contains(.dirty)
@@ -81,6 +82,9 @@ extension Kernel {
             frames[pfn].flags.formUnion([.swapbacked, .dirty])   // folio_set_swapbacked(); walk_abort
             return false
         }
+        // ref_count != 1 + map_count: another reference (a GUP pin) keeps the folio, and
+        // nothing changes; it is looked at again when that reference is gone.
+        if Int(frames[pfn].refcount) != Int(frames[pfn].mapcount) { return false }
         for hit in hits {
             mms[hit.mm].pageTables.set(hit.address, .none)
             mms[hit.mm].rssAnon -= 1

@@ -78,7 +78,8 @@ extension Kernel {
                     let out = cats & args.returnMask, holeEnd = a + n << pageShift
                     if let last = st.regions.last, last.end == a, last.categories == out {
                         st.regions[st.regions.count - 1].end = holeEnd
-                    } else if out != 0 || args.returnMask == 0 {
+                    } else {
+                        // pagemap_scan_push_range(): a region even with no category left.
                         st.regions.append(PageRegion(start: a, end: holeEnd, categories: out))
                     }
                     if holeEnd < pieceEnd { check(); return .finished(.regions(st.regions)) }
