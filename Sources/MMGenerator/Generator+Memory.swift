@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 //
 // Statements on memory: accesses, observations, madvise (every advice, partial ranges),
-// mprotect, munmap, punch, pread, late mmaps, fork and the statements of a child.
+// mprotect, munmap, punch, pread, pwrite, late mmaps, fork and the statements of a child.
 
 import MMLab
 
@@ -481,6 +481,24 @@ extension ScenarioGenerator {
         let name = objects[o].name!
         let ref = last - first + 1 == n ? name : first == last ? "\(name)[\(first)]" : "\(name)[\(first)..\(last)]"
         emit("pread \(ref)" + (objects[o].guest ? " -> ESPIPE" : ""))
+        return true
+    }
+
+    /// `pwrite`: pwrite(2) of each page of a memfd, through the page cache only: no PTE
+    /// changes, but every page written is in the page cache afterwards (allocated for a hole,
+    /// swapped in if it was out), which later faults see (fault-around, MISSING and MINOR);
+    /// ESPIPE on a guest_memfd.
+    mutating func pwrite() -> Bool {
+        let files = objects.indices.filter { objects[$0].name != nil }
+        guard !files.isEmpty else { return false }
+        let o = rng.pick(files)
+        let n = objects[o].pages
+        let first = rng.below(n)
+        let last = rng.percent(50) ? first : min(n - 1, first + rng.below(6))
+        let name = objects[o].name!
+        let ref = last - first + 1 == n ? name : first == last ? "\(name)[\(first)]" : "\(name)[\(first)..\(last)]"
+        emit("pwrite \(ref) = \(token())" + (objects[o].guest ? " -> ESPIPE" : ""))
+        if !objects[o].guest { for k in first...last { objects[o].slots[k] = .present } }
         return true
     }
 

@@ -15,7 +15,7 @@
 // 12–45 steps drawn with weights that depend on the plan and on the state: accesses,
 // observations (`pagemap`, `expect pagemap`, `expect read`, `pagemap_scan` and
 // `expect pagemap_scan`), every madvise advice over partial ranges, mprotect, munmap, punch,
-// pread, late mmaps, `when design` blocks, pins, `convert`, fork with `in cN { … }` blocks and
+// pread, pwrite, late mmaps, `when design` blocks, pins, `convert`, fork with `in cN { … }` blocks and
 // `exit`, the userfaultfd ioctls, KSM statements (and KSM × uffd-wp set-ups), and *episodes*: a thread that faults (a load, a store or a populate) on a page
 // the generator knows will trap, and a handler (the main flow, or a handler thread) that reads
 // the event and resolves it with copy, zeropage, continue, poison, unwp, wake after
@@ -366,7 +366,7 @@ public struct ScenarioGenerator {
 
     enum Op: CaseIterable {
         case write, read, pagemap, expectPagemap, scan, expectScan
-        case madvise, punch, pread, mprotect, munmap, lateMmap
+        case madvise, punch, pread, pwrite, mprotect, munmap, lateMmap
         case fork, inChild
         case uffdCreate, uffdRegister, uffdUnregister, uffdWP, uffdUnwp, uffdFill, uffdWake, expectNoEvent
         case faultEpisode, eventEpisode, unsureStore, ksmWP
@@ -390,6 +390,7 @@ public struct ScenarioGenerator {
             case .madvise: 18
             case .punch: plan.punch ? 5 : 1
             case .pread: 2
+            case .pwrite: 2
             case .mprotect: plan.mprotect ? 6 : 1
             case .munmap: plan.munmap ? 3 : 0
             case .lateMmap: plan.late && lateMaps < 2 ? 2 : 0
@@ -431,6 +432,7 @@ public struct ScenarioGenerator {
         case .madvise: return madvise(0)
         case .punch: return punch()
         case .pread: return pread()
+        case .pwrite: return pwrite()
         case .mprotect: return mprotect(0)
         case .munmap: return munmap(0)
         case .lateMmap: return lateMmap()

@@ -296,3 +296,33 @@ final class KSMFilePagesTests: XCTestCase {
         XCTAssertTrue(v.t.k.verifyInvariants().contains { $0.contains("the slot does not hold KSM page") })
     }
 }
+
+/// GUP pins and page-cache aliases.
+final class KSMFilePagesPinTests: XCTestCase {
+    /// A pinned clean page is not merged; a pin taken after a merge breaks the alias (its
+    /// write fault) and holds the file's own copy.
+    func testPinsAndAliases() {
+        var t = TestKernel(design: KSMFilePagesTests.on)
+        let f1 = t.memfd(2), f2 = t.memfd(2)
+        let g1 = t.map(f1, pages: 2), g2 = t.map(f2, pages: 2)
+        for a in [g1, g2] {
+            for i in 0..<2 { XCTAssertEqual(t.read(a, page: i), .ok(0)) }
+            XCTAssertNil(t.k.madvise(t.mm, start: a, length: 2 << 12, advice: .mergeable))
+        }
+        guard case .success(let pin) = t.k.pinUserPages(t.mm, start: g2 + 4096, length: 4096) else { return XCTFail("pin") }
+        t.k.ksmSetRun(true)
+        t.k.ksmScan(2)
+        let page = { (ino: InodeID, i: UInt64) in t.k.inodes[Int(ino)].pages[i].folio }
+        guard let kpage = page(f1, 0) else { return XCTFail("F1[0]") }
+        XCTAssertEqual(t.k.ksm.aliases.map(\.kpage), [kpage, kpage, kpage], "F1[0], F1[1], F2[0]")
+        XCTAssertNotEqual(page(f2, 1), kpage, "the pinned page is not merged")
+        guard case .success(let pin2) = t.k.pinUserPages(t.mm, start: g2, length: 4096) else { return XCTFail("pin 2") }
+        XCTAssertNotEqual(page(f2, 0), kpage, "the pin's write fault broke F2's alias")
+        XCTAssertEqual(t.k.mms[Int(t.mm)].pageTables.pte(g2).pfn, page(f2, 0))
+        XCTAssertFalse(t.k.frames[kpage].refcount >= 1024, "the KSM page is never pinned")
+        XCTAssertNil(t.k.unpinUserPages(pin))
+        XCTAssertNil(t.k.unpinUserPages(pin2))
+        t.assertConsistent()
+        t.tearDownAndAssertNoLeaks()
+    }
+}

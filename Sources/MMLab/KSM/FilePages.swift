@@ -57,10 +57,10 @@ extension Kernel {
     }
 
     /// The folio's part of the specification's eligibility: uptodate, clean (PG_dirty clear),
-    /// not under writeback, unpinned (no reference beyond its mappings and the page cache's),
-    /// not poisoned. The model's page-cache folios are never under writeback (shmem_writeout()
-    /// takes a folio out of the page cache before its write starts), and pins do not exist in
-    /// the language; a PTE's dirty bit is checked when the merge walks the PTEs
+    /// not under writeback, unpinned (no reference beyond its mappings and the page cache's: a
+    /// GUP pin adds GUP_PIN_COUNTING_BIAS), not poisoned. The model's page-cache folios are
+    /// never under writeback (shmem_writeout() takes a folio out of the page cache before its
+    /// write starts); a PTE's dirty bit is checked when the merge walks the PTEs
     /// (ksmFileMergeCheck()). A shmem folio is dirty from its first write (a write fault,
     /// pwrite, a swap-in) until it leaves the page cache for swap: only pages that were never
     /// written are clean (docs/designs.md).
