@@ -121,6 +121,13 @@ final class CLISnapshotTests: XCTestCase {
                                                   "pagemap.shmem_swap=none,pagecache"], status: 0)
     }
 
+    /// Seed 002's headline: two VMs' memfd guest memory under 6.18 and under ksm.file_pages = on
+    /// (the counters, the frames freed, the aliases' metadata).
+    func testCompareKSMFilePages() throws {
+        try assertSnapshot("compare-ksm-file-two-vms", ["compare", "examples/designs/ksm-file-two-vms.mms", "--design",
+                                                        "ksm.file_pages=off,on"], status: 0)
+    }
+
     func testCompareRefusesUnknownValues() throws {
         try assertSnapshot("compare-bad-value", ["compare", "examples/shmem/pageout.mms", "--design",
                                                  "pagemap.shmem_swap=sometimes"], status: 2)
