@@ -274,6 +274,32 @@ final class KSMFilePagesTests: XCTestCase {
         v.t.tearDownAndAssertNoLeaks()
     }
 
+    /// An anonymous page swapped back in (still in the swap cache) that became a KSM page takes
+    /// page-cache aliases too; reclaim keeps it, and everything is freed at the end.
+    func testAnAliasedKSMPageMaySitInTheSwapCache() {
+        var t = TestKernel(design: Self.on, swapMiB: 1)
+        let a = t.anon(2)
+        t.write(a, page: 0, 0)
+        t.write(a, page: 1, 0)
+        XCTAssertNil(t.k.madvise(t.mm, start: a, length: 2 << 12, advice: .pageout))
+        XCTAssertEqual(t.read(a), .ok(0))
+        XCTAssertEqual(t.read(a, page: 1), .ok(0))
+        let f = t.memfd(1)
+        let g = t.map(f, pages: 1)
+        XCTAssertEqual(t.read(g), .ok(0))
+        for (s, n) in [(a, 2), (g, 1)] { XCTAssertNil(t.k.madvise(t.mm, start: s, length: UInt64(n) << 12, advice: .mergeable)) }
+        t.k.ksmSetRun(true)
+        t.k.ksmScan(3)
+        let kpage = pte(t.k, t.mm, a).pfn
+        XCTAssertTrue(t.k.frames[kpage].flags.contains(.swapcache))
+        XCTAssertEqual(t.k.ksmAlias(f, 0), kpage)
+        XCTAssertEqual(counter(t.k, "pages_sharing"), 2)
+        t.k.exitMM(t.mm)
+        XCTAssertTrue(t.k.frames.isAllocated(kpage), "the alias holds it")
+        t.assertConsistent()
+        t.tearDownAndAssertNoLeaks()
+    }
+
     /// guest_memfd is never a candidate, under either design.
     func testGuestMemfdIsNotCompatible() {
         var t = TestKernel(design: Self.on)
