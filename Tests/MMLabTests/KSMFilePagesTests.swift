@@ -300,6 +300,23 @@ final class KSMFilePagesTests: XCTestCase {
         t.tearDownAndAssertNoLeaks()
     }
 
+    /// Truncation unmaps a slot's KSM page again only where this file's PTEs at that index
+    /// still map it (the page is mapped through its other aliases too): a guard marker there
+    /// survives a punch, as under 6.18.
+    func testPunchOfAnAliasKeepsAGuardMarkerAtThatIndex() {
+        var v = twoVMs(Self.on, pages: 2, scan: false)
+        let other = v.t.k.fork(v.t.mm, childName: "other")
+        XCTAssertEqual(v.t.read(v.g1, page: 1, in: other), .ok(0))
+        XCTAssertNil(v.t.k.madvise(v.t.mm, start: v.g1 + 4096, length: 4096, advice: .guard_install))
+        v.t.k.ksmScan(2)
+        XCTAssertEqual(v.t.k.ksmAlias(v.f1, 1), v.t.k.ksmAlias(v.f2, 0), "merged")
+        XCTAssertNil(v.t.k.fallocatePunchHole(v.f1, offset: 4096, length: 4096))
+        XCTAssertEqual(pte(v.t.k, v.t.mm, v.g1 + 4096).marker, .guard_, "the guard marker stays")
+        XCTAssertTrue(pte(v.t.k, other, v.g1 + 4096).isNone)
+        v.t.assertConsistent()
+        v.t.tearDownAndAssertNoLeaks()
+    }
+
     /// guest_memfd is never a candidate, under either design.
     func testGuestMemfdIsNotCompatible() {
         var t = TestKernel(design: Self.on)

@@ -103,7 +103,15 @@ extension Kernel {
         while let i = inodes[Int(ino)].pages.next(from: index, below: end) {
             let entry = inodes[Int(ino)].pages[i]
             if let pfn = entry.folio {
-                if frames[pfn].mapcount > 0 { unmapMappingFolio(ino, index: i) }
+                // folio_mapped(): a folio faulted in again since the unmap pass. A KSM page
+                // standing in for the slot (ksm.file_pages = on) is mapped through its other
+                // aliases too: only this file's PTEs of it at this index count.
+                let mapped = frames[pfn].flags.contains(.ksm)
+                    ? mappingMapped(ino) && ksmFileMappings(ino, i, pfn).contains {
+                        ksmMapsAlias($0.mm, mms[$0.mm].vmas[$0.vma], $0.address, pfn)
+                    }
+                    : frames[pfn].mapcount > 0
+                if mapped { unmapMappingFolio(ino, index: i) }
                 shmemRemoveFromPageCache(pfn, ino, i)
             } else if let e = entry.swapEntry {
                 inodes[Int(ino)].pages[i] = .empty
@@ -111,6 +119,11 @@ extension Kernel {
             }
             index = i + 1
         }
+    }
+
+    /// Models mapping_mapped(): some VMA maps the file (its i_mmap tree is not empty).
+    func mappingMapped(_ ino: InodeID) -> Bool {
+        mms.contains { $0.alive && $0.vmas.contains { $0.inode == ino } }
     }
 
     /// The end of shmem_fallocate(PUNCH_HOLE): clear i_private and wake the faults that
