@@ -18,21 +18,20 @@ final class KSMFilePagesRandomTests: XCTestCase {
     /// The generated scenario with KSM woven in: mergeable after each top-level mmap, a scan
     /// after every fourth top-level statement, the invariants checked throughout.
     static func withKSM(_ text: String) -> String {
+        // The generator's own design and kconfig lines come first; KSM's set-up follows them.
         var out = ["design ksm.file_pages = on"]
-        var n = 0
-        var started = false
+        var n = 0, started = false
         for line in text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init) {
-            // The set-up lines (title, design, kconfig, comments) stay first.
-            let setUp = line.isEmpty || line.hasPrefix("#") || line.hasPrefix("scenario ") || line.hasPrefix("design ")
-                || line.hasPrefix("kconfig ")
+            let setUp = line.hasPrefix("design ") || line.hasPrefix("kconfig ") || line.hasPrefix("scenario ")
+                || line.hasPrefix("#") || line.isEmpty
             if !started && !setUp {
-                started = true
                 out += ["check consistent", "ksm run"]
+                started = true
             }
             out.append(line)
             guard started, !line.hasPrefix(" "), !line.hasSuffix("{"), !line.isEmpty, line != "}" else { continue }
             let words = line.split(separator: " ")
-            // After a mapping that the generator does not expect to fail.
+            // A mapping whose mmap is expected to fail has no pages to advise.
             if words.first == "mmap", words.count > 1, !line.contains("->") { out.append("madvise \(words[1]) mergeable") }
             n += 1
             if n % 4 == 0 { out.append("ksm scan 1") }

@@ -35,6 +35,7 @@ final class HugeExploreTests: XCTestCase {
         XCTAssertTrue(out.output.contains("check no_lost_write: holds on all"), out.output)
         // Three PTE tables at most are ever populated; a per-page walk would read 2^32 PTEs.
         let perExecution = result.pteReads / result.executions
+        print("explore over 16 TiB: \(result.executions) executions, \(perExecution) PTE reads per execution")
         XCTAssertLessThan(perExecution, 40 * 512, "PTE reads per execution: \(perExecution)")
     }
 }
