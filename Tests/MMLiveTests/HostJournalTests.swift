@@ -208,6 +208,15 @@ final class HostJournalKillTests: XCTestCase {
         guard fd >= 0 else { throw XCTSkip("cannot open \(HostSetup.lockPath)") }
         defer { close(fd) }
         XCTAssertEqual(flock(fd, LOCK_EX), 0)
+        // A run killed together with its guardian (a CI job or a session stopped with
+        // SIGKILL to the process group) leaves its journal; what the host "was before" is
+        // what that journal restores, as the next live run's start-up would.
+        if FileManager.default.fileExists(atPath: HostSetup.journalPath) {
+            var report = [CChar](repeating: 0, count: 4096)
+            let recovered = mml_host_recover(HostSetup.journalPath, &report, Int32(report.count))
+            print("a journal of an earlier killed run was on the host (\(recovered)): "
+                  + String(decoding: report.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
+        }
         return hostState()
     }
 
