@@ -86,6 +86,9 @@ extension Kernel {
         var a = src.start
         while a < src.end {
             if !mms[p].pageTables.walkTable(a) { a = min(src.end, (a | (pmdSize - 1)) + 1); continue }
+            // pte_alloc_map_lock(dst_mm): the child gets the table for every PMD the parent
+            // has one in, even if it copies no PTE into it (PAGEMAP_SCAN tells none from hole).
+            if a == src.start || a & (pmdSize - 1) == 0 { _ = mms[c].pageTables.allocSlot(a) }
             let pte = mms[p].pageTables.pte(a)
             costs.pteReads += 1
             if !pte.isNone {
