@@ -13,6 +13,7 @@ let package = Package(
         .library(name: "MMScenario", targets: ["MMScenario"]),
         .library(name: "MMExplore", targets: ["MMExplore"]),
         .library(name: "MMGenerator", targets: ["MMGenerator"]),
+        .library(name: "MMFuzz", targets: ["MMFuzz"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -31,6 +32,9 @@ let package = Package(
         .target(name: "MMExplore", dependencies: ["MMScenario", "MMSyntax", "MMLab"]),
         // Random scenarios for the differential test, and what they cover.
         .target(name: "MMGenerator", dependencies: ["MMScenario", "MMSyntax", "MMLab"]),
+        // One fuzz input through parser, checker, runner and explore, with the harness's bounds
+        // (the libFuzzer target is a separate package, Fuzz/, so the root never needs it).
+        .target(name: "MMFuzz", dependencies: ["MMScenario", "MMSyntax", "MMExplore"]),
         // The live backend's C shim: the worker loop, syscall wrappers, host set-up record.
         .target(name: "CMMLinux"),
         // The live backend: scenarios on the running kernel, and the model/kernel diff.
@@ -45,7 +49,7 @@ let package = Package(
         ),
         .testTarget(name: "MMLabTests", dependencies: ["MMLab"]),
         .testTarget(name: "MMSyntaxTests", dependencies: ["MMSyntax"]),
-        .testTarget(name: "MMScenarioTests", dependencies: ["MMScenario", "MMSyntax", "MMLab", "MMExplore"], exclude: ["Fixtures"]),
+        .testTarget(name: "MMScenarioTests", dependencies: ["MMScenario", "MMSyntax", "MMLab", "MMExplore", "MMFuzz"], exclude: ["Fixtures"]),
         .testTarget(name: "CLITests", dependencies: ["mmlab"], exclude: ["Snapshots", "Fixtures"]),
         .testTarget(name: "MMGeneratorTests", dependencies: ["MMGenerator", "MMScenario", "MMSyntax", "MMLab"]),
         .testTarget(name: "MMLiveTests", dependencies: ["MMLive", "MMGenerator", "CMMLinux", "MMScenario", "MMSyntax", "MMLab"]),

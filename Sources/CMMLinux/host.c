@@ -22,6 +22,7 @@
 #include <signal.h>
 #include <sys/file.h>
 #include <sys/prctl.h>
+#include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -632,7 +633,32 @@ struct mml_swap_info {
 	uint32_t badpages[1];
 };
 
-/// Fills the open file fd with `pages` pages of zeros and a swap header: 0 or an errno.
+/// Whether the file system holding `path` has room for `bytes` more, with 1 GiB to spare (a
+/// swap file is written out in full: a size beyond the free space must fail before the disk
+/// fills up, not after).
+static int mml_room_for(const char *path, uint64_t bytes)
+{
+	char dir[256];
+	size_t n = strlen(path);
+	if (n >= sizeof dir)
+		return 0;
+	memcpy(dir, path, n + 1);
+	char *slash = strrchr(dir, '/');
+	if (slash == dir)
+		slash[1] = 0;
+	else if (slash)
+		*slash = 0;
+	struct statvfs sv;
+	if (statvfs(slash ? dir : ".", &sv) != 0)
+		return 0;
+	uint64_t avail = (uint64_t)sv.f_bavail * (uint64_t)sv.f_frsize;
+	uint64_t spare = 1ULL << 30;
+	return avail > spare && bytes <= avail - spare;
+}
+
+/// Fills the open file fd with `pages` pages of zeros and a swap header: 0 or an errno. The
+/// header is mkswap's: at most 2^32 − 1 pages counted in last_page (a 32-bit field: mkswap
+/// truncates a larger area, the file keeps its size).
 static int mml_write_swap(int fd, uint64_t pages, long page)
 {
 	static char zeros[1 << 16];
@@ -650,7 +676,7 @@ static int mml_write_swap(int fd, uint64_t pages, long page)
 	struct mml_swap_info info;
 	memset(&info, 0, sizeof info);
 	info.version = 1;
-	info.last_page = (uint32_t)(pages - 1);
+	info.last_page = (uint32_t)((pages > UINT32_MAX ? UINT32_MAX : pages) - 1);
 	uint64_t id = ((uint64_t)getpid() << 32) ^ (uint64_t)mml_now_ms();
 	memcpy(info.sws_uuid, &id, sizeof id);
 	memcpy(head + 1024, &info, sizeof info);
@@ -661,12 +687,15 @@ static int mml_write_swap(int fd, uint64_t pages, long page)
 }
 
 /// Records the swap file in the journal, then creates and swapon(2)s it: 0 or -errno.
+/// ENOSPC, before anything is recorded or written, when the file would not fit.
 int mml_host_add_swapfile(const char *path, uint64_t bytes)
 {
 	long page = sysconf(_SC_PAGESIZE);
 	uint64_t pages = bytes / (uint64_t)page;
 	if (pages < 10 || (H.journal[0] && !mml_journal_swap_path_ok(H.journal, path)))
 		return -EINVAL;
+	if (!mml_room_for(path, pages * (uint64_t)page))
+		return -ENOSPC;
 	int r = mml_record_add_swap(&H.rec, path);
 	if (r)
 		return r;

@@ -138,7 +138,8 @@ void mml_do_mmap(const struct mml_request *rq, int fd, struct mml_reply *rp)
 	}
 	uintptr_t a = (((uintptr_t)r + MML_PMD + big - 1) & ~(uintptr_t)(big - 1)) + extra;
 	int flags = (shared ? MAP_SHARED : MAP_PRIVATE) | MAP_FIXED | (fd < 0 ? MAP_ANONYMOUS : 0);
-	void *p = mmap((void *)a, len, mml_prot(prot), flags, fd, fd < 0 ? 0 : (off_t)off);
+	// The offset goes to the kernel for anonymous memory too: sys_mmap() checks its alignment.
+	void *p = mmap((void *)a, len, mml_prot(prot), flags, fd, (off_t)off);
 	if (p == MAP_FAILED) {
 		rp->ret = -1;
 		rp->err = errno;

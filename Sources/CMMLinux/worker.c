@@ -15,6 +15,7 @@
 #include <sched.h>
 #include <setjmp.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -77,6 +78,24 @@ int mml_store(uintptr_t a, uint64_t token)
 		return 0;
 	}
 	return mml_got_sig;
+}
+
+/// pwrite(2) of one page filled with `token` at `offset` on `fd`: bytes written, or -1
+/// (errno set).
+static ssize_t mml_pwrite_page(int fd, uint64_t offset, uint64_t token)
+{
+	uint64_t *buf = malloc((size_t)mml_page);
+	if (!buf) {
+		errno = ENOMEM;
+		return -1;
+	}
+	for (long i = 0; i < mml_page / 8; i++)
+		buf[i] = token;
+	ssize_t n = pwrite(fd, buf, (size_t)mml_page, (off_t)offset);
+	int e = errno;
+	free(buf);
+	errno = e;
+	return n;
 }
 
 /// mml_load into a reply: value, or the signal and its si_code.
@@ -288,6 +307,10 @@ void mml_worker_loop(void)
 		case MML_OP_PUNCH:
 			rp.ret = fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)rq.arg[0], (off_t)rq.arg[1]);
 			rp.err = rp.ret ? errno : 0;
+			break;
+		case MML_OP_PWRITE:
+			rp.ret = mml_pwrite_page(fd, rq.arg[0], rq.arg[1]);
+			rp.err = rp.ret < 0 ? errno : 0;
 			break;
 		case MML_OP_FORK: {
 			int child_sock;

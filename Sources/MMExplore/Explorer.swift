@@ -50,6 +50,9 @@ public struct ExploreResult: Sendable {
     public var verdicts: [CheckVerdict] = []
     /// Executions a plain enumeration would explore (measured without reduction), if known.
     public var plainExecutions: Int?
+    /// PTE reads of the model over every execution explored (Kernel.costs), for tests of the
+    /// work a walk does.
+    public var pteReads = 0
 }
 
 /// A replay token: the thread chosen at each step, one base-36 digit each.
@@ -94,6 +97,7 @@ struct Explorer {
         var r = runner
         let outcome = r.finishExecution(post: post, checks: checks)
         result.executions += 1
+        result.pteReads += r.backend.kernel.costs.pteReads
         fingerprints.insert(Explorer.fingerprint(r))
         for i in result.verdicts.indices {
             let problem = outcome.failures[result.verdicts[i].name] ?? ""

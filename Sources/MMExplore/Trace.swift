@@ -19,7 +19,7 @@ struct TracedStep {
 /// The PTEs of every named page, for trace diffs (none PTEs left out).
 func pteSnapshot(_ runner: ScenarioRunner<ModelBackend>) -> [String: UInt64] {
     var out: [String: UInt64] = [:]
-    for p in runner.namedPages {
+    for p in runner.touchedPages {
         let pte = runner.backend.kernel.mms[Int(p.process)].pageTables.pte(p.address)
         if !pte.isNone { out[p.label] = pte.raw }
     }
@@ -86,22 +86,24 @@ func pteChanges(_ before: [String: UInt64], _ after: [String: UInt64]) -> [Strin
 }
 
 extension Explorer {
-    /// A hash of an execution's final state: every named page's PTE bits (frames aside; none
-    /// PTEs apart) and token, and the threads' positions. Names are hashed once per mapping,
-    /// not per page: two final states hash alike exactly when the same named pages have the
-    /// same PTE bits and tokens.
+    /// A hash of an execution's final state: for every named mapping (its names hashed once),
+    /// each page not in its default state (touchedPages(of:): a PTE that is not none, or
+    /// something cached behind it; every other page maps nothing and reads 0) with its PTE bits
+    /// (frames aside) and token; and the threads' positions. Two final states hash alike
+    /// exactly when the same named pages have the same PTE bits and tokens.
     static func fingerprint(_ runner: ScenarioRunner<ModelBackend>) -> Int {
         var h = Hasher()
         let kernel = runner.backend.kernel
         for m in runner.namedMappings {
             h.combine(m.processName)
             h.combine(m.mapping)
-            let tables = kernel.mms[Int(m.process)].pageTables
-            for page in 0..<m.pages {
+            let pages = runner.touchedPages(of: m)
+            h.combine(pages.count)
+            for page in pages {
                 let address = m.address + UInt64(page) * pageSize
-                let pte = tables.pte(address)
-                h.combine(pte.isNone)
-                if !pte.isNone { h.combine(pte.raw & ~PTE.pfnMask) }
+                let pte = kernel.mms[Int(m.process)].pageTables.pte(address)
+                h.combine(page)
+                h.combine(pte.raw & ~PTE.pfnMask)
                 h.combine(kernel.peekToken(m.process, address))
             }
         }

@@ -28,7 +28,7 @@ public struct GeneratorCoverage: Sendable {
     /// list; MMLiveTests checks that the two agree).
     public static let liveStatements: [String] = [
         "scenario", "design", "kconfig", "swap", "memfd", "guest_memfd", "mmap", "read", "write", "munmap",
-        "mprotect", "madvise", "punch", "pread", "poison", "fork", "in", "exit", "clear_refs", "pin", "unpin", "convert",
+        "mprotect", "madvise", "punch", "pread", "pwrite", "poison", "fork", "in", "exit", "clear_refs", "pin", "unpin", "convert",
         "prctl memory_merge", "pagemap", "pagemap_scan", "expect pagemap =", "expect pagemap fields",
         "expect read", "expect event", "expect no event", "expect pagemap_scan", "expect ksm", "thread", "join", "when design",
         "uffd", "uffd register", "uffd unregister", "uffd wp", "uffd unwp", "uffd copy", "uffd zeropage",
@@ -62,6 +62,7 @@ public struct GeneratorCoverage: Sendable {
         case .madvise: "madvise"
         case .punch: "punch"
         case .pread: "pread"
+        case .pwrite: "pwrite"
         case .fork: "fork"
         case .exitProcess: "exit"
         case .inProcess: "in"

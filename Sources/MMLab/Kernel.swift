@@ -39,8 +39,9 @@ public struct Inode: Sendable {
     public var name: String
     /// i_size in bytes.
     public var size: UInt64
-    /// The page cache (mapping->i_pages): one entry per page index.
-    public internal(set) var pages: [PageCacheEntry]
+    /// The page cache (mapping->i_pages): the entries present, by page index (an xarray:
+    /// memory follows what is cached, not i_size).
+    public internal(set) var pages = SparseTable<PageCacheEntry>()
     /// Whether the file is still open (the scenario holds its fd).
     public internal(set) var open = true
     /// inode->i_private's struct shmem_falloc: the pages of a hole being punched.
@@ -54,7 +55,7 @@ public struct Inode: Sendable {
 }
 
 /// One slot of a shmem page cache: empty, a folio, or a swap entry (an xarray value entry).
-public struct PageCacheEntry: Hashable, Sendable {
+public struct PageCacheEntry: Hashable, Sendable, SparseEntry {
     var raw: UInt64
     public static let empty = PageCacheEntry(raw: 0)
     public static func folio(_ pfn: PFN) -> PageCacheEntry { PageCacheEntry(raw: UInt64(pfn) << 2 | 1) }
@@ -155,6 +156,16 @@ public struct Costs: Hashable, Sendable {
     public var xarrayNodes = 0
     /// PTE markers decoded by faults (handle_pte_marker()).
     public var markerDecodes = 0
+    /// Page-cache slot stores KSM makes for file pages (design ksm.file_pages = on): one per
+    /// alias a merge makes, one per alias a break undoes.
+    public var slotStores = 0
+    /// i_mmap walks of one file page KSM makes to find every PTE of it (a merge of a
+    /// page-cache page, a break of an alias).
+    public var iMmapWalks = 0
+    /// Aliases broken by a write (each one allocation and one copy, counted in `pageCopies`).
+    public var aliasBreaks = 0
+    /// Frames KSM merging freed (anonymous pages and page-cache pages alike): the memory saved.
+    public var ksmFramesFreed = 0
     public init() {}
 }
 
@@ -165,8 +176,8 @@ extension Kernel {
         for mm in mms {
             n += mm.pageTables.bytes + mm.vmas.capacity * MemoryLayout<VMA>.stride
         }
-        for i in inodes { n += i.pages.capacity * MemoryLayout<PageCacheEntry>.stride }
-        for d in swapDevices { n += d.swapMap.capacity + d.stored.capacity * 8 + d.cached.capacity * 4 }
+        for i in inodes { n += i.pages.bytes }
+        for d in swapDevices { n += d.bytes }
         n += swapCacheEntry.capacity * (MemoryLayout<PFN>.stride + MemoryLayout<SwapEntry>.stride + 1)
         return n
     }

@@ -47,6 +47,8 @@ extension LiveBackend {
             return result(punchHole(object, offset: offset, length: length))
         case .pread(let object, let offset):
             return result(filePread(object, offset: offset)) { .value($0) }
+        case .pwrite(let object, let offset, let token):
+            return result(filePwrite(object, offset: offset, token: token)) { .value($0) }
         case .exit(let p):
             return result(exitProcess(p))
         case .pagemapRead(let p, let address):

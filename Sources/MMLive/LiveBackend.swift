@@ -171,6 +171,20 @@ public final class LiveBackend: ScenarioBackend {
         catch { return broken(error) }
     }
 
+    /// pwrite(2) of one page from a worker (a file operation: any process's fd would do).
+    func filePwrite(_ object: ObjectHandle, offset: UInt64, token: UInt64) -> Result<UInt64, Errno> {
+        guard Int(object) < files.count, object >= 0 else { return .failure(.EBADF) }
+        guard let w = workers.first(where: { $0.alive }) else { return .failure(.ESRCH) }
+        do {
+            switch try w.pwrite(fd: files[Int(object)], offset: offset, token: token) {
+            case .success(let n): return .success(n)
+            case .failure(let e): return .failure(errno(e))
+            }
+        } catch {
+            return .failure(broken(error))
+        }
+    }
+
     func fork(_ p: ProcessHandle, childName: String) -> Result<ProcessHandle, Errno> {
         guard let w = worker(p) else { return .failure(.ESRCH) }
         do {

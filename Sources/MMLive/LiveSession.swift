@@ -72,7 +72,7 @@ public enum LiveSession {
     static func statementRefusal(_ scenario: Scenario) -> String? {
         for s in allStatements(scenario.statements) {
             switch s.kind {
-            case .scenarioTitle, .design, .kconfig, .swap, .memfd, .guestMemfd, .pread, .mmap, .read, .write, .munmap, .mprotect,
+            case .scenarioTitle, .design, .kconfig, .swap, .memfd, .guestMemfd, .pread, .pwrite, .mmap, .read, .write, .munmap, .mprotect,
                  .madvise, .punch, .poison, .fork, .inProcess, .when, .clearRefs, .pin, .unpin, .convert, .prctlMemoryMerge, .pagemap, .expectPagemapWord,
                  .expectPagemapFields, .expectRead,
                  .exitProcess, .thread, .join,

@@ -137,6 +137,13 @@ public final class LiveWorker {
         try check(call(MML_OP_PUNCH, [offset, length], fd: fd).reply)
     }
 
+    /// pwrite(2) of one page filled with `token` at `offset` on `fd`, from this worker: the
+    /// bytes written.
+    public func pwrite(fd: Int32, offset: UInt64, token: UInt64) throws(LiveError) -> Result<UInt64, SyscallError> {
+        let r = try call(MML_OP_PWRITE, [offset, token], fd: fd).reply
+        return check(r).map { UInt64(r.ret) }
+    }
+
     /// A load of the page's first word.
     public func load(_ address: UInt64) throws(LiveError) -> LiveAccess {
         let r = try call(MML_OP_LOAD, [address]).reply

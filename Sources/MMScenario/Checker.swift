@@ -113,14 +113,14 @@ struct Checker {
             sawOperation = true
         case .memfd(let name, let bytes):
             sawOperation = true
-            try declare(name, .file(pages: Int(clamping: (bytes + 4095) / 4096)), at: s.location)
+            try declare(name, .file(pages: pagesOf(bytes)), at: s.location)
         case .mmap(let name, let backing, _, _, let bytes, let offset, _):
             sawOperation = true
             var pages: Int
             switch backing {
             case .anon:
                 guard let bytes else { throw Diagnostic(s.location, "expected a size for an anonymous mapping, found none") }
-                pages = Int(clamping: (bytes + 4095) / 4096)
+                pages = pagesOf(bytes)
             case .object(let obj):
                 guard let sym = symbols[obj] else {
                     throw Diagnostic(s.location, "expected a declared file to map, found unknown name '\(obj)' (\(known()))")
@@ -129,16 +129,16 @@ struct Checker {
                     throw Diagnostic(s.location, "expected a file to map, found '\(obj)', which is a \(sym.kindName)")
                 }
                 let off = Int(clamping: (offset ?? 0) / 4096)
-                pages = bytes.map { Int(clamping: ($0 + 4095) / 4096) } ?? max(filePages - off, 0)
+                pages = bytes.map(pagesOf) ?? max(filePages - off, 0)
             }
             try declare(name, .mapping(pages: pages), at: s.location)
             if case .object(let obj) = backing, daxObjects.contains(obj) { daxMappings.insert(name) }
         case .guestMemfd(let name, let bytes, _):
             sawOperation = true
-            try declare(name, .file(pages: Int(clamping: (bytes + 4095) / 4096)), at: s.location)
+            try declare(name, .file(pages: pagesOf(bytes)), at: s.location)
         case .dax(let name, let bytes, _):
             sawOperation = true
-            try declare(name, .file(pages: Int(clamping: (bytes + 4095) / 4096)), at: s.location)
+            try declare(name, .file(pages: pagesOf(bytes)), at: s.location)
             daxObjects.insert(name)
         case .read(let r), .munmap(let r), .pagemap(let r), .expectRead(let r, _):
             sawOperation = true
@@ -153,7 +153,7 @@ struct Checker {
             if !a.isImplemented {
                 throw notImplemented(s, "madvise \(advice)", issue: "a later issue")
             }
-        case .punch(let r), .pread(let r), .convert(let r, _):
+        case .punch(let r), .pread(let r), .pwrite(let r, _), .convert(let r, _):
             sawOperation = true
             _ = try resolve(r, wantFile: true)
         case .fork(let child):
@@ -280,6 +280,11 @@ struct Checker {
             if !result.checks.contains(name) { result.checks.append(name) }
         }
     }
+}
+
+/// The pages `bytes` cover (rounded up), for any 64-bit size.
+func pagesOf(_ bytes: UInt64) -> Int {
+    Int(clamping: bytes / 4096 + (bytes % 4096 == 0 ? 0 : 1))
 }
 
 extension Symbol {

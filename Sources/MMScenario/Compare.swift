@@ -79,13 +79,14 @@ extension MMLabSession {
         var text = "\(file): \(reports.count) design variants\n\n"
         let w = max(12, reports.map(\.0.count).max() ?? 12)
         text += padRight("variant", w) + "  expectations        faults  pte reads  pte writes  pc lookups  xa nodes"
-            + "  markers  tlb flushes  copies  swap-outs\n"
+            + "  markers  tlb flushes  copies  swap-outs  slot stores  i_mmap walks  alias breaks  ksm freed\n"
         for (name, r) in reports {
             let c = r.costs ?? Costs()
             text += padRight(name, w) + "  " + padRight("\(r.met) met, \(r.failed) failed", 18)
                 + pad(c.faults, 8) + pad(c.pteReads, 11) + pad(c.pteWrites, 12) + pad(c.pageCacheLookups, 12)
                 + pad(c.xarrayNodes, 10) + pad(c.markerDecodes, 9)
-                + pad(c.tlbFlushes, 13) + pad(c.pageCopies, 8) + pad(c.swapOuts, 11) + "\n"
+                + pad(c.tlbFlushes, 13) + pad(c.pageCopies, 8) + pad(c.swapOuts, 11)
+                + pad(c.slotStores, 13) + pad(c.iMmapWalks, 14) + pad(c.aliasBreaks, 14) + pad(c.ksmFramesFreed, 11) + "\n"
             if let f = r.fatal { text += "  \(name): stopped: \(f)\n" }
         }
         // Observations that differ between variants, statement by statement.

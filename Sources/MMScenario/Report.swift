@@ -153,7 +153,9 @@ public struct RunReport: Sendable {
             out += "costs: faults \(c.faults), major \(c.majorFaults), pte reads \(c.pteReads), pte writes \(c.pteWrites), "
             out += "page-cache lookups \(c.pageCacheLookups), tlb flushes \(c.tlbFlushes), copies \(c.pageCopies), "
             out += "zeroings \(c.pageZeroings), swap-outs \(c.swapOuts), swap-ins \(c.swapIns), "
-            out += "xarray nodes \(c.xarrayNodes), marker decodes \(c.markerDecodes)\n"
+            out += "xarray nodes \(c.xarrayNodes), marker decodes \(c.markerDecodes), "
+            out += "slot stores \(c.slotStores), i_mmap walks \(c.iMmapWalks), alias breaks \(c.aliasBreaks), "
+            out += "ksm frames freed \(c.ksmFramesFreed)\n"
             for (what, bytes) in metadata { out += "metadata: \(what): \(bytes) bytes\n" }
         }
         out += "summary: \(met + failed) expectations: \(met) met, \(failed) failed\n"
@@ -207,6 +209,8 @@ public struct RunReport: Sendable {
                 ("tlb_flushes", .int(c.tlbFlushes)), ("page_copies", .int(c.pageCopies)),
                 ("page_zeroings", .int(c.pageZeroings)), ("swap_outs", .int(c.swapOuts)), ("swap_ins", .int(c.swapIns)),
                 ("xarray_nodes", .int(c.xarrayNodes)), ("marker_decodes", .int(c.markerDecodes)),
+                ("slot_stores", .int(c.slotStores)), ("i_mmap_walks", .int(c.iMmapWalks)),
+                ("alias_breaks", .int(c.aliasBreaks)), ("ksm_frames_freed", .int(c.ksmFramesFreed)),
             ])))
         }
         if !metadata.isEmpty {

@@ -245,6 +245,49 @@ extension ScenarioRunner where Backend == ModelBackend {
 
     /// The pages of every named mapping in every live process, in the order traces print
     /// them (processes by name, mappings by name, pages in order).
+    /// The pages of mapping `m` whose state is not the default one: a PTE that is not none,
+    /// or an entry in the page cache behind a file VMA (memfd, shared anon); every other page
+    /// maps nothing and reads 0. Found by walking the page tables and page caches that exist,
+    /// never every page of the mapping; in page order.
+    public func touchedPages(of m: NamedMapping) -> [Int] {
+        let k = backend.kernel
+        var pages: [Int] = []
+        let start = m.address, end = m.address + UInt64(m.pages) * pageSize
+        var a = start
+        while let t = k.mms[Int(m.process)].pageTables.nextTable(a, end) {
+            a = t
+            let tableEnd = min(end, (a | (pmdSize - 1)) + 1)
+            while a < tableEnd {
+                if !k.mms[Int(m.process)].pageTables.pte(a).isNone { pages.append(Int((a - start) / pageSize)) }
+                a += pageSize
+            }
+        }
+        for vma in k.mms[Int(m.process)].vmas where vma.end > start && vma.start < end {
+            guard let ino = vma.inode else { continue }
+            let lo = max(start, vma.start), hi = min(end, vma.end)
+            var i = vma.pgoff(of: lo)
+            let last = vma.pgoff(of: hi - pageSize) + 1
+            while let j = k.inodes[Int(ino)].pages.next(from: i, below: last) {
+                pages.append(Int((lo - start) / pageSize + (j - vma.pgoff(of: lo))))
+                i = j + 1
+            }
+        }
+        return Set(pages).sorted()
+    }
+
+    /// `touchedPages(of:)` of every named mapping, as named pages in the order of `namedPages`.
+    public var touchedPages: [NamedPage] {
+        var out: [NamedPage] = []
+        for m in namedMappings {
+            let prefix = (m.processName == "main" ? "" : m.processName + ":") + m.mapping
+            for page in touchedPages(of: m) {
+                out.append(NamedPage(label: "\(prefix)[\(page)]", mapping: m.mapping, index: page, process: m.process,
+                                     address: m.address + UInt64(page) * pageSize))
+            }
+        }
+        return out
+    }
+
     public var namedPages: [NamedPage] {
         var out: [NamedPage] = []
         for m in namedMappings {

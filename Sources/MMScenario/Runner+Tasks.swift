@@ -83,6 +83,15 @@ extension ScenarioRunner {
             guard let (a, l) = mapped(ref) else { return noMapping(ref) }
             return .call(make(u, a, l))
         }
+        // A process that exited runs nothing more (its threads ended with it).
+        if let line = exitedProcesses[p] {
+            switch s.kind {
+            case .scenarioTitle, .design, .kconfig, .check, .inProcess, .thread, .join, .when: break
+            default:
+                let name = processes.first { $0.value == p }?.key ?? "the process"
+                return .unresolved(Diagnostic(s.location, "expected a statement of a process that has not exited, found one of '\(name)', which exited at line \(line)"))
+            }
+        }
         switch s.kind {
         case .read(let ref), .write(let ref, _), .expectRead(let ref, _):
             guard let loop = pageLoop(s) else { return noMapping(ref) }
@@ -129,6 +138,13 @@ extension ScenarioRunner {
             }
             let first = UInt64(ref.first ?? 0), last = UInt64(ref.last ?? max(f.pages - 1, 0))
             return .call(.punchHole(f.handle, offset: first * pageSize, length: (last - first + 1) * pageSize))
+        case .pwrite(let ref, let value):
+            // One pwrite(2) of a page per call, in page order (`index`: pages written so far).
+            guard let f = files[ref.name] else {
+                return .unresolved(Diagnostic(ref.location, "expected a file, found '\(ref.name)', which was never created"))
+            }
+            let first = ref.first ?? 0
+            return .call(.pwrite(f.handle, offset: UInt64(first + index) * pageSize, token: value.token(at: index)))
         case .fork(let child):
             return .call(.fork(p, childName: child))
         case .exitProcess:
@@ -318,18 +334,28 @@ extension ScenarioRunner {
             guard let loop = task.loop ?? pageLoop(s) else { return .done(.ok) }
             task.tokensRef = loop.name
             return absorbPage(r, &task, loop)
+        case .exitProcess:
+            if case .ok = r { exitedProcesses[task.process] = s.location.line }
+            return .done(OpOutcome(r.errno))
         case .memfd(let name, let bytes), .dax(let name, let bytes, _), .guestMemfd(let name, let bytes, _):
             guard case .handle(let h) = r else { return .done(OpOutcome(r.errno)) }
-            files[name] = (h, Int((bytes + pageSize - 1) / pageSize))
+            files[name] = (h, pagesOf(bytes))
             return .done(.ok)
         case .mmap(let name, let backing, _, _, _, let offset, _):
             guard case .value(let address) = r, case .call(.mmap(_, let length, _, _, _, _, _)) = statementCall(s, process: task.process) else {
                 return .done(OpOutcome(r.errno))
             }
-            mappings[name] = MappingState(address: address, pages: Int((length + pageSize - 1) / pageSize),
+            mappings[name] = MappingState(address: address, pages: pagesOf(length),
                                           object: { if case .object(let o) = backing { return o } else { return nil } }(),
                                           offsetPages: (offset ?? 0) / pageSize)
             return .done(.ok)
+        case .pwrite(let ref, _):
+            // A page written: on to the next (nil), or the statement is done; the first
+            // error ends it.
+            guard case .value = r, let f = files[ref.name] else { return .done(OpOutcome(r.errno)) }
+            task.nextIndex += 1
+            let count = (ref.last ?? max(f.pages - 1, 0)) - (ref.first ?? 0) + 1
+            return task.nextIndex < count ? nil : .done(.ok)
         case .fork(let name):
             // fork returns once its FORK events were read: a userfaultfd whose event for this
             // child was not read raised none (it had no VMA fork copies), so the child's name
@@ -410,12 +436,11 @@ extension ScenarioRunner {
             let base = mappings[ref.name]?.address ?? 0
             for ex in expectations {
                 guard let bit = PageCategory.names.first(where: { $0.0 == ex.category })?.1 else { continue }
-                var pages: [Int] = []
-                for r in regions where r.categories & bit != 0 {
-                    var a = r.start
-                    while a < r.end { pages.append(Int((a - base) / pageSize)); a += pageSize }
-                }
-                let want = ex.ranges.flatMap { Array($0) }.sorted()
+                // Compared as ranges of page indices (a range of a large mapping is one entry).
+                let pages = mergedRanges(regions.filter { $0.categories & bit != 0 }.map {
+                    Int(($0.start - base) / pageSize)...Int(($0.end - base) / pageSize) - 1
+                })
+                let want = mergedRanges(ex.ranges)
                 if pages != want {
                     task.entry.expectations.append(ExpectationResult(met: false, message:
                         "\(ex.category): expected \(rangesText(want)), found \(rangesText(pages))"))
@@ -576,17 +601,22 @@ extension ScenarioRunner {
     }
 }
 
-/// `0..3,8` for a sorted list of page indices; `none` when empty.
-func rangesText(_ pages: [Int]) -> String {
-    guard var start = pages.first else { return "none" }
-    var parts: [String] = []
-    var prev = start
-    for p in pages.dropFirst() {
-        if p == prev + 1 { prev = p; continue }
-        parts.append(start == prev ? "\(start)" : "\(start)..\(prev)")
-        start = p
-        prev = p
+/// Page-index ranges sorted and merged where they overlap or touch: the set of pages they
+/// cover, one entry per run.
+func mergedRanges(_ ranges: [ClosedRange<Int>]) -> [ClosedRange<Int>] {
+    var out: [ClosedRange<Int>] = []
+    for r in ranges.sorted(by: { $0.lowerBound < $1.lowerBound }) {
+        if let last = out.last, r.lowerBound <= last.upperBound + 1 {
+            out[out.count - 1] = last.lowerBound...max(last.upperBound, r.upperBound)
+        } else {
+            out.append(r)
+        }
     }
-    parts.append(start == prev ? "\(start)" : "\(start)..\(prev)")
-    return parts.joined(separator: ",")
+    return out
+}
+
+/// `0..3,8` for merged page-index ranges; `none` when empty.
+func rangesText(_ ranges: [ClosedRange<Int>]) -> String {
+    guard !ranges.isEmpty else { return "none" }
+    return ranges.map { $0.count == 1 ? "\($0.lowerBound)" : "\($0.lowerBound)..\($0.upperBound)" }.joined(separator: ",")
 }

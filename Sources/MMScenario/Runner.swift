@@ -40,6 +40,8 @@ public struct ScenarioRunner<Backend: ScenarioBackend> {
     var threads: [ThreadState<Backend.PendingCall>] = []
     /// The thread whose statement runs now (nil: the main flow).
     var currentThread: String?
+    /// Processes whose `exit` ran, with its line: they run nothing more.
+    var exitedProcesses: [ProcessHandle: Int] = [:]
 
     public init(scenario: Scenario, backend: Backend) {
         self.scenario = scenario

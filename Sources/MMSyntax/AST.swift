@@ -140,6 +140,9 @@ public indirect enum StatementKind: Hashable, Sendable {
     case punch(PageRef)
     /// `pread F[3]`: pread(2) of the first 8 bytes of each page of a file (extension).
     case pread(PageRef)
+    /// `pwrite F[3] = 0x5`, `pwrite F[0..3] = seq(0x10)`: pwrite(2) of each page of a file,
+    /// filled with its token, one page per call in page order (extension).
+    case pwrite(PageRef, TokenValue)
     case fork(child: String)
     /// `exit`: the current process exits (extension; `in child { exit }`).
     case exitProcess

@@ -167,7 +167,7 @@ extension LineParser {
 
     // MARK: Operations
 
-    /// `read`, `write`, `munmap`, `mprotect`, `madvise`, `punch`, `fork`, `clear_refs`, `ksm`, `poison`
+    /// `read`, `write`, `munmap`, `mprotect`, `madvise`, `punch`, `pread`, `pwrite`, `fork`, `clear_refs`, `ksm`, `poison`
     private mutating func parseOperation(_ keyword: String) throws(Diagnostic) -> StatementKind {
         switch keyword {
         case "read": return .read(try expectPageRef())
@@ -184,6 +184,10 @@ extension LineParser {
             return .madvise(ref, advice: try expectWord(in: ScenarioVocabulary.madviseAdvice, "an advice"))
         case "punch": return .punch(try expectPageRef())
         case "pread": return .pread(try expectPageRef())
+        case "pwrite":
+            let ref = try expectPageRef()
+            try expectSymbol("=", "'=' and a token")
+            return .pwrite(ref, try expectTokenValue())
         case "fork": return .fork(child: try expectName("a name for the child process"))
         case "exit": return .exitProcess
         case "clear_refs": return .clearRefs(try expectInt("a number"))

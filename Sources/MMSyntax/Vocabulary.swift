@@ -24,7 +24,7 @@ public enum ScenarioVocabulary {
     /// The keywords that start a statement.
     public static let statements: [String] = [
         "scenario", "design", "kconfig", "swap", "memfd", "mmap", "guest_memfd", "dax",
-        "read", "write", "munmap", "mprotect", "madvise", "punch", "pread", "fork", "exit", "in", "when", "clear_refs",
+        "read", "write", "munmap", "mprotect", "madvise", "punch", "pread", "pwrite", "fork", "exit", "in", "when", "clear_refs",
         "pin", "unpin", "convert",
         "prctl",
         "ksm", "poison", "uffd", "thread", "join", "pagemap", "pagemap_scan", "expect", "check",

@@ -51,7 +51,7 @@ public struct Design: Hashable, Sendable {
         entry("pagemap.shmem_swap", ShmemSwap.self) { $0.pagemapShmemSwap = $1 },
         entry("uffd_wp.file_zap", FileZap.self) { $0.uffdWPFileZap = $1 },
         entry("fault_around.uffd", FaultAroundUffd.self) { $0.faultAroundUffd = $1 },
-        entry("ksm.file_pages", KSMFilePages.self, planned: [.on]) { $0.ksmFilePages = $1 },
+        entry("ksm.file_pages", KSMFilePages.self) { $0.ksmFilePages = $1 },
         entry("ksm.uffd_wp", KSMUffdWP.self) { $0.ksmUffdWP = $1 },
         entry("gup.exclusive", GUPExclusive.self, planned: [.on]) { $0.gupExclusive = $1 },
         entry("dax.memmap", DaxMemmap.self, planned: [.none]) { $0.daxMemmap = $1 },

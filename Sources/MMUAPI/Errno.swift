@@ -7,9 +7,9 @@
 public enum Errno: Int32, CaseIterable, Error, Sendable, CustomStringConvertible {
     case EPERM = 1, ENOENT = 2, ESRCH = 3, EINTR = 4, EIO = 5, ENXIO = 6, E2BIG = 7
     case ENOEXEC = 8, EBADF = 9, ECHILD = 10, EAGAIN = 11, ENOMEM = 12, EACCES = 13
-    case EFAULT = 14, EBUSY = 16, EEXIST = 17, ENODEV = 19, EINVAL = 22, ENOSPC = 28
+    case EFAULT = 14, EBUSY = 16, EEXIST = 17, ENODEV = 19, EINVAL = 22, EFBIG = 27, ENOSPC = 28
     case ESPIPE = 29, EROFS = 30, ERANGE = 34, ENOSYS = 38, ENOTTY = 25
-    case EOPNOTSUPP = 95, EHWPOISON = 133
+    case EOVERFLOW = 75, EOPNOTSUPP = 95, EHWPOISON = 133
 
     public var description: String {
         switch self {
@@ -17,9 +17,9 @@ public enum Errno: Int32, CaseIterable, Error, Sendable, CustomStringConvertible
         case .EIO: "EIO"; case .ENXIO: "ENXIO"; case .E2BIG: "E2BIG"; case .ENOEXEC: "ENOEXEC"
         case .EBADF: "EBADF"; case .ECHILD: "ECHILD"; case .EAGAIN: "EAGAIN"; case .ENOMEM: "ENOMEM"
         case .EACCES: "EACCES"; case .EFAULT: "EFAULT"; case .EBUSY: "EBUSY"; case .EEXIST: "EEXIST"
-        case .ENODEV: "ENODEV"; case .EINVAL: "EINVAL"; case .ENOSPC: "ENOSPC"; case .ESPIPE: "ESPIPE"
+        case .ENODEV: "ENODEV"; case .EINVAL: "EINVAL"; case .EFBIG: "EFBIG"; case .ENOSPC: "ENOSPC"; case .ESPIPE: "ESPIPE"
         case .EROFS: "EROFS"; case .ERANGE: "ERANGE"; case .ENOSYS: "ENOSYS"; case .ENOTTY: "ENOTTY"
-        case .EOPNOTSUPP: "EOPNOTSUPP"; case .EHWPOISON: "EHWPOISON"
+        case .EOVERFLOW: "EOVERFLOW"; case .EOPNOTSUPP: "EOPNOTSUPP"; case .EHWPOISON: "EHWPOISON"
         }
     }
     public init?(name: String) {

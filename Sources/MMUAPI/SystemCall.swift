@@ -32,6 +32,9 @@ public enum SystemCall: Hashable, Sendable {
     case punchHole(ObjectHandle, offset: UInt64, length: UInt64)
     /// pread(2) of 8 bytes (one token) at `offset`.
     case pread(ObjectHandle, offset: UInt64)
+    /// pwrite(2) of one page (4096 bytes, every 64-bit word the token) at `offset`; the
+    /// result is the number of bytes written (`.value`).
+    case pwrite(ObjectHandle, offset: UInt64, token: UInt64)
     case fork(ProcessHandle, childName: String)
     case exit(ProcessHandle)
     /// A user load (`store == nil`) or a store of a token filling the page.
@@ -91,7 +94,8 @@ public enum CallResult: Hashable, Sendable {
     /// Success with nothing to report.
     case ok
     case errno(Errno)
-    /// A number: the token a load or pread read, a pagemap word, the address mmap chose.
+    /// A number: the token a load or pread read, the bytes pwrite wrote, a pagemap word, the
+    /// address mmap chose.
     case value(UInt64)
     /// A new process, file or userfaultfd.
     case handle(Int32)

@@ -62,6 +62,7 @@ final class VocabularyTests: XCTestCase {
         "madvise": "madvise B[2] pageout",
         "punch": "punch F[3]",
         "pread": "pread F[0]",
+        "pwrite": "pwrite F[1..2] = seq(0x30)",
         "fork": "fork child",
         "exit": "fork child\nin child {\n  exit\n}",
         "in": "fork child\nin child {\n  read B[0]\n}",

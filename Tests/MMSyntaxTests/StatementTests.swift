@@ -129,6 +129,8 @@ final class OperationStatementTests: XCTestCase {
     func testPunch() {
         assertKind("punch F[8..15]", .punch(ref("F", 8, 15, column: 7)))
         assertKind("pread G[3]", .pread(ref("G", 3, 3, column: 7)))
+        assertKind("pwrite F[3] = 0x5", .pwrite(ref("F", 3, 3, column: 8), .literal(0x5)))
+        assertKind("pwrite F[0..3] = seq(0x10)", .pwrite(ref("F", 0, 3, column: 8), .seq(0x10)))
     }
 
     func testFork() {

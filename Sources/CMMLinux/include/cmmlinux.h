@@ -68,6 +68,9 @@ enum mml_op {
 	/// ret = the ring's fd (the pin's handle).
 	MML_OP_PIN = 21,
 	MML_OP_UNPIN = 22,	 ///< arg: the ring's fd: unregister its buffers and close it
+	/// arg: offset, token; fd. pwrite(2) of one page, every 64-bit word the token, at
+	/// `offset`; ret = bytes written, or -1 with err.
+	MML_OP_PWRITE = 23,
 };
 
 /// What a job does (MML_OP_JOB_START arg[0]); arg[1..] as for the plain opcode.

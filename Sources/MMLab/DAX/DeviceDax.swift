@@ -24,23 +24,27 @@ extension PTE {
 
 extension Kernel {
     /// Models creating a dax device (devm_create_dev_dax() with its ZONE_DEVICE pgmap):
-    /// the size must be a non-zero multiple of the alignment, which must be 4K, 2M or 1G.
+    /// the size must be a non-zero multiple of the alignment, which must be 4K, 2M or 1G
+    /// (EINVAL); a size the region cannot hold is ENOSPC (dev_dax_resize(): the model's
+    /// physical address space is 2^32 page frames, RAM included).
     public mutating func daxCreate(name: String, bytes: UInt64, align: UInt64) -> Result<InodeID, Errno> {
         guard [pageSize, pmdSize, 1 << 30].contains(align) else { return .failure(.EINVAL) }   // dax_align_valid()
-        guard bytes > 0, bytes % align == 0, bytes <= 1 << 40 else { return .failure(.EINVAL) }
-        let pages = Int(bytes >> pageShift)
+        guard bytes > 0, bytes % align == 0 else { return .failure(.EINVAL) }
+        // The pgmap's pages exist from the start, contiguous; the device holds a reference to
+        // each (DeviceRange: only the pages touched since cost model state).
+        guard let base = frames.reserveDevice(bytes >> pageShift, alignPages: align >> pageShift,
+                                              mapping: mappingID(InodeID(inodes.count))) else { return .failure(.ENOSPC) }
         let ino = createShmemInode(name: "dax:" + name, size: bytes)
-        // The pgmap's pages exist from the start, contiguous; the device holds a reference.
-        let base = frames.allocContiguous(pages)
-        for i in 0..<pages {
-            let pfn = base + PFN(i)
-            frames[pfn].flags.insert(.unevictable)
-            shmemAddToPageCache(pfn, ino, UInt64(i))
-            frames[pfn].flags.remove(.swapbacked)
-        }
         inodes[Int(ino)].dax = DaxDevice(align: align, basePFN: base)
         check()
         return .success(ino)
+    }
+
+    /// Models the end of a device-dax instance once no file and no mapping holds it: its
+    /// ZONE_DEVICE range goes (memunmap_pages()).
+    mutating func daxRelease(_ ino: InodeID) {
+        guard let dev = inodes[Int(ino)].dax else { return }
+        frames.releaseDevice(base: dev.basePFN)
     }
 
     func isDax(_ ino: InodeID) -> Bool { inodes[Int(ino)].dax != nil }
@@ -132,19 +136,12 @@ extension Kernel {
             let pages = Int(inode.size >> pageShift)
             out.append(("struct page for \(inode.name) (\(pages) pages, align \(dev.align >> 10) KiB, dax.memmap=\(design.daxMemmap.rawValue))", bytes))
         }
+        // ksm.file_pages = on: one struct page_alias per page-cache slot a KSM page stands in for.
+        if !ksm.aliases.isEmpty {
+            out.append(("struct page_alias for KSM's page-cache aliases (\(pageAliasSize) B × \(ksm.aliases.count))",
+                        ksm.aliases.count * pageAliasSize))
+        }
         return out
     }
 }
 
-extension FrameTable {
-    /// Allocates `n` new frames with consecutive PFNs (a ZONE_DEVICE range), bypassing the
-    /// free list; returns the first.
-    mutating func allocContiguous(_ n: Int) -> PFN {
-        let base = PFN(count)
-        for _ in 0..<n {
-            append(Frame(token: 0, owner: 0, refcount: 0, mapcount: 0, flags: [.allocated, .uptodate]))
-        }
-        allocatedCount += n
-        return base
-    }
-}

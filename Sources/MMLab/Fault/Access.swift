@@ -55,9 +55,10 @@ extension Kernel {
         } else {
             window = page...page
         }
-        for p in window {
-            f.writes.append(.pte(mm: mm, page: p))
-            if let ino = vma.inode { f.writes.append(.pageCache(inode: ino, index: vma.pgoff(of: p << pageShift))) }
+        f.writes.append(.ptes(mm: mm, pages: window.lowerBound..<(window.upperBound + 1)))
+        if let ino = vma.inode {
+            let first = vma.pgoff(of: window.lowerBound << pageShift)
+            f.writes.append(.pageCacheSlots(inode: ino, indices: first..<(first + UInt64(window.count))))
         }
         if vma.inode == nil || !vma.flags.contains(.shared) { f.writes.append(.anonMemory) }
         if pte.isPresent { f.writes.append(.frame(pte.pfn)) }

@@ -171,8 +171,8 @@ extension Kernel {
         guard vma.flags.contains(.uffdMinor) || vma.flags.contains(.uffdMissing), let ino = vma.inode else { return nil }
         note("shmem_get_folio_gfp: userfaultfd check")
         let index = vma.pgoff(of: address)
-        guard index < inodes[Int(ino)].sizeInPages, Int(index) < inodes[Int(ino)].pages.count else { return nil }
-        let cached = !inodes[Int(ino)].pages[Int(index)].isEmpty
+        guard index < inodes[Int(ino)].sizeInPages else { return nil }
+        let cached = !inodes[Int(ino)].pages[index].isEmpty
         if cached && vma.flags.contains(.uffdMinor) { return userfault(m, v, address, write: write, reason: .uffdMinor) }
         if !cached && vma.flags.contains(.uffdMissing) { return userfault(m, v, address, write: write, reason: .uffdMissing) }
         return nil
@@ -234,7 +234,7 @@ extension Kernel {
         defer { note("do_fault_around → filemap_map_pages mapped \(count) page(s)") }
         for index in from...end {
             costs.pageCacheLookups += 1
-            guard let pfn = inodes[Int(ino)].pages[Int(index)].folio,
+            guard let pfn = inodes[Int(ino)].pages[index].folio,
                   frames.flags(pfn).contains(.uptodate), !frames.flags(pfn).contains(.hwpoison),
                   let a = vma.address(ofPgoff: index) else { continue }
             costs.pteReads += 1
@@ -264,8 +264,11 @@ extension Kernel {
     mutating func doSharedFault(_ m: Int, _ v: Int, _ address: UInt64, orig: PTE) -> VMFault {
         if let trapped = shmemFaultUserfault(m, v, address, write: true) { return trapped }
         note("do_shared_fault → finish_fault")
-        guard let ino = mms[m].vmas[v].inode,
-              case .folio(let pfn) = shmemGetFolio(ino, mms[m].vmas[v].pgoff(of: address)) else { return .sigbus }
+        let index = mms[m].vmas[v].pgoff(of: address)
+        guard let ino = mms[m].vmas[v].inode, case .folio(var pfn) = shmemGetFolio(ino, index) else { return .sigbus }
+        // A KSM page standing in for the slot (ksm.file_pages = on): the write breaks the
+        // file's alias at the lookup and maps the file's own copy.
+        if frames[pfn].flags.contains(.ksm) { pfn = ksmBreakAlias(ino, index) }
         let r = finishFault(m, v, address, page: pfn, write: true, cow: false, orig: orig)
         frames[pfn].flags.insert(.dirty)   // fault_dirty_shared_page()
         return r
@@ -296,7 +299,10 @@ extension Kernel {
             mms[m].rssAnon += 1
         } else {
             addRmap(page)
-            mms[m].rssShmem += 1
+            // mm_counter_file(), or MM_ANONPAGES for a KSM page in the page cache, which is
+            // also mapped read-only (ksm.file_pages = on).
+            if frames.flags(page).contains(.anon) { mms[m].rssAnon += 1 } else { mms[m].rssShmem += 1 }
+            entry = ksmWrprotect(entry)
         }
         mms[m].pageTables.set(address, entry)
         costs.pteWrites += 1
@@ -315,8 +321,15 @@ extension Kernel {
             mms[m].pageTables.set(address, orig)
             costs.pteWrites += 1
         }
-        let page = normalPage(orig)
+        var page = normalPage(orig)
         if !vma.flags.intersection([.shared, .mayShare]).isEmpty {
+            // A KSM page the file's slot points at (ksm.file_pages = on): the store breaks the
+            // file's alias first (a copy in the slot, every PTE of the file at this index
+            // replaced), then takes the normal write path on the copy.
+            if let p = page, frames[p].flags.contains(.ksm), let ino = vma.inode, ksmAlias(ino, vma.pgoff(of: address)) == p {
+                page = ksmBreakAlias(ino, vma.pgoff(of: address))
+                orig = mms[m].pageTables.pte(address)
+            }
             note("do_wp_page → wp_page_shared: PTE made writable")
             // wp_page_shared() → wp_page_reuse() + fault_dirty_shared_page().
             wpPageReuse(m, v, address, orig)
@@ -355,7 +368,8 @@ extension Kernel {
         return !frames[pfn].flags.contains(.ksm) && frames[pfn].refcount == 1
     }
 
-    /// Models wp_page_copy(): a new exclusive anon page replaces the old mapping.
+    /// Models wp_page_copy(): a new exclusive anon page replaces the old mapping; the old
+    /// folio, if mapped nowhere any more, leaves the swap cache (free_swap_cache()).
     mutating func wpPageCopy(_ m: Int, _ v: Int, _ address: UInt64, orig: PTE, old: PFN?) -> VMFault {
         note("do_wp_page → wp_page_copy")
         anonVMAPrepare(m, v)
@@ -372,6 +386,11 @@ extension Kernel {
         if let old {
             if frames[old].flags.contains(.anon) { mms[m].rssAnon -= 1 } else { mms[m].rssShmem -= 1 }
             removeRmapAndPut(old)
+            // free_swap_cache(): a copied folio mapped nowhere now leaves the swap cache (a KSM
+            // page swapped in before its merge, whose last mapping this COW was).
+            if frames.isAllocated(old) && frames[old].mapcount == 0 && frames[old].flags.contains(.swapcache) {
+                _ = folioFreeSwap(old)
+            }
         } else {
             ksmMightUnmapZeroPage(m, orig)
         }

@@ -84,21 +84,25 @@ extension Kernel {
     /// Models copy_pte_range() for one VMA.
     mutating func copyPageRange(dstMM c: Int, dst: VMA, srcMM p: Int, src: VMA) {
         var a = src.start
-        while a < src.end {
-            if !mms[p].pageTables.walkTable(a) { a = min(src.end, (a | (pmdSize - 1)) + 1); continue }
+        // copy_pmd_range() skips pmd_none() entries (and absent upper levels).
+        while let t = mms[p].pageTables.nextTable(a, src.end) {
+            a = t
+            let tableEnd = min(src.end, (a | (pmdSize - 1)) &+ 1)
             // pte_alloc_map_lock(dst_mm): the child gets the table for every PMD the parent
             // has one in, even if it copies no PTE into it (PAGEMAP_SCAN tells none from hole).
-            if a == src.start || a & (pmdSize - 1) == 0 { _ = mms[c].pageTables.allocSlot(a) }
-            let pte = mms[p].pageTables.pte(a)
-            costs.pteReads += 1
-            if !pte.isNone {
-                if pte.isPresent {
-                    copyPresentPTE(c, dst, p, src, a, pte)
-                } else {
-                    copyNonpresentPTE(c, dst, p, src, a, pte)
+            _ = mms[c].pageTables.allocSlot(a)
+            while a < tableEnd {
+                let pte = mms[p].pageTables.pte(a)
+                costs.pteReads += 1
+                if !pte.isNone {
+                    if pte.isPresent {
+                        copyPresentPTE(c, dst, p, src, a, pte)
+                    } else {
+                        copyNonpresentPTE(c, dst, p, src, a, pte)
+                    }
                 }
+                a += pageSize
             }
-            a += pageSize
         }
         costs.tlbFlushes += 1
     }

@@ -48,13 +48,12 @@ extension Kernel {
     }
 
     /// Models kvm_gmem_create() → __kvm_gmem_create(): a new guest_memfd of `size` bytes on a
-    /// VM (default type 0: no private memory). Unsupported flags, a size of 0 or not a
-    /// multiple of the page size → EINVAL.
+    /// VM (default type 0: no private memory). Unsupported flags, a size of 0, not a multiple of
+    /// the page size, or negative as loff_t (2^63 or more) → EINVAL; any other size is i_size.
     public mutating func kvmGmemCreate(name: String, size: UInt64, flags: GuestMemfdFlags,
                                        vmHasPrivateMem: Bool = false) -> Result<InodeID, Errno> {
         guard flags.isSubset(of: kvmGmemSupportedFlags(vmHasPrivateMem: vmHasPrivateMem)) else { return .failure(.EINVAL) }
-        guard size > 0, size & (pageSize - 1) == 0 else { return .failure(.EINVAL) }
-        guard size <= 1 << 44 else { return .failure(.EINVAL) }   // beyond what the model sizes
+        guard size > 0, size <= UInt64(Int64.max), size & (pageSize - 1) == 0 else { return .failure(.EINVAL) }
         note("kvm_gmem_create(size \(size), flags 0x\(String(flags.rawValue, radix: 16)))")
         let ino = createShmemInode(name: "[kvm-gmem]:" + name, size: size)
         inodes[Int(ino)].gmemFlags = flags   // mapping_set_inaccessible(): also unevictable, unmovable
@@ -74,7 +73,7 @@ extension Kernel {
     /// find the order-0 folio at `index`, or add a new one, zeroed on first use.
     mutating func kvmGmemGetFolio(_ ino: InodeID, _ index: UInt64) -> PFN {
         costs.pageCacheLookups += 1
-        if let pfn = inodes[Int(ino)].pages[Int(index)].folio { return pfn }
+        if let pfn = inodes[Int(ino)].pages[index].folio { return pfn }
         let pfn = frames.alloc(token: 0)   // folio_zero_user() on first use, then folio_mark_uptodate()
         costs.pageZeroings += 1
         kvmGmemAddToPageCache(pfn, ino, index)
@@ -83,10 +82,10 @@ extension Kernel {
 
     /// Models filemap_add_folio() into an inaccessible mapping: unevictable, not swap-backed.
     mutating func kvmGmemAddToPageCache(_ pfn: PFN, _ ino: InodeID, _ index: UInt64) {
-        frames[pfn].owner = Frame.owner(mapping: mappingID(ino), index: index)
+        frames[pfn].setOwner(mapping: mappingID(ino), index: index)
         frames[pfn].flags.formUnion([.pagecache, .uptodate, .unevictable])
         frames[pfn].refcount += 1
-        inodes[Int(ino)].pages[Int(index)] = .folio(pfn)
+        inodes[Int(ino)].pages[index] = .folio(pfn)
     }
 
     /// Models kvm_gmem_fault_user_mapping(): SIGBUS at or beyond i_size and, without

@@ -17,6 +17,9 @@ struct KSMRmapItem: Hashable, Sendable {
     var unstable = false
     /// Mapped to a KSM page in the stable tree (rmap_item->head).
     var stable: PFN?
+    /// The page seen here is a page-cache page (design ksm.file_pages = on): an alias site,
+    /// which the counters count by alias, not by rmap item.
+    var file = false
 }
 
 /// The KSM daemon's state (/sys/kernel/mm/ksm).
@@ -39,6 +42,9 @@ public struct KSMState: Hashable, Sendable {
     /// The mms registered with KSM (ksm_mm_head's mm_slot list), in registration order: the
     /// order a scan visits them in.
     var mms: [MMID] = []
+    /// The page-cache slots KSM pages stand in for (design ksm.file_pages = on; FilePages.swift),
+    /// in the order they were made.
+    public internal(set) var aliases: [PageAlias] = []
 
     public init() {}
 }
@@ -58,15 +64,19 @@ extension Kernel {
     }
 
     /// Models vma_ksm_compatible() → ksm_compatible() in mm/ksm.c: no shared, special,
-    /// hugetlb or dax mapping.
+    /// hugetlb or dax mapping. With ksm.file_pages = on a shared mapping of a shmem file
+    /// (memfd, shared anonymous memory) is compatible too; guest_memfd is not (see
+    /// ksmFileCandidate()).
     func vmaKSMCompatible(_ vma: VMA) -> Bool {
         ksmCompatible(vma.flags, backing: vma.backing)
     }
 
     func ksmCompatible(_ flags: VMFlags, backing: VMABacking) -> Bool {
-        guard flags.intersection(VMFlags([.shared, .mayShare]).union(VMFlags.special).union(.hugetlb)).isEmpty
-        else { return false }
+        guard flags.intersection(VMFlags.special.union(.hugetlb)).isEmpty else { return false }
         if case .shmem(let ino) = backing, isDax(ino) { return false }
+        if !flags.intersection([.shared, .mayShare]).isEmpty {
+            guard ksmMergesPageCache, case .shmem(let ino) = backing, !isGuestMemfd(ino) else { return false }
+        }
         return true
     }
 
@@ -136,9 +146,17 @@ extension Kernel {
         guard mms[m].vmas[v].flags.contains(.mergeable) else { return nil }
         var a = s
         while a < e {
+            guard let t = mms[m].pageTables.nextTable(a, e) else { break }   // absent tables skipped
+            a = t
             let pte = mms[m].pageTables.pte(a)
             if let pfn = normalPage(pte), frames[pfn].flags.contains(.ksm) {
-                breakKSM(m, v, a, pte)
+                let vma = mms[m].vmas[v]
+                if ksmMapsAlias(m, vma, a, pfn), let ino = vma.inode {
+                    // The file's page: its alias breaks (the file gets its own copy again).
+                    _ = ksmBreakAlias(ino, vma.pgoff(of: a))
+                } else {
+                    breakKSM(m, v, a, pte)
+                }
             } else if isKSMZeroPTE(pte) {
                 // A KSM zero page: unsharing maps a fresh zeroed page.
                 breakKSM(m, v, a, pte)
@@ -202,7 +220,9 @@ extension Kernel {
 
     /// One full scan: every present anon page of every mergeable VMA with an anon_vma, in
     /// mm order then address order, through cmp_and_merge_page(); then the unstable tree is
-    /// dropped (it is rebuilt from scratch every scan).
+    /// dropped (it is rebuilt from scratch every scan). With ksm.file_pages = on the
+    /// page-cache pages of mergeable file VMAs are scanned too (a MAP_SHARED VMA has no
+    /// anon_vma).
     mutating func ksmFullScan() {
         var unstableTree: [UInt64: Int] = [:]   // content → index of the item in ksm.items
         var seen: [Int] = []
@@ -214,13 +234,17 @@ extension Kernel {
             for v in mms[m].vmas.indices {
                 let vma = mms[m].vmas[v]
                 if vma.flags.contains(.mergeable) { sawMergeable = true }
-                guard vma.flags.contains(.mergeable), vma.anonVMA != nil else { continue }
+                guard vma.flags.contains(.mergeable), vma.anonVMA != nil || (ksmMergesPageCache && vma.inode != nil)
+                else { continue }
                 var a = vma.start
                 while a < vma.end {
-                    if !mms[m].pageTables.walkTable(a) { a = min(vma.end, (a | (pmdSize - 1)) + 1); continue }
+                    guard let t = mms[m].pageTables.nextTable(a, vma.end) else { break }   // absent tables skipped
+                    a = t
+                    _ = mms[m].pageTables.walkTable(a)
                     defer { a += pageSize }
                     let pte = mms[m].pageTables.pte(a)
-                    guard let pfn = normalPage(pte), frames[pfn].flags.contains(.anon) else { continue }
+                    guard let pfn = normalPage(pte), frames[pfn].flags.contains(.anon)
+                            || (ksmMergesPageCache && ksmFileCandidate(pfn) != nil) else { continue }
                     let i = ksmRmapItem(MMID(m), a)
                     seen.append(i)
                     cmpAndMergePage(m, v, a, pfn, item: i, unstableTree: &unstableTree)
@@ -256,8 +280,13 @@ extension Kernel {
     /// Models cmp_and_merge_page().
     mutating func cmpAndMergePage(_ m: Int, _ v: Int, _ a: UInt64, _ pfn: PFN, item i: Int,
                                   unstableTree: inout [UInt64: Int]) {
-        // Already a KSM page linked to its stable node: nothing to do.
+        // Already a KSM page linked to its stable node: nothing to do (a new link says whether
+        // it is the file's page here or an anonymous page merged here).
         if frames[pfn].flags.contains(.ksm) {
+            if ksm.items[i].stable != pfn {
+                let vma = mms[m].vmas[v]
+                ksm.items[i].file = !ksm.aliases.isEmpty && vma.inode.map { ksmAlias($0, vma.pgoff(of: a)) == pfn } == true
+            }
             ksm.items[i].stable = pfn
             return
         }
@@ -267,14 +296,24 @@ extension Kernel {
             ksm.items[i].oldChecksum = checksum   // changed since the last scan: not yet
             return
         }
-        if ksm.useZeroPages && checksum == 0 {
+        // A page-cache page (ksm.file_pages = on) is merged as its file's alias, and only
+        // while its folio is eligible (clean, unpinned…): one that is not stays out of both trees.
+        let file = frames.flags(pfn).contains(.anon) ? nil : ksmFileCandidate(pfn)
+        ksm.items[i].file = file != nil
+        if file != nil && !ksmFileFolioMergeable(pfn) { return }
+        if ksm.useZeroPages && checksum == 0 && file == nil {
             if ksmReplaceWithZeroPage(m, v, a, pfn) { return }
         }
         // stable_tree_search(): a KSM page of this content with room for one more mapping; when
         // every one of them is full (max_page_sharing), the page goes on to the unstable tree
         // to make a new KSM page with another one (a new dup of the chain).
         if let kpage = stableNodeDup(checksum) {
-            if ksmMergeInto(m, v, a, pfn, kpage) { ksm.items[i].stable = kpage }
+            if file == nil {
+                if ksmMergeInto(m, v, a, pfn, kpage) { ksm.items[i].stable = kpage }
+            } else if let c = ksmFileMergeCheck(pfn) {
+                ksmMergeFilePage(pfn, c, into: kpage)
+                ksm.items[i].stable = kpage
+            }
             return
         }
         // unstable_tree_search_insert()
@@ -284,14 +323,35 @@ extension Kernel {
             let opte = mms[om].pageTables.pte(other.address)
             guard let opfn = normalPage(opte), frames[opfn].token == checksum, opfn != pfn,
                   let ov = mms[om].vmaIndex(containing: other.address) else { return }
+            // A page-cache page on either side is checked (and its PTEs found) before anything
+            // changes, so that a failed check leaves both pages as they were.
+            let isFile = !frames.flags(opfn).contains(.anon) && ksmFileCandidate(opfn) != nil
+            let theirs = isFile ? ksmFileMergeCheck(opfn) : nil
+            if isFile && theirs == nil { return }
+            var mine: (inode: InodeID, index: UInt64, hits: [RmapHit])? = nil
+            if file != nil {
+                guard let c = ksmFileMergeCheck(pfn) else { return }
+                mine = c
+            }
             // try_to_merge_two_pages(): this page becomes the KSM page, the tree's page maps it.
-            guard ksmWriteProtectPage(m, a, pfn) else { return }
-            frames[pfn].flags.insert(.ksm)
-            guard ksmMergeInto(om, ov, other.address, opfn, pfn) else {
+            if let mine {
+                ksmPromoteFilePage(pfn, mine)
+            } else {
+                guard ksmWriteProtectPage(m, a, pfn) else { return }
+                frames[pfn].flags.insert(.ksm)
+            }
+            var merged = true
+            if let theirs {
+                ksmMergeFilePage(opfn, theirs, into: pfn)
+            } else {
+                merged = ksmMergeInto(om, ov, other.address, opfn, pfn)
+            }
+            guard merged else {
                 // The tree's page could not be merged (pinned, or referenced beyond its
                 // mappings): "we have a ksm folio with only one pte pointing to it", so
-                // break_cow() breaks it at once, and nothing enters the stable tree.
-                breakKSM(m, v, a, mms[m].pageTables.pte(a))
+                // break_cow() breaks it at once, and nothing enters the stable tree (a
+                // page-cache page that became the KSM page gets its file's page back).
+                if let mine { _ = ksmBreakAlias(mine.inode, mine.index) } else { breakKSM(m, v, a, mms[m].pageTables.pte(a)) }
                 return
             }
             ksm.stable[checksum, default: []].insert(pfn, at: 0)   // stable_tree_insert()
@@ -340,10 +400,12 @@ extension Kernel {
 
     /// The end of replace_page(): folio_remove_rmap_pte() of the page replaced, then
     /// folio_free_swap() once it is mapped nowhere (a page swapped in and merged does not
-    /// stay in the swap cache, holding its slot), then folio_put().
+    /// stay in the swap cache, holding its slot), then folio_put(). A freed frame is memory
+    /// KSM saved (costs.ksmFramesFreed).
     mutating func replacedFolioPut(_ pfn: PFN) {
         let left = frames.removeMapping(pfn)
         if left == 0 { freeFolio(pfn) } else if frames[pfn].mapcount == 0 { folioFreeSwap(pfn) }
+        if !frames.isAllocated(pfn) { costs.ksmFramesFreed += 1 }
     }
 
     /// The PTE replace_page() installs, given the one it replaces (after write_protect_page(),
@@ -376,15 +438,17 @@ extension Kernel {
     }
 
     /// Models stable_node_dup() / __stable_node_chain() in mm/ksm.c.
-    /// Of the live KSM pages of `content`, the one with the most rmap items that is still a
-    /// page-sharing candidate (fewer than max_page_sharing); the first found wins a tie, and
-    /// the dups are walked newest first. nil: none, or all full.
+    /// Of the live KSM pages of `content`, the one with the most rmap items (and aliases,
+    /// under ksm.file_pages = on) that is still a page-sharing candidate (fewer than
+    /// max_page_sharing); the first found wins a tie, and the dups are walked newest first.
+    /// nil: none, or all full.
     func stableNodeDup(_ content: UInt64) -> PFN? {
         guard let dups = ksm.stable[content] else { return nil }
         var found: PFN? = nil
         var foundLen = -1
         for kpage in dups where frames.isAllocated(kpage) && frames[kpage].flags.contains(.ksm) && frames[kpage].token == content {
             let len = ksm.items.reduce(0) { $0 + ($1.stable == kpage ? 1 : 0) }   // rmap_hlist_len
+                + ksm.aliases.reduce(0) { $0 + ($1.kpage == kpage ? 1 : 0) }
             if len < ksm.maxPageSharing && len > foundLen {
                 found = kpage
                 foundLen = len
@@ -406,22 +470,32 @@ extension Kernel {
     public mutating func ksmSetMaxPageSharing(_ n: Int) -> Errno? {
         guard n >= 2 else { return .EINVAL }
         if n == ksm.maxPageSharing { return nil }
-        if ksm.items.contains(where: { $0.stable != nil }) { return .EBUSY }   // ksm_pages_shared
+        if ksm.items.contains(where: { $0.stable != nil }) || !ksm.aliases.isEmpty { return .EBUSY }   // ksm_pages_shared
         ksm.stable = [:]                                                       // remove_all_stable_nodes()
         ksm.maxPageSharing = n
         return nil
     }
 
-    /// The /sys/kernel/mm/ksm counters, as the kernel derives them from its rmap items.
+    /// The /sys/kernel/mm/ksm counters, as the kernel derives them from its rmap items. A
+    /// KSM page's sites are its anonymous rmap items and its aliases (ksm.file_pages = on: one
+    /// per file, however many PTEs map it): pages_shared counts the KSM pages with a site,
+    /// pages_sharing the sites beyond the first of each (what merging saved, as for anonymous
+    /// pages); general_profit also pays 48 bytes per alias.
     public var ksmCounters: [(String, Int64)] {
         let stableItems = ksm.items.filter { $0.stable != nil }
         var kpages: [PFN] = []
-        for it in stableItems where !kpages.contains(it.stable!) { kpages.append(it.stable!) }
+        var sites: [Int] = []
+        func site(_ k: PFN, _ n: Int) {
+            if let i = kpages.firstIndex(of: k) { sites[i] += n } else { kpages.append(k); sites.append(n) }
+        }
+        for it in stableItems { site(it.stable!, it.file ? 0 : 1) }
+        for al in ksm.aliases { site(al.kpage, 1) }
         let shared = kpages.count
-        let sharing = stableItems.count - shared
+        let sharing = sites.reduce(0) { $0 + max($1 - 1, 0) }
         let unshared = ksm.items.filter { $0.unstable }.count
-        let volatile = ksm.items.count - shared - sharing - unshared
+        let volatile = ksm.items.count - stableItems.count - unshared
         let profit = Int64(sharing + ksm.zeroPages) * Int64(pageSize) - Int64(ksm.items.count * ksmRmapItemSize)
+            - Int64(ksm.aliases.count * pageAliasSize)
         return [("pages_shared", Int64(shared)), ("pages_sharing", Int64(sharing)), ("pages_unshared", Int64(unshared)),
                 ("pages_volatile", Int64(volatile)), ("full_scans", Int64(ksm.fullScans)),
                 ("ksm_zero_pages", Int64(ksm.zeroPages)), ("general_profit", profit)]

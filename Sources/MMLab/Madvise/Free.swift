@@ -14,7 +14,10 @@ extension Kernel {
         lruAddDrain()   // madvise_free_single_vma()
         var a = start
         while a < end {
-            if !mms[m].pageTables.walkTable(a) { a = min(end, (a | (pmdSize - 1)) + 1); continue }
+            // walk_page_range() visits the tables that exist.
+            guard let t = mms[m].pageTables.nextTable(a, end) else { break }
+            a = t
+            _ = mms[m].pageTables.walkTable(a)
             defer { a += pageSize }
             let pte = mms[m].pageTables.pte(a)
             costs.pteReads += 1

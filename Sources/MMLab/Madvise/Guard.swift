@@ -33,6 +33,8 @@ extension Kernel {
             if retries > 3 { return .EAGAIN }
             var b = s
             while b < e {
+                guard let t = mms[m].pageTables.nextTable(b, e) else { break }
+                b = t
                 let pte = mms[m].pageTables.pte(b)
                 if !pte.isNone && pte.marker?.contains(.guard_) != true {
                     _ = zapOne(m, vma: mms[m].vmas[v], b, pte, ZapDetails(evenCOWs: true, dropMarkers: false))
@@ -49,7 +51,10 @@ extension Kernel {
         if !vma.flags.intersection(VMFlags.special.union([.hugetlb])).isEmpty { return .EINVAL }
         var a = s
         while a < e {
-            if !mms[m].pageTables.walkTable(a) { a = min(e, (a | (pmdSize - 1)) + 1); continue }
+            // walk_page_range() visits the tables that exist.
+            guard let t = mms[m].pageTables.nextTable(a, e) else { break }
+            a = t
+            _ = mms[m].pageTables.walkTable(a)
             let pte = mms[m].pageTables.pte(a)
             if let marker = pte.marker, marker.contains(.guard_) {
                 let rest = marker.subtracting(.guard_)

@@ -98,7 +98,7 @@ extension Kernel {
                 return .blocked(queueEvent(u, UffdMessage(event: .remove, start: s, end: e)), .event)
             }
             if advice == .dontneed {
-                let tableEnd = min(e, (s | (madviseDontneedChunk(vma) - 1)) + 1)
+                let tableEnd = madviseDontneedStepEnd(m, vma, s, e)
                 let name = mms[m].name
                 note("madvise_dontneed_single_vma → zap_page_range_single(\(name), 0x\(String(s, radix: 16))..0x\(String(tableEnd, radix: 16)))")
                 let (err, flushed) = madviseDontneedRange(m, v, s, tableEnd)
@@ -156,6 +156,12 @@ extension Kernel {
         return pmdSize
     }
 
+    /// Where the MADV_DONTNEED step from `s` ends: one chunk that holds a table, or every
+    /// chunk up to the next table at once (zap_pmd_range() takes no lock for pmd_none()).
+    func madviseDontneedStepEnd(_ m: Int, _ vma: VMA, _ s: UInt64, _ e: UInt64) -> UInt64 {
+        mms[m].pageTables.lockStepEnd(s, e, chunk: madviseDontneedChunk(vma))
+    }
+
     /// MADV_DONTNEED of [s, e) within one VMA (madvise_dontneed_single_vma()): its error, and
     /// whether the zap cleared an entry (the caller counts the TLB flush once per VMA piece).
     mutating func madviseDontneedRange(_ m: Int, _ v: Int, _ s: UInt64, _ e: UInt64) -> (Errno?, Bool) {
@@ -189,9 +195,8 @@ extension Kernel {
             return Footprint(writes: [.global])
         }
         var f = Footprint(reads: [.vmas(mm: mm)], writes: [.anonMemory])
-        var a = s
-        let tableEnd = min(e, (s | (madviseDontneedChunk(vma) - 1)) + 1)
-        while a < tableEnd { f.writes.append(.pte(mm: mm, page: a >> pageShift)); a += pageSize }
+        let stepEnd = madviseDontneedStepEnd(m, vma, s, e)
+        f.writes.append(.ptes(mm: mm, pages: (s >> pageShift)..<(stepEnd >> pageShift)))
         return f
     }
 

@@ -29,18 +29,19 @@ extension Kernel {
         }
         var a = start
         var flushed = false
-        while a < end {
-            // Skip whole missing tables quickly (pmd_none()).
-            if !mms[m].pageTables.walkTable(a) {
-                a = min(end, (a | (pmdSize - 1)) + 1)
-                continue
+        // zap_pmd_range() skips pmd_none() entries (and the levels above, absent ones).
+        while let t = mms[m].pageTables.nextTable(a, end) {
+            a = t
+            _ = mms[m].pageTables.walkTable(a)
+            let tableEnd = min(end, (a | (pmdSize - 1)) &+ 1)
+            while a < tableEnd {
+                let pte = mms[m].pageTables.pte(a)
+                costs.pteReads += 1
+                if !pte.isNone {
+                    if zapOne(m, vma: vma, a, pte, details) { flushed = true }
+                }
+                a += pageSize
             }
-            let pte = mms[m].pageTables.pte(a)
-            costs.pteReads += 1
-            if !pte.isNone {
-                if zapOne(m, vma: vma, a, pte, details) { flushed = true }
-            }
-            a += pageSize
         }
         if flushed && countFlush { costs.tlbFlushes += 1 }
         return flushed
@@ -51,8 +52,10 @@ extension Kernel {
         if pte.isPresent {
             // zap_present_ptes()
             if let pfn = normalPage(pte) {
-                // should_zap_folio(): without even_cows only non-anon folios go.
-                if !details.evenCOWs && frames[pfn].flags.contains(.anon) { return false }
+                // should_zap_folio(): without even_cows only non-anon folios go; a KSM folio
+                // the PTE maps as its file's alias (ksm.file_pages = on) is the file's page.
+                if !details.evenCOWs && frames[pfn].flags.contains(.anon)
+                    && !(frames[pfn].flags.contains(.ksm) && ksmMapsAlias(m, vma, a, pfn)) { return false }
                 mms[m].pageTables.set(a, .none)
                 costs.pteWrites += 1
                 if pte.isDirty && !frames[pfn].flags.contains(.anon) { frames[pfn].flags.insert(.dirty) }

@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 //
-// A process's page tables. Only the last level is stored: one 512-entry PTE table per
+// A process's page tables. The last level is stored: one 512-entry PTE table per
 // populated 2 MiB range (a PMD entry pointing at a PTE page, mm/memory.c __pte_alloc()).
-// Upper levels are implied. Tables live in one flat array so a fault touches one cache line.
+// Tables live in one flat array so a fault touches one cache line. The upper levels say only
+// which tables exist (LeafIndex: the PMD, PUD and PGD entries that are not none), so that a
+// walk goes from one table to the next whatever lies between them.
 
 public let pageSize: UInt64 = 4096
 public let pageShift: UInt64 = 12
@@ -17,14 +19,24 @@ public struct PageTables: Sendable {
     var tableOf: [UInt64: Int32] = [:]
     /// All PTE tables, 512 entries each.
     var entries: [UInt64] = []
-    /// Slots of freed tables, reused first.
-    var freeTables: [Int32] = []
+
     /// Number of PTE tables in use (for accounting and the pagemap walk).
     public private(set) var tableCount = 0
     /// A one-entry cache of `tableOf`, set by the last mutation that found or made a table:
     /// its PMD number (`.max`: none; no address has that PMD number) and slot.
     var cachedPMD: UInt64 = .max
     var cachedTable: Int32 = 0
+    /// What only allocating or freeing a table touches, behind one reference (the fault path
+    /// copies an MM now and then, and an MM of more than 128 bytes is copied with memcpy):
+    /// the slots of freed tables, reused first, and which PMD numbers have a table (the upper
+    /// levels of the tree).
+    var aux = CoWBox(Aux())
+    struct Aux: Sendable {
+        var freeTables: [Int32] = []
+        var index = LeafIndex()
+    }
+    var index: LeafIndex { aux.value.index }
+    var freeTables: [Int32] { aux.value.freeTables }
 
     public init() {}
 
@@ -73,7 +85,7 @@ public struct PageTables: Sendable {
         }
         if pmd == cachedPMD { return Int(cachedTable) &* ptrsPerPTE &+ Int((address >> 12) & 511) }
         let t: Int32
-        if let f = freeTables.popLast() {
+        if let f = aux.value.freeTables.popLast() {
             t = f
         } else {
             t = Int32(entries.count / ptrsPerPTE)
@@ -83,6 +95,7 @@ public struct PageTables: Sendable {
             entries.append(contentsOf: repeatElement(0, count: ptrsPerPTE))
         }
         tableOf[pmd] = t
+        aux.value.index.insert(pmd)
         cachedPMD = pmd
         cachedTable = t
         tableCount += 1
@@ -101,9 +114,43 @@ public struct PageTables: Sendable {
     /// Models free_pte_range() for the table covering PMD number `pmd`, which must be empty.
     mutating func freeTable(pmd: UInt64) {
         guard let t = tableOf.removeValue(forKey: pmd) else { return }
+        aux.value.index.remove(pmd)
         if pmd == cachedPMD { cachedPMD = .max }
-        freeTables.append(t)
+        aux.value.freeTables.append(t)
         tableCount -= 1
+    }
+
+    /// Models walk_page_range()'s descent through pgd_none()/p4d_none()/pud_none()/pmd_none():
+    /// the first address in [address, end) that a PTE table covers (nil: no table there).
+    public func nextTable(_ address: UInt64, _ end: UInt64) -> UInt64? {
+        guard address < end else { return nil }
+        let pmd = address >> 21
+        if pmd == cachedPMD { return address }
+        guard let t = aux.value.index.next(from: pmd, below: ((end - 1) >> 21) + 1) else { return nil }
+        return t == pmd ? address : t << 21
+    }
+
+    /// Where a walk step from `start` towards `end` ends when each step holds one PTE lock:
+    /// the end of the `chunk`-aligned block around `start` when a table lies in that block;
+    /// otherwise the start of the block that holds the next table (or `end`): a walk takes no
+    /// lock for pmd_none() entries and passes them in one go.
+    public func lockStepEnd(_ start: UInt64, _ end: UInt64, chunk: UInt64 = pmdSize) -> UInt64 {
+        let blockEnd = min(end, (start | (chunk - 1)) &+ 1)
+        let next = nextTable(start, end) ?? end
+        if next < blockEnd { return blockEnd }
+        return max(blockEnd, min(end, next & ~(chunk - 1)))
+    }
+
+    /// The PMD numbers of the tables in [start, end), in address order.
+    func tables(_ start: UInt64, _ end: UInt64) -> [UInt64] {
+        var out: [UInt64] = []
+        var a = start
+        while let t = nextTable(a, end) {
+            out.append(t >> 21)
+            a = ((t >> 21) + 1) << 21
+            if a == 0 { break }
+        }
+        return out
     }
 
     /// Whether every PTE of the table covering PMD number `pmd` is none.
@@ -116,6 +163,6 @@ public struct PageTables: Sendable {
 
     /// Bytes these tables occupy, by capacity.
     public var bytes: Int {
-        entries.capacity * 8 + tableOf.capacity * (8 + 4 + 1) + freeTables.capacity * 4
+        entries.capacity * 8 + tableOf.capacity * (8 + 4 + 1) + freeTables.capacity * 4 + index.bytes
     }
 }

@@ -135,8 +135,8 @@ extension Kernel {
             }
         }
         if let page, frames.isAllocated(page) {
-            if !frames[page].flags.contains(.anon) { flags |= PM.file }
-            if flags & PM.present != 0 && frames[page].mapcount == 1 { flags |= PM.mmapExclusive }
+            if !frames.flags(page).contains(.anon) { flags |= PM.file }
+            if flags & PM.present != 0 && frames.mapcount(page) == 1 { flags |= PM.mmapExclusive }
         }
         return frame | flags
     }
@@ -148,8 +148,7 @@ extension Kernel {
     func pagemapShmemSwapEntry(_ vma: VMA, _ address: UInt64, showPFN: Bool) -> UInt64 {
         guard let ino = vma.inode else { return 0 }
         let index = vma.pgoff(of: address)
-        guard Int(index) < inodes[Int(ino)].pages.count,
-              let e = inodes[Int(ino)].pages[Int(index)].swapEntry else { return 0 }
+        guard index < inodes[Int(ino)].sizeInPages, let e = inodes[Int(ino)].pages[index].swapEntry else { return 0 }
         let frame = showPFN ? (UInt64(e.type) | e.offset << PM.swapTypeBits) & PM.pframeMask : 0
         return frame | PM.swap
     }
@@ -165,14 +164,19 @@ extension Kernel {
             mms[m].vmas[v].flags.remove(.softDirty)
             let vma = mms[m].vmas[v]
             var a = vma.start
-            while a < vma.end {
-                let pte = mms[m].pageTables.pte(a)
-                if pte.isPresent {
-                    mms[m].pageTables.set(a, pte.without([PTE.rw, PTE.softDirty].reduce(0, |)))
-                } else if pte.isSwapPTE && pte.swpSoftDirty {
-                    mms[m].pageTables.set(a, pte.without(PTE.swpSoftDirty))
+            // walk_page_range() visits the tables that exist.
+            while let t = mms[m].pageTables.nextTable(a, vma.end) {
+                a = t
+                let tableEnd = min(vma.end, (a | (pmdSize - 1)) &+ 1)
+                while a < tableEnd {
+                    let pte = mms[m].pageTables.pte(a)
+                    if pte.isPresent {
+                        mms[m].pageTables.set(a, pte.without([PTE.rw, PTE.softDirty].reduce(0, |)))
+                    } else if pte.isSwapPTE && pte.swpSoftDirty {
+                        mms[m].pageTables.set(a, pte.without(PTE.swpSoftDirty))
+                    }
+                    a += pageSize
                 }
-                a += pageSize
             }
         }
         costs.tlbFlushes += 1

@@ -64,6 +64,28 @@ extension Kernel {
             a = from
             let name = mms[m].name
             note("pagemap_scan_pmd_entry(\(name), 0x\(String(from, radix: 16))..0x\(String(pieceEnd, radix: 16)))")
+            if mms[m].pageTables.nextTable(a, pieceEnd) == nil && !(args.wpMatching && holeCats & PageCategory.written != 0) {
+                // No table: every page is a none PTE, reported in one go (pagemap_scan_pte_hole()).
+                let cats = holeCats
+                let c = cats ^ args.categoryInverted
+                if (c & args.categoryMask) == args.categoryMask && (args.categoryAnyofMask == 0 || c & args.categoryAnyofMask != 0) {
+                    var n = (pieceEnd - a) >> pageShift
+                    if args.maxPages != 0 {
+                        guard st.reported < args.maxPages else { check(); return .finished(.regions(st.regions)) }
+                        n = min(n, args.maxPages - st.reported)
+                    }
+                    st.reported += n
+                    let out = cats & args.returnMask, holeEnd = a + n << pageShift
+                    if let last = st.regions.last, last.end == a, last.categories == out {
+                        st.regions[st.regions.count - 1].end = holeEnd
+                    } else {
+                        // pagemap_scan_push_range(): a region even with no category left.
+                        st.regions.append(PageRegion(start: a, end: holeEnd, categories: out))
+                    }
+                    if holeEnd < pieceEnd { check(); return .finished(.regions(st.regions)) }
+                }
+                a = pieceEnd
+            }
             while a < pieceEnd {
                 let cats = mms[m].pageTables.hasTable(a) ? vmaCats | pageCategories(vma, mms[m].pageTables.pte(a)) : holeCats
                 let c = cats ^ args.categoryInverted
@@ -108,11 +130,8 @@ extension Kernel {
             return Footprint(reads: [.vmas(mm: mm)])
         }
         var f = Footprint(reads: [.vmas(mm: mm)])
-        var a = r.lowerBound
-        while a < r.upperBound {
-            if args.wpMatching { f.writes.append(.pte(mm: mm, page: a >> pageShift)) } else { f.reads.append(.pte(mm: mm, page: a >> pageShift)) }
-            a += pageSize
-        }
+        let ptes = Resource.ptes(mm: mm, pages: (r.lowerBound >> pageShift)..<(r.upperBound >> pageShift))
+        if args.wpMatching { f.writes.append(ptes) } else { f.reads.append(ptes) }
         return f
     }
 
@@ -131,7 +150,9 @@ extension Kernel {
             }
             if vma.flags.contains(.pfnmap) { a = vma.end; continue }
             a = max(a, vma.start)
-            return .piece(v: v, start: a, end: min(end, vma.end, (a | (pmdSize - 1)) + 1), wpAllowed: wpAllowed)
+            // One table under its lock, or the absent tables up to the next one
+            // (pagemap_scan_pte_hole() for what pmd_none() entries cover).
+            return .piece(v: v, start: a, end: mms[m].pageTables.lockStepEnd(a, min(end, vma.end)), wpAllowed: wpAllowed)
         }
         return .none
     }
@@ -146,7 +167,7 @@ extension Kernel {
             c |= PageCategory.present
             if pte.raw & PTE.pse != 0 { c |= PageCategory.huge }   // mapped by a PMD or PUD
             if !pte.uffdWP { c |= PageCategory.written }
-            if let page = normalPage(pte), !frames[page].flags.contains(.anon) { c |= PageCategory.file }
+            if let page = normalPage(pte), !frames.flags(page).contains(.anon) { c |= PageCategory.file }
             if pte.pfn == FrameTable.zeroPFN { c |= PageCategory.pfnZero }
             if pte.softDirty { c |= PageCategory.softDirty }
         } else if pte.isSwapPTE {

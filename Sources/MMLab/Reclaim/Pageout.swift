@@ -12,7 +12,10 @@ extension Kernel {
         var list: [PFN] = []
         var a = start
         while a < end {
-            if !mms[m].pageTables.walkTable(a) { a = min(end, (a | (pmdSize - 1)) + 1); continue }
+            // walk_page_range() visits the tables that exist.
+            guard let t = mms[m].pageTables.nextTable(a, end) else { break }
+            a = t
+            _ = mms[m].pageTables.walkTable(a)
             let pte = mms[m].pageTables.pte(a)
             costs.pteReads += 1
             defer { a += pageSize }
@@ -39,6 +42,14 @@ extension Kernel {
         for pfn in list {
             guard frames.isAllocated(pfn) else { continue }
             if frames[pfn].flags.contains(.unevictable) { continue }   // !folio_evictable(): kept, still mapped
+            // A KSM page standing in for page-cache slots (ksm.file_pages = on) is never written
+            // back: swap-out would have to leave a swap entry in every alias's slot as well as in
+            // every PTE, and the stable node is no address_space shmem_writeout() can store one
+            // in. shrink_folio_list() activates it and keeps it, mapped.
+            if frames[pfn].flags.contains(.ksm) && ksmHasAliases(pfn) {
+                frames[pfn].flags.insert(.active)
+                continue
+            }
             let isAnon = frames[pfn].flags.contains(.anon)
             if isAnon && !frames[pfn].flags.contains(.swapbacked) {
                 _ = reclaimLazyfree(pfn)   // MADV_FREE: dropped when clean, no swap needed

@@ -26,14 +26,9 @@ extension Kernel {
 
     /// addNewAnonRmap() from the VMA's anon_vma and the page index (no copy of the VMA).
     mutating func addNewAnonRmap(_ pfn: PFN, anonVMA av: AnonVMAID, index: UInt64) {
-        var f = frames[pfn]
-        f.owner = Frame.owner(mapping: av, index: index)
         // A new anonymous folio is not PG_dirty: its PTE carries the dirty state until
         // reclaim or MADV_FREE looks (folio_add_new_anon_rmap() sets swapbacked only).
-        f.flags.formUnion([.anon, .anonExclusive, .swapbacked])
-        f.mapcount = 1
-        f.refcount += 1
-        frames[pfn] = f
+        frames.setNewAnon(pfn, mapping: av, index: index)
     }
 
     /// Models folio_add_anon_rmap_ptes() / folio_add_file_rmap_ptes(): one more mapping.
@@ -68,11 +63,16 @@ extension Kernel {
         let f = frames[pfn]
         var hits: [RmapHit] = []
         if f.flags.contains(.ksm) {
-            // rmap_walk_ksm(): every rmap item of the stable node; the model looks at every PTE.
+            // rmap_walk_ksm(): every rmap item of the stable node, and (ksm.file_pages = on)
+            // the i_mmap of every file the page is an alias of; the model looks at every PTE.
+            let aliasFiles = ksm.aliases.filter { $0.kpage == pfn }.map(\.inode)
             for m in mms.indices where mms[m].alive {
-                for v in mms[m].vmas.indices where mms[m].vmas[v].flags.contains(.mergeable) {
+                for v in mms[m].vmas.indices where mms[m].vmas[v].flags.contains(.mergeable)
+                    || mms[m].vmas[v].inode.map({ aliasFiles.contains($0) }) == true {
                     var a = mms[m].vmas[v].start
                     while a < mms[m].vmas[v].end {
+                        guard let t = mms[m].pageTables.nextTable(a, mms[m].vmas[v].end) else { break }
+                        a = t
                         let pte = mms[m].pageTables.pte(a)
                         if pte.isPresent && pte.pfn == pfn { hits.append(RmapHit(mm: m, vma: v, address: a)) }
                         a += pageSize

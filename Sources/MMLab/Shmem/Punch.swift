@@ -104,7 +104,7 @@ extension Kernel {
         walk.phase += 1
         if let t = targets.first {
             let vma = mms[t.m].vmas[t.v]
-            let e = min(t.e, (t.s | (pmdSize - 1)) + 1)   // one PTE table
+            let e = punchStepEnd(t.m, t.s, t.e)   // one PTE table, or the absent ones up to the next
             let name = mms[t.m].name
             note("unmap_mapping_range → zap_page_range_single(\(name), pages "
                 + "\(vma.pgoff(of: t.s))..\(vma.pgoff(of: e - pageSize)), even_cows=0)")
@@ -123,6 +123,12 @@ extension Kernel {
         shmemFallocDone(ino)
         check()
         return true
+    }
+
+    /// Where a punch's zap step from `s` ends in mm `m`: the end of its PTE table, or, where
+    /// no table exists, the start of the next one (zap_pmd_range() skips pmd_none()).
+    func punchStepEnd(_ m: Int, _ s: UInt64, _ e: UInt64) -> UInt64 {
+        mms[m].pageTables.lockStepEnd(s, e)
     }
 
     /// The name of a punch's next step, for traces.
@@ -152,18 +158,17 @@ extension Kernel {
         guard let w = punchWalk(task) else { return Footprint(writes: [.global]) }
         let ino = w.inode, first = w.first, last = w.last
         var f = Footprint(reads: [.iMmap(inode: ino)])
-        if w.phase == 0 { for i in first...last { f.writes.append(.pageCache(inode: ino, index: i)) } }
+        let slots = Resource.pageCacheSlots(inode: ino, indices: first..<(last + 1))
+        if w.phase == 0 { f.writes.append(slots) }
         if let t = unmapTargets(ino, first: first, last: last, after: w.after).first {
-            var a = t.s
-            let e = min(t.e, (t.s | (pmdSize - 1)) + 1)
-            while a < e { f.writes.append(.pte(mm: MMID(t.m), page: a >> pageShift)); a += pageSize }
+            let e = punchStepEnd(t.m, t.s, t.e)
+            f.writes.append(.ptes(mm: MMID(t.m), pages: (t.s >> pageShift)..<(e >> pageShift)))
             return f
         }
         for t in unmapTargets(ino, first: first, last: last) {
-            var a = t.s
-            while a < t.e { f.writes.append(.pte(mm: MMID(t.m), page: a >> pageShift)); a += pageSize }
+            f.writes.append(.ptes(mm: MMID(t.m), pages: (t.s >> pageShift)..<(t.e >> pageShift)))
         }
-        for i in first...last { f.writes.append(.pageCache(inode: ino, index: i)) }
+        f.writes.append(slots)
         return f
     }
 

@@ -14,14 +14,16 @@ extension Kernel {
     /// Models shmem_get_inode() for a new tmpfs file of `size` bytes.
     mutating func createShmemInode(name: String, size: UInt64) -> InodeID {
         let id = InodeID(inodes.count)
-        let pages = Int((size + pageSize - 1) >> pageShift)
-        inodes.append(Inode(id: id, name: name, size: size, pages: Array(repeating: .empty, count: pages)))
+        inodes.append(Inode(id: id, name: name, size: size))
         return id
     }
 
-    /// Models memfd_create(2) followed by ftruncate(2) to `bytes`.
+    /// Models memfd_create(2) followed by ftruncate(2) to `bytes`: do_sys_ftruncate() refuses
+    /// a negative length (a size of 2^63 or more as off_t: EINVAL); inode_newsize_ok() refuses
+    /// more than s_maxbytes (EFBIG), which for tmpfs is MAX_LFS_FILESIZE = LLONG_MAX, so every
+    /// other size is accepted; memfd files are VM_NORESERVE (no accounting of their size).
     public mutating func memfdCreate(name: String, bytes: UInt64) -> Result<InodeID, Errno> {
-        guard bytes <= 1 << 44 else { return .failure(.EINVAL) }   // beyond what the model sizes
+        guard bytes <= UInt64(Int64.max) else { return .failure(.EINVAL) }
         let ino = createShmemInode(name: "memfd:" + name, size: bytes)
         check()
         return .success(ino)
@@ -32,15 +34,17 @@ extension Kernel {
 
     /// Models shmem_add_to_page_cache(): `pfn` becomes page `index` of `ino`.
     mutating func shmemAddToPageCache(_ pfn: PFN, _ ino: InodeID, _ index: UInt64) {
-        frames[pfn].owner = Frame.owner(mapping: mappingID(ino), index: index)
+        frames[pfn].setOwner(mapping: mappingID(ino), index: index)
         frames[pfn].flags.formUnion([.pagecache, .swapbacked, .uptodate])
         frames[pfn].refcount += 1
-        inodes[Int(ino)].pages[Int(index)] = .folio(pfn)
+        inodes[Int(ino)].pages[index] = .folio(pfn)
     }
 
-    /// Models filemap_remove_folio() for a shmem folio: drop it from the page cache.
+    /// Models filemap_remove_folio() for a shmem folio: drop it from the page cache. A KSM
+    /// page in the slot (ksm.file_pages = on) loses only this file's alias.
     mutating func shmemRemoveFromPageCache(_ pfn: PFN, _ ino: InodeID, _ index: UInt64) {
-        inodes[Int(ino)].pages[Int(index)] = .empty
+        if frames[pfn].flags.contains(.ksm) { return ksmRemoveAlias(ino, index, pfn) }
+        inodes[Int(ino)].pages[index] = .empty
         frames[pfn].flags.remove(.pagecache)
         putFolio(pfn)
     }
@@ -49,9 +53,8 @@ extension Kernel {
     /// swap it in, or allocate a zero-filled one.
     mutating func shmemGetFolio(_ ino: InodeID, _ index: UInt64) -> ShmemGetResult {
         costs.pageCacheLookups += 1
-        let inode = inodes[Int(ino)]
-        guard index < inode.sizeInPages, Int(index) < inode.pages.count else { return .sigbus }
-        let entry = inode.pages[Int(index)]
+        guard index < inodes[Int(ino)].sizeInPages else { return .sigbus }
+        let entry = inodes[Int(ino)].pages[index]
         if let pfn = entry.folio { return .folio(pfn) }
         if let e = entry.swapEntry { return .folio(shmemSwapinFolio(ino, index, e)) }
         let pfn = frames.alloc(token: 0)
@@ -79,7 +82,7 @@ extension Kernel {
         let index = frames[pfn].index
         guard let e = folioAllocSwap(pfn) else { return false }
         swapDuplicate(e)   // the page-cache slot's reference (swap_shmem_alloc)
-        inodes[Int(ino)].pages[Int(index)] = .swap(e)
+        inodes[Int(ino)].pages[index] = .swap(e)
         frames[pfn].flags.remove(.pagecache)
         putFolio(pfn)      // the page cache's reference
         swapWriteout(pfn, e)
@@ -90,19 +93,23 @@ extension Kernel {
     /// shmem_undo_range(): drop folios (unmapping any that were faulted back meanwhile, with
     /// ZAP_FLAG_DROP_MARKER) and free swap entries held in the page cache.
     mutating func shmemTruncateRange(_ ino: InodeID, first: UInt64, last: UInt64) {
-        let n = UInt64(inodes[Int(ino)].pages.count)
+        let n = inodes[Int(ino)].sizeInPages
         guard n > 0, first < n else { return }
         note("shmem_truncate_range(pages \(first)..\(last))")
         noteFileDiscard(ino, first: first, last: last)
-        for index in first...min(last, n - 1) {
-            let entry = inodes[Int(ino)].pages[Int(index)]
+        // find_lock_entries(): only the entries present, in index order.
+        let end = min(last, n - 1) + 1
+        var index = first
+        while let i = inodes[Int(ino)].pages.next(from: index, below: end) {
+            let entry = inodes[Int(ino)].pages[i]
             if let pfn = entry.folio {
-                if frames[pfn].mapcount > 0 { unmapMappingFolio(ino, index: index) }
-                shmemRemoveFromPageCache(pfn, ino, index)
+                if frames[pfn].mapcount > 0 { unmapMappingFolio(ino, index: i) }
+                shmemRemoveFromPageCache(pfn, ino, i)
             } else if let e = entry.swapEntry {
-                inodes[Int(ino)].pages[Int(index)] = .empty
+                inodes[Int(ino)].pages[i] = .empty
                 freeSwapAndCache(e)   // shmem_free_swap()
             }
+            index = i + 1
         }
     }
 
@@ -129,7 +136,8 @@ extension Kernel {
         for mm in mms where mm.alive {
             if mm.vmas.contains(where: { $0.inode == ino }) { return }
         }
-        let n = UInt64(inodes[Int(ino)].pages.count)
+        if isDax(ino) { return daxRelease(ino) }
+        let n = inodes[Int(ino)].sizeInPages
         if n > 0 { shmemTruncateRange(ino, first: 0, last: n - 1) }
     }
 }

@@ -5,10 +5,13 @@
 
 extension Kernel {
     /// Models ksys_pread64() of 8 bytes at `offset`: the token of the page there (0 for a
-    /// hole or at EOF). A guest_memfd has no read_iter and is not FMODE_PREAD → ESPIPE.
+    /// hole or at EOF). A guest_memfd has no read_iter and is not FMODE_PREAD → ESPIPE; a
+    /// device-dax file has no ->read or ->read_iter, so vfs_read() refuses it (no
+    /// FMODE_CAN_READ: EINVAL).
     public mutating func pread(_ ino: InodeID, offset: UInt64) -> Result<UInt64, Errno> {
         guard Int(ino) < inodes.count, inodes[Int(ino)].open else { return .failure(.EBADF) }
         if isGuestMemfd(ino) { return .failure(kvmGmemReadWrite(ino, positioned: true)) }
+        if isDax(ino) { return .failure(.EINVAL) }
         return .success(shmemFileRead(ino, index: offset >> pageShift))
     }
 
@@ -16,9 +19,8 @@ extension Kernel {
     /// or swaps it in, but allocates nothing for a hole (which reads zeros).
     mutating func shmemFileRead(_ ino: InodeID, index: UInt64) -> UInt64 {
         costs.pageCacheLookups += 1
-        let inode = inodes[Int(ino)]
-        guard index < inode.sizeInPages, Int(index) < inode.pages.count else { return 0 }   // EOF
-        let entry = inode.pages[Int(index)]
+        guard index < inodes[Int(ino)].sizeInPages else { return 0 }   // EOF
+        let entry = inodes[Int(ino)].pages[index]
         if let pfn = entry.folio { return frames[pfn].token }
         if let e = entry.swapEntry {
             let pfn = shmemSwapinFolio(ino, index, e)

@@ -5,44 +5,65 @@
 // count PTEs and shmem page-cache slots that hold the entry, SWAP_HAS_CACHE says a folio
 // for it is in the swap cache.
 
+/// One slot of a swap device: its swap_map byte, what was written to it (the device's
+/// content: one token per page), and the swap cache's folio for it (0: none). An unused slot
+/// (swap_map 0) is empty.
+struct SwapSlot: SparseEntry {
+    var map: UInt8
+    var cached: PFN
+    var stored: UInt64
+    static let empty = SwapSlot(map: 0, cached: 0, stored: 0)
+}
+
 /// One swap device.
 public struct SwapDevice: Sendable {
     public let type: UInt8
-    /// swap_map: one byte per slot. Slot 0 is the header (SWAP_MAP_BAD).
-    public internal(set) var swapMap: [UInt8]
-    /// What was written to each slot (the device's content: one token per page).
-    var stored: [UInt64]
-    /// The swap cache's index by slot: the folio holding each slot's data (0 = none).
-    var cached: [PFN]
+    /// si->max: slots, the header (slot 0, SWAP_MAP_BAD) included.
+    public let maxSlots: UInt64
+    /// swap_map, the stored pages and the swap cache's index, by slot: only the slots in use
+    /// (the kernel's swap_map is one byte per slot; the model's costs what is swapped).
+    var slots = SparseTable<SwapSlot>()
     /// Rotating allocation cursor (the cluster allocator's next offset, simplified).
-    var cursor: Int = 1
+    var cursor: UInt64 = 1
     public internal(set) var inuse = 0
 
     public static let hasCache: UInt8 = 0x40   // SWAP_HAS_CACHE
     public static let mapBad: UInt8 = 0x3f     // SWAP_MAP_BAD
     public static let mapMax: UInt8 = 0x3e     // SWAP_MAP_MAX
 
-    init(type: UInt8, slots: Int) {
+    /// The most slots a swap device can have: si->max is an unsigned int, and the version-1
+    /// swap header's last_page is 32 bits (read_swap_header() clamps maxpages to UINT_MAX).
+    public static let maxSlotsLimit: UInt64 = (1 << 32) - 1
+
+    init(type: UInt8, slots: UInt64) {
         self.type = type
-        swapMap = Array(repeating: 0, count: slots)
-        stored = Array(repeating: 0, count: slots)
-        cached = Array(repeating: 0, count: slots)
-        if slots > 0 { swapMap[0] = Self.mapBad }
+        maxSlots = slots
+        if slots > 0 { self.slots[0] = SwapSlot(map: Self.mapBad, cached: 0, stored: 0) }
     }
 
-    /// Usable slots (pages), without the header.
-    public var pages: Int { max(0, swapMap.count - 1) }
+    /// Usable slots (pages), without the header (si->pages).
+    public var pages: Int { Int(max(1, maxSlots) - 1) }
+
+    /// swap_map[offset].
+    public func map(_ offset: UInt64) -> UInt8 { slots[offset].map }
 
     /// swap_count(): references without the cache bit.
-    public func count(_ offset: Int) -> Int { Int(swapMap[offset] & ~Self.hasCache) }
+    public func count(_ offset: UInt64) -> Int { Int(slots[offset].map & ~Self.hasCache) }
+
+    /// Bytes of model state, by capacity.
+    var bytes: Int { slots.bytes }
 }
 
 extension Kernel {
-    /// Models swapon(2) of a swap file of `bytes`.
+    /// Models swapon(2) of a swap file of `bytes` with a version-1 header (mkswap): its
+    /// last_page is 32 bits, so mkswap truncates an area of more than 2^32 − 1 pages, and
+    /// read_swap_header() clamps maxpages to UINT_MAX; last_page 0 is "Empty swap-file"
+    /// (EINVAL); at most MAX_SWAPFILES devices (EPERM).
     public mutating func swapon(bytes: UInt64) -> Errno? {
-        let slots = Int(bytes >> pageShift)
-        guard slots >= 2 else { return .EINVAL }
+        let filePages = bytes >> pageShift
+        guard filePages >= 2 else { return .EINVAL }
         guard swapDevices.count < Int(SwapEntry.maxSwapfiles) else { return .EPERM }
+        let slots = min(filePages, SwapDevice.maxSlotsLimit)   // mkswap: last_page = slots − 1
         swapDevices.append(SwapDevice(type: UInt8(swapDevices.count), slots: slots))
         return nil
     }
@@ -60,16 +81,16 @@ extension Kernel {
     /// Models folio_alloc_swap(): allocate a slot, put `pfn` in the swap cache (SWAP_HAS_CACHE).
     mutating func folioAllocSwap(_ pfn: PFN) -> SwapEntry? {
         for d in swapDevices.indices {
-            let n = swapDevices[d].swapMap.count
+            let n = swapDevices[d].maxSlots
             guard swapDevices[d].inuse < swapDevices[d].pages else { continue }
             var off = swapDevices[d].cursor
             for _ in 0..<n {
                 if off >= n { off = 1 }
-                if swapDevices[d].swapMap[off] == 0 {
-                    swapDevices[d].swapMap[off] = SwapDevice.hasCache
+                if swapDevices[d].slots[off].map == 0 {
+                    swapDevices[d].slots[off].map = SwapDevice.hasCache
                     swapDevices[d].inuse += 1
                     swapDevices[d].cursor = off + 1
-                    let e = SwapEntry(type: swapDevices[d].type, offset: UInt64(off))
+                    let e = SwapEntry(type: swapDevices[d].type, offset: off)
                     addToSwapCache(pfn, e)
                     return e
                 }
@@ -84,16 +105,16 @@ extension Kernel {
         frames[pfn].flags.insert(.swapcache)
         frames[pfn].refcount += 1
         swapCacheEntry[pfn] = e
-        swapDevices[Int(e.type)].swapMap[Int(e.offset)] |= SwapDevice.hasCache
-        swapDevices[Int(e.type)].cached[Int(e.offset)] = pfn
+        swapDevices[Int(e.type)].slots[e.offset].map |= SwapDevice.hasCache
+        swapDevices[Int(e.type)].slots[e.offset].cached = pfn
     }
 
     /// Models swap_cache_del_folio() + put_swap_folio(): drop the folio from the swap cache.
     mutating func deleteFromSwapCache(_ pfn: PFN) {
         guard let e = swapCacheEntry.removeValue(forKey: pfn) else { return }
         frames[pfn].flags.remove(.swapcache)
-        swapDevices[Int(e.type)].swapMap[Int(e.offset)] &= ~SwapDevice.hasCache
-        swapDevices[Int(e.type)].cached[Int(e.offset)] = 0
+        swapDevices[Int(e.type)].slots[e.offset].map &= ~SwapDevice.hasCache
+        swapDevices[Int(e.type)].slots[e.offset].cached = 0
         releaseSlotIfUnused(e)
         putFolio(pfn)
     }
@@ -101,7 +122,7 @@ extension Kernel {
     /// The folio in the swap cache for `e`, if any (swap_cache_get_folio()).
     func swapCacheLookup(_ e: SwapEntry) -> PFN? {
         guard Int(e.type) < swapDevices.count else { return nil }
-        let pfn = swapDevices[Int(e.type)].cached[Int(e.offset)]
+        let pfn = swapDevices[Int(e.type)].slots[e.offset].cached
         return pfn == 0 ? nil : pfn
     }
 
@@ -110,14 +131,14 @@ extension Kernel {
 
     /// Models swap_duplicate(): one more PTE (or shmem slot) references `e`.
     mutating func swapDuplicate(_ e: SwapEntry) {
-        swapDevices[Int(e.type)].swapMap[Int(e.offset)] += 1
+        swapDevices[Int(e.type)].slots[e.offset].map += 1
     }
 
     /// Models swap_free_nr() for one entry: drop one reference, free the slot when unused.
     mutating func swapFree(_ e: SwapEntry) {
-        let d = Int(e.type), o = Int(e.offset)
-        guard swapDevices[d].count(o) > 0 else { return }
-        swapDevices[d].swapMap[o] -= 1
+        let d = Int(e.type)
+        guard swapDevices[d].count(e.offset) > 0 else { return }
+        swapDevices[d].slots[e.offset].map -= 1
         releaseSlotIfUnused(e)
     }
 
@@ -125,8 +146,7 @@ extension Kernel {
     /// slot any more, reclaim the swap-cache folio when it is not mapped.
     mutating func freeSwapAndCache(_ e: SwapEntry) {
         swapFree(e)
-        let d = Int(e.type), o = Int(e.offset)
-        if swapDevices[d].count(o) == 0, let pfn = swapCacheLookup(e), frames[pfn].mapcount == 0 {
+        if swapDevices[Int(e.type)].count(e.offset) == 0, let pfn = swapCacheLookup(e), frames[pfn].mapcount == 0 {
             deleteFromSwapCache(pfn)
         }
     }
@@ -135,30 +155,30 @@ extension Kernel {
     @discardableResult
     mutating func folioFreeSwap(_ pfn: PFN) -> Bool {
         guard let e = swapCacheEntry[pfn] else { return false }
-        guard swapDevices[Int(e.type)].count(Int(e.offset)) == 0 else { return false }
+        guard swapDevices[Int(e.type)].count(e.offset) == 0 else { return false }
         deleteFromSwapCache(pfn)
         frames[pfn].flags.insert(.dirty)   // the memory copy is now the only one
         return true
     }
 
     mutating func releaseSlotIfUnused(_ e: SwapEntry) {
-        let d = Int(e.type), o = Int(e.offset)
-        if swapDevices[d].swapMap[o] == 0 {
+        let d = Int(e.type)
+        if swapDevices[d].slots[e.offset].map == 0 {
             swapDevices[d].inuse -= 1
-            swapDevices[d].stored[o] = 0
+            swapDevices[d].slots[e.offset] = .empty   // what was stored goes with it
         }
     }
 
     /// Models swap_writeout(): the folio's content reaches the device.
     mutating func swapWriteout(_ pfn: PFN, _ e: SwapEntry) {
-        swapDevices[Int(e.type)].stored[Int(e.offset)] = frames[pfn].token
+        swapDevices[Int(e.type)].slots[e.offset].stored = frames[pfn].token
         frames[pfn].flags.remove(.dirty)
         costs.swapOuts += 1
     }
 
     /// Models swap_read_folio() into a fresh folio added to the swap cache.
     mutating func swapReadIntoCache(_ e: SwapEntry) -> PFN {
-        let token = swapDevices[Int(e.type)].stored[Int(e.offset)]
+        let token = swapDevices[Int(e.type)].slots[e.offset].stored
         let pfn = frames.alloc(token: token)
         frames[pfn].flags.insert(.swapbacked)
         addToSwapCache(pfn, e)

@@ -60,11 +60,13 @@ extension Kernel {
             if advice.lockMode == .mmapWrite { mm = p }
         case .clearRefs(let p, let v):
             if v == 4 { mm = p }   // clear_refs_write(): CLEAR_REFS_SOFT_DIRTY changes VMA flags
-        case .swapon, .memfdCreate, .guestMemfdCreate, .daxCreate, .madviseHWPoison, .punchHole, .pread, .access,
+        case .swapon, .memfdCreate, .guestMemfdCreate, .daxCreate, .madviseHWPoison, .punchHole, .pread, .pwrite, .access,
              .pagemapRead, .uffdCreate, .uffdWriteProtect, .uffdMfill, .uffdWake, .uffdRead, .pagemapScan,
              .ksmRun, .ksmScan, .ksmSetUseZeroPages, .ksmSetMaxPageSharing, .ksmCounters, .pin, .unpin, .gmemConvert:
             // No sleeping lock for write: mmap_lock for read at most (faults, the uffd ioctls,
-            // PAGEMAP_SCAN, GUP of a pin), i_mmap_rwsem for read (punch), or none (files, sysfs). Exhaustive
+            // PAGEMAP_SCAN, GUP of a pin), i_mmap_rwsem for read (punch), the inode's i_rwsem
+            // (pwrite, punch: not a lock the scheduler models, the call runs as one step), or
+            // none (files, sysfs). Exhaustive
             // on purpose: a new call must say which locks it takes.
             break
         }

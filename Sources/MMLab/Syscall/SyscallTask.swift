@@ -2,7 +2,7 @@
 //
 // The one idea of "a kernel operation in progress". Every statement that calls into the kernel
 // starts a SyscallTask: a memory access, mmap, munmap, mprotect, madvise (each advice), fork,
-// exit, punch, pread, every userfaultfd ioctl, PAGEMAP_SCAN, the KSM knobs, poison. One
+// exit, punch, pread, pwrite, every userfaultfd ioctl, PAGEMAP_SCAN, the KSM knobs, poison. One
 // function steps it (`Kernel.step`): it runs to the next lock boundary and says whether it is
 // still running (another thread may run before its next step), asleep on a wait queue, or
 // finished with its result. `run` steps a task to its end (`Kernel.run`), `explore` one step
@@ -67,6 +67,7 @@ extension Kernel {
     /// Runs one step of `task`.
     public mutating func step(_ task: inout SyscallTask) -> StepResult {
         task.sleepsOn = nil
+        if callerIsGone(task.call) { return .finished(.errno(.ESRCH)) }
         let r = stepCall(&task)
         if case .blocked(let w, _) = r { task.sleepsOn = w }
         return r
@@ -75,6 +76,7 @@ extension Kernel {
     /// Runs `task` step after step until it finishes or sleeps, as `run` does (no other
     /// thread in between). An access that still faults after 8 attempts is a model bug.
     public mutating func run(_ task: inout SyscallTask) -> StepResult {
+        if callerIsGone(task.call) { return .finished(.errno(.ESRCH)) }
         if case .access(let mm, let address, let store) = task.call {
             let r = runAccess(mm, address, store: store)
             task.progress = .access
@@ -95,6 +97,7 @@ extension Kernel {
     /// loop `run` makes for an access task, without the task. An access that still faults
     /// after 8 attempts is a model bug.
     public mutating func runAccess(_ mm: MMID, _ address: UInt64, store: UInt64?) -> StepResult {
+        if callerIsGone(.access(mm, address: address, store: store)) { return .finished(.errno(.ESRCH)) }
         for _ in 0..<8 {
             let r = accessStep(mm, address, store: store)
             if case .running = r { continue }
@@ -130,6 +133,30 @@ extension Kernel {
         case .errno(let e): return e
         case .backendError: return .EIO
         default: return nil
+        }
+    }
+
+    /// Whether the process making `call` has exited: it makes no more calls (exit_group()
+    /// ended its threads); the model answers as /proc/PID and pidfd calls do for a task that
+    /// is gone (ESRCH) instead of working on a torn-down address space.
+    func callerIsGone(_ call: SystemCall) -> Bool {
+        guard let mm = callingProcess(call) else { return false }
+        return !(Int(mm) >= 0 && Int(mm) < mms.count && mms[Int(mm)].alive)
+    }
+
+    /// The process a call runs in, for the calls a process makes on its own memory (nil for
+    /// files, userfaultfd ioctls, which find their mm themselves, and the KSM knobs).
+    func callingProcess(_ call: SystemCall) -> MMID? {
+        switch call {
+        case .mmap(let p, _, _, _, _, _, _), .munmap(let p, _, _), .mprotect(let p, _, _, _), .madvise(let p, _, _, _),
+             .madviseHWPoison(let p, _, _), .fork(let p, _), .exit(let p), .access(let p, _, _), .pagemapRead(let p, _),
+             .clearRefs(let p, _), .prctlSetMemoryMerge(let p, _), .uffdCreate(let p, _), .pagemapScan(let p, _),
+             .pin(let p, _, _), .unpin(let p, _):
+            return p
+        case .swapon, .memfdCreate, .guestMemfdCreate, .daxCreate, .punchHole, .pread, .pwrite, .uffdRegister, .uffdUnregister,
+             .uffdWriteProtect, .uffdMfill, .uffdWake, .uffdRead, .ksmRun, .ksmScan, .ksmSetUseZeroPages,
+             .ksmSetMaxPageSharing, .ksmCounters, .gmemConvert:
+            return nil
         }
     }
 
@@ -195,6 +222,11 @@ extension Kernel {
         case .pread(let ino, let offset):                          // Shmem/ShmemRead.swift
             switch pread(ino, offset: offset) {
             case .success(let t): return .value(t)
+            case .failure(let e): return .errno(e)
+            }
+        case .pwrite(let ino, let offset, let token):              // Shmem/ShmemWrite.swift
+            switch pwrite(ino, offset: offset, token: token) {
+            case .success(let n): return .value(n)
             case .failure(let e): return .errno(e)
             }
         case .exit(let mm):                                        // Fork/Fork.swift

@@ -115,7 +115,12 @@ extension Kernel {
         let tryWritable = !enable && vma.flags.contains(.write) && vmaWantsManualPTEWriteUpgrade(vma)
         var a = start
         while a < end {
-            if !useMarkers && !mms[m].pageTables.walkTable(a) { a = min(end, (a | (pmdSize - 1)) + 1); continue }
+            // Without markers to install, change_pmd_range() skips pmd_none() entries (and
+            // absent upper levels); with them it allocates the tables (change_pmd_prepare()).
+            if !useMarkers {
+                guard let t = mms[m].pageTables.nextTable(a, end) else { break }
+                a = t
+            }
             let pte = mms[m].pageTables.pte(a)
             costs.pteReads += 1
             var new = pte
@@ -242,7 +247,7 @@ extension Kernel {
                 // shmem_mfill_atomic_pte(): a new page-cache page.
                 let index = vma.pgoff(of: a)
                 guard index < inodes[Int(ino)].sizeInPages else { return .EFAULT }
-                guard inodes[Int(ino)].pages[Int(index)].isEmpty else { return .EEXIST }
+                guard inodes[Int(ino)].pages[index].isEmpty else { return .EEXIST }
                 let pfn = frames.alloc(token: token)
                 costs.pageCopies += 1
                 shmemAddToPageCache(pfn, ino, index)
@@ -263,7 +268,7 @@ extension Kernel {
             if shared, let ino = vma.inode {
                 let index = vma.pgoff(of: a)
                 guard index < inodes[Int(ino)].sizeInPages else { return .EFAULT }
-                guard inodes[Int(ino)].pages[Int(index)].isEmpty else { return .EEXIST }
+                guard inodes[Int(ino)].pages[index].isEmpty else { return .EEXIST }
                 let pfn = frames.alloc(token: 0)
                 costs.pageZeroings += 1
                 shmemAddToPageCache(pfn, ino, index)
@@ -278,15 +283,18 @@ extension Kernel {
             guard let ino = vma.inode else { return .EINVAL }
             let index = vma.pgoff(of: a)
             guard index < inodes[Int(ino)].sizeInPages else { return .EFAULT }
-            let entry = inodes[Int(ino)].pages[Int(index)]
+            let entry = inodes[Int(ino)].pages[index]
             let pfn: PFN
             if let p = entry.folio { pfn = p }
             else if let e = entry.swapEntry { pfn = shmemSwapinFolio(ino, index, e) }
             else { return .EFAULT }   // SGP_NOALLOC: the page must exist
             if frames[pfn].flags.contains(.hwpoison) { return .EIO }
             addRmap(pfn)
-            mms[m].rssShmem += 1
-            installMfillPTE(m, v, a, pfn, writable: shared && vma.flags.contains(.write), wp: wp, anon: false,
+            // A KSM page the slot points at (ksm.file_pages = on) is anonymous-typed and mapped
+            // read-only.
+            let ksmPage = frames[pfn].flags.contains(.ksm)
+            if ksmPage { mms[m].rssAnon += 1 } else { mms[m].rssShmem += 1 }
+            installMfillPTE(m, v, a, pfn, writable: shared && vma.flags.contains(.write) && !ksmPage, wp: wp, anon: false,
                             addRmapDone: true)
         case .poison:
             guard pte.isNone else { return .EEXIST }

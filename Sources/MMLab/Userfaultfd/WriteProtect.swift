@@ -27,7 +27,7 @@ extension Kernel {
             return .finished(.errno(e))
         }
         let m = Int(uffds[Int(u)].mm)
-        switch writeProtectPiece(m, from: next ?? start, end: end) {
+        switch writeProtectPiece(m, from: next ?? start, end: end, protect: protect) {
         case .none, .notRegistered:
             return .finished(.errno(.ENOENT))   // no VMA at all, or the first one is not registered
         case .piece(let v, let s, let e):
@@ -36,7 +36,7 @@ extension Kernel {
             uffdWPRange(m, v, s, e, enable: protect, flush: e == vma.end || e == end)
             noteWriteProtect(m, s, e, protect: protect)
             check()
-            switch writeProtectPiece(m, from: e, end: end) {
+            switch writeProtectPiece(m, from: e, end: end, protect: protect) {
             case .piece:
                 task.progress = .writeProtect(next: e)
                 return .running
@@ -56,13 +56,16 @@ extension Kernel {
     /// The piece of a UFFDIO_WRITEPROTECT walk at or after `from`: mwriteprotect_range()
     /// visits the VMAs of the range in order, skipping holes; change_protection() then walks
     /// each VMA's part one PTE table at a time.
-    func writeProtectPiece(_ m: Int, from: UInt64, end: UInt64) -> WriteProtectPiece {
+    func writeProtectPiece(_ m: Int, from: UInt64, end: UInt64, protect: Bool) -> WriteProtectPiece {
         guard from < end else { return .none }
         guard let v = mms[m].vmas.firstIndex(where: { $0.end > from && $0.start < end }) else { return .none }
         let vma = mms[m].vmas[v]
         guard vma.flags.contains(.uffdWP) else { return .notRegistered }
-        let s = max(from, vma.start)
-        return .piece(v: v, s: s, e: min(end, vma.end, (s | (pmdSize - 1)) + 1))
+        let s = max(from, vma.start), e = min(end, vma.end)
+        // Protecting a VMA that uses markers fills none PTEs (allocating tables): one table per
+        // step. Otherwise absent tables are passed in one step (no PTE lock for pmd_none()).
+        if protect && uffdWPUseMarkers(vma) { return .piece(v: v, s: s, e: min(e, (s | (pmdSize - 1)) + 1)) }
+        return .piece(v: v, s: s, e: mms[m].pageTables.lockStepEnd(s, e))
     }
 
     /// What the next step of UFFDIO_WRITEPROTECT reads and writes: one PTE table's piece (its
@@ -75,13 +78,12 @@ extension Kernel {
         var next: UInt64? = nil
         if case .writeProtect(let n) = task.progress { next = n }
         let mm = uffds[Int(u)].mm, m = Int(mm)
-        guard mms[m].alive, case .piece(_, let s, let e) = writeProtectPiece(m, from: next ?? start, end: end) else {
+        guard mms[m].alive, case .piece(_, let s, let e) = writeProtectPiece(m, from: next ?? start, end: end, protect: protect) else {
             return Footprint(reads: [.vmas(mm: mm)])
         }
         var f = Footprint(reads: [.vmas(mm: mm)])
-        var a = s
-        while a < e { f.writes.append(.pte(mm: mm, page: a >> pageShift)); a += pageSize }
-        if !protect && !dontwake, writeProtectPiece(m, from: e, end: end) == .none { f.writes.append(.global) }
+        f.writes.append(.ptes(mm: mm, pages: (s >> pageShift)..<(e >> pageShift)))
+        if !protect && !dontwake, writeProtectPiece(m, from: e, end: end, protect: protect) == .none { f.writes.append(.global) }
         return f
     }
 }

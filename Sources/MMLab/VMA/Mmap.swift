@@ -39,15 +39,39 @@ extension Kernel {
     /// Models do_mmap() + mmap_region(): returns the start address of the new mapping.
     /// Placement: a 2 MiB boundary by default; `align` ≥ 2 MiB places it on a multiple of
     /// `align`; a smaller `align` places it `align` bytes past a 2 MiB boundary, so scenarios
-    /// can test fault-around windows off the 2 MiB grid.
+    /// can test fault-around windows off the 2 MiB grid. The checks come in the kernel's order:
+    /// the offset's alignment (sys_mmap: EINVAL), the file (EBADF), a length of 0 (EINVAL) or
+    /// one that page-aligns to 0 (ENOMEM), pgoff + pages overflowing (EOVERFLOW), a length
+    /// beyond TASK_SIZE or no room for it (get_unmapped_area(): ENOMEM), then file_mmap_ok()
+    /// (the mapping must end within MAX_LFS_FILESIZE: EOVERFLOW) and the file's own ->mmap.
     public mutating func mmap(_ mmID: MMID, length: UInt64, prot: Prot, shared: Bool,
                               target: MapTarget, offset: UInt64 = 0, align: UInt64 = pmdSize) -> Result<UInt64, Errno> {
-        guard length > 0, offset & (pageSize - 1) == 0, align >= pageSize, align & (pageSize - 1) == 0,
-              align < pmdSize || align & (align - 1) == 0 else { return .failure(.EINVAL) }
+        // The placement option `align=` is the scenario's, checked first (as the live backend does).
+        guard align >= pageSize, align & (pageSize - 1) == 0, align < pmdSize || align & (align - 1) == 0
+        else { return .failure(.EINVAL) }
+        guard offset & (pageSize - 1) == 0 else { return .failure(.EINVAL) }
+        if case .file(let ino) = target, !(Int(ino) >= 0 && Int(ino) < inodes.count && inodes[Int(ino)].open) {
+            return .failure(.EBADF)
+        }
+        guard length > 0 else { return .failure(.EINVAL) }
+        guard length <= UInt64.max - (pageSize - 1) else { return .failure(.ENOMEM) }   // PAGE_ALIGN(len) == 0
         let len = (length + pageSize - 1) & ~(pageSize - 1)
-        guard len <= 1 << 46 else { return .failure(.ENOMEM) }
-        var backing: VMABacking
         var pgoff = offset >> pageShift
+        guard pgoff <= UInt64.max - (len >> pageShift) else { return .failure(.EOVERFLOW) }
+        guard len <= taskSize else { return .failure(.ENOMEM) }   // __get_unmapped_area()
+        if case .file(let ino) = target {
+            // file_mmap_ok(): shmem, guest_memfd and device files are regular files here.
+            guard pgoff <= (maxLFSFileSize - len) >> pageShift else { return .failure(.EOVERFLOW) }
+            if let e = kvmGmemMmap(ino, shared: shared) { return .failure(e) }   // call_mmap(): guest_memfd
+            if let e = daxMmapCheck(ino, shared: shared, length: length, offset: offset) { return .failure(e) }
+        }
+        // Placement (get_unmapped_area()): a fresh 2 MiB-aligned region with a gap on both
+        // sides, so mappings never merge. A dax device pads to its own alignment
+        // (dax_get_unmapped_area()).
+        var placeAlign = align
+        if case .file(let ino) = target, let daxAlign = daxPlacementAlign(ino) { placeAlign = max(placeAlign, daxAlign) }
+        guard let base = unmappedArea(Int(mmID), len, align: placeAlign) else { return .failure(.ENOMEM) }
+        var backing: VMABacking
         switch target {
         case .anon:
             if shared {
@@ -60,19 +84,8 @@ extension Kernel {
                 backing = .anon
             }
         case .file(let ino):
-            guard Int(ino) < inodes.count, inodes[Int(ino)].open else { return .failure(.EBADF) }
-            if let e = kvmGmemMmap(ino, shared: shared) { return .failure(e) }   // call_mmap(): guest_memfd
-            if let e = daxMmapCheck(ino, shared: shared, length: length, offset: offset) { return .failure(e) }
             backing = .shmem(ino)
         }
-        // Placement: a fresh 2 MiB-aligned region with a gap on both sides, so mappings never merge.
-        // A dax device pads to its own alignment (dax_get_unmapped_area()).
-        var align = align
-        if case .shmem(let ino) = backing, let daxAlign = daxPlacementAlign(ino) { align = max(align, daxAlign) }
-        let bigAlign = align >= pmdSize ? align : pmdSize
-        var base = (nextMapBase + bigAlign - 1) & ~(bigAlign - 1)
-        if align < pmdSize { base += align }
-        nextMapBase = (base + len + 2 * pmdSize + pmdSize - 1) & ~(pmdSize - 1)
 
         var flags: VMFlags = [.mayRead, .mayWrite, .mayExec]
         if prot != .none { flags.insert(.read) }
@@ -85,6 +98,46 @@ extension Kernel {
         insertVMA(mmID, vma)
         check()
         return .success(base)
+    }
+
+    /// TASK_SIZE on x86-64 with 4-level paging: (1 << 47) − PAGE_SIZE.
+    var taskSize: UInt64 { (1 << 47) - pageSize }
+    /// MAX_LFS_FILESIZE on 64-bit: LLONG_MAX.
+    var maxLFSFileSize: UInt64 { UInt64(Int64.max) }
+    /// mmap_min_addr (the default 64 KiB).
+    var mmapMinAddr: UInt64 { 1 << 16 }
+
+    /// Models get_unmapped_area() for the model's placement: the next address of the bump
+    /// allocator above 0x7f00_0000_0000 (every mapping a fresh region, 2 MiB of gap on both
+    /// sides), or, when the mapping does not fit below TASK_SIZE there, the highest gap of
+    /// this mm's address space below that region that holds it with its gaps (the top-down
+    /// search of arch_get_unmapped_area_topdown()); nil (ENOMEM) when none does.
+    mutating func unmappedArea(_ m: Int, _ len: UInt64, align: UInt64) -> UInt64? {
+        let bigAlign = align >= pmdSize ? align : pmdSize
+        let extra = align < pmdSize ? align : 0
+        func place(from lo: UInt64) -> UInt64? {
+            guard lo <= UInt64.max - bigAlign else { return nil }
+            let base = ((lo + bigAlign - 1) & ~(bigAlign - 1)) + extra
+            guard base <= taskSize, len <= taskSize - base else { return nil }
+            return base
+        }
+        if let base = place(from: nextMapBase), taskSize - (base + len) >= 2 * pmdSize {
+            nextMapBase = (base + len + 2 * pmdSize + pmdSize - 1) & ~(pmdSize - 1)
+            return base
+        }
+        // Top down through the gaps below the bump region.
+        var top: UInt64 = 0x7f00_0000_0000
+        for vma in mms[m].vmas.reversed() where vma.start < top {
+            if vma.end + 2 * pmdSize <= top, let base = placeBelow(top, above: vma.end + 2 * pmdSize) { return base }
+            top = min(top, vma.start >= 2 * pmdSize ? vma.start - 2 * pmdSize : 0)
+        }
+        return placeBelow(top, above: mmapMinAddr)
+
+        func placeBelow(_ limit: UInt64, above floor: UInt64) -> UInt64? {
+            guard limit >= len + extra else { return nil }
+            let base = ((limit - len - extra) & ~(bigAlign - 1)) + extra
+            return base >= floor && base + len <= limit ? base : nil
+        }
     }
 
     mutating func insertVMA(_ mmID: MMID, _ vma: VMA) {
@@ -237,16 +290,19 @@ extension Kernel {
     }
 
     /// Models free_pgtables(): free PTE tables no VMA covers any more.
+    /// Only the tables that exist are visited (free_pgd_range() skips none entries).
     mutating func freePgtables(_ m: Int, _ start: UInt64, _ end: UInt64) {
-        var pmd = start >> 21
-        while pmd <= (end - 1) >> 21 {
-            let lo = pmd << 21, hi = lo + pmdSize
-            let used = mms[m].vmas.contains { $0.start < hi && $0.end > lo }
+        for pmd in mms[m].pageTables.tables(start & ~(pmdSize - 1), end) {
+            let lo = pmd << 21, hi = lo &+ pmdSize
+            let v = mms[m].vmaIndex(containing: lo) ?? mms[m].vmas.firstIndex { $0.start >= lo }
+            let used = v.map { mms[m].vmas[$0].start < hi && mms[m].vmas[$0].end > lo } ?? false
             if !used {
-                precondition(mms[m].pageTables.tableIsEmpty(pmd: pmd), "freeing a PTE table that still maps pages")
+                guard mms[m].pageTables.tableIsEmpty(pmd: pmd) else {
+                    invariantViolations.append("free_pgtables: the PTE table at 0x\(String(lo, radix: 16)) still maps pages (a model bug)")
+                    continue
+                }
                 mms[m].pageTables.freeTable(pmd: pmd)
             }
-            pmd += 1
         }
     }
 
@@ -284,21 +340,27 @@ extension Kernel {
         let newProt = pageProt(vma)
         let tryWritable = vma.flags.contains(.write) && vmaWantsManualPTEWriteUpgrade(vma)
         var a = vma.start
-        while a < vma.end {
-            let pte = mms[m].pageTables.pte(a)
-            costs.pteReads += 1
-            if pte.isPresent {
-                // pte_modify(): keep _PAGE_CHG_MASK (pfn, dirty, young, special, soft-dirty, uffd-wp).
-                let keep = PTE.pfnMask | PTE.dirty | PTE.accessed | PTE.special | PTE.softDirty | PTE.uffdWP
-                var new = PTE(raw: (pte.raw & keep) | newProt)
-                if new.uffdWP { new = new.without(PTE.rw) }
-                if tryWritable && !new.isWritable && canChangePTEWritable(vma, new) { new = new.with(PTE.rw) }
-                if new != pte {
-                    mms[m].pageTables.set(a, new)
-                    costs.pteWrites += 1
+        // change_pmd_range() skips pmd_none() entries (and absent upper levels).
+        while let t = mms[m].pageTables.nextTable(a, vma.end) {
+            a = t
+            _ = mms[m].pageTables.walkTable(a)
+            let tableEnd = min(vma.end, (a | (pmdSize - 1)) &+ 1)
+            while a < tableEnd {
+                let pte = mms[m].pageTables.pte(a)
+                costs.pteReads += 1
+                if pte.isPresent {
+                    // pte_modify(): keep _PAGE_CHG_MASK (pfn, dirty, young, special, soft-dirty, uffd-wp).
+                    let keep = PTE.pfnMask | PTE.dirty | PTE.accessed | PTE.special | PTE.softDirty | PTE.uffdWP
+                    var new = ksmWrprotect(PTE(raw: (pte.raw & keep) | newProt))
+                    if new.uffdWP { new = new.without(PTE.rw) }
+                    if tryWritable && !new.isWritable && canChangePTEWritable(vma, new) { new = new.with(PTE.rw) }
+                    if new != pte {
+                        mms[m].pageTables.set(a, new)
+                        costs.pteWrites += 1
+                    }
                 }
+                a += pageSize
             }
-            a += pageSize
         }
         costs.tlbFlushes += 1
     }
@@ -317,6 +379,7 @@ extension Kernel {
     /// Models can_change_pte_writable().
     func canChangePTEWritable(_ vma: VMA, _ pte: PTE) -> Bool {
         guard vma.flags.contains(.write), !pte.isProtNone else { return false }
+        if let pfn = normalPage(pte), frames.flags(pfn).contains(.ksm) { return false }   // never a KSM page
         if pteNeedsSoftDirtyWP(vma, pte) { return false }
         if pte.uffdWP && vma.flags.contains(.uffdWP) { return false }
         if !vma.flags.contains(.shared) {
