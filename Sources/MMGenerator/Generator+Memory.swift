@@ -484,6 +484,23 @@ extension ScenarioGenerator {
         return true
     }
 
+    /// `pwrite F[…] = TOKEN`: through the page cache only (shmem_get_folio(SGP_WRITE)): a
+    /// hole gets a page-cache page, a swapped page comes back; no PTE changes, no userfault.
+    /// ESPIPE on a guest_memfd.
+    mutating func pwrite() -> Bool {
+        let files = objects.indices.filter { objects[$0].name != nil }
+        guard !files.isEmpty else { return false }
+        let o = rng.pick(files)
+        let n = objects[o].pages
+        let first = rng.below(n)
+        let last = rng.percent(50) ? first : min(n - 1, first + rng.below(6))
+        let name = objects[o].name!
+        let ref = last - first + 1 == n ? name : first == last ? "\(name)[\(first)]" : "\(name)[\(first)..\(last)]"
+        emit("pwrite \(ref) = \(token())" + (objects[o].guest ? " -> ESPIPE" : ""))
+        if !objects[o].guest { for k in first...last { objects[o].slots[k] = .present } }
+        return true
+    }
+
     mutating func lateMmap() -> Bool {
         let files = objects.indices.filter { !objects[$0].guest && objects[$0].name != nil }
         let kind: MapKind = files.isEmpty || rng.percent(60) ? .anonPrivate : rng.pick([.filePrivate, .fileShared, .anonShared])

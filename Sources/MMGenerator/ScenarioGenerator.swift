@@ -366,7 +366,7 @@ public struct ScenarioGenerator {
 
     enum Op: CaseIterable {
         case write, read, pagemap, expectPagemap, scan, expectScan
-        case madvise, punch, pread, mprotect, munmap, lateMmap
+        case madvise, punch, pread, pwrite, mprotect, munmap, lateMmap
         case fork, inChild
         case uffdCreate, uffdRegister, uffdUnregister, uffdWP, uffdUnwp, uffdFill, uffdWake, expectNoEvent
         case faultEpisode, eventEpisode, unsureStore, ksmWP
@@ -390,6 +390,7 @@ public struct ScenarioGenerator {
             case .madvise: 18
             case .punch: plan.punch ? 5 : 1
             case .pread: 2
+            case .pwrite: 2
             case .mprotect: plan.mprotect ? 6 : 1
             case .munmap: plan.munmap ? 3 : 0
             case .lateMmap: plan.late && lateMaps < 2 ? 2 : 0
@@ -431,6 +432,7 @@ public struct ScenarioGenerator {
         case .madvise: return madvise(0)
         case .punch: return punch()
         case .pread: return pread()
+        case .pwrite: return pwrite()
         case .mprotect: return mprotect(0)
         case .munmap: return munmap(0)
         case .lateMmap: return lateMmap()
