@@ -16,17 +16,20 @@ final class KSMFilePagesRandomTests: XCTestCase {
     /// The generated scenario with KSM woven in: mergeable after each top-level mmap, a scan
     /// after every fourth top-level statement, the invariants checked throughout.
     static func withKSM(_ text: String) -> String {
-        let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
-        // The scenario's own design and kconfig lines stay before every operation (and before
-        // this design, which wins).
-        let head = lines.filter { $0.hasPrefix("design ") || $0.hasPrefix("kconfig ") }
-        var out = head + ["design ksm.file_pages = on", "check consistent", "ksm run"]
-        var n = 0
-        for line in lines where !(line.hasPrefix("design ") || line.hasPrefix("kconfig ")) {
+        // The generator's own design and kconfig lines come first; KSM's set-up follows them.
+        var out = ["design ksm.file_pages = on"]
+        var n = 0, started = false
+        for line in text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init) {
+            let setUp = line.hasPrefix("design ") || line.hasPrefix("kconfig ") || line.hasPrefix("scenario ")
+                || line.hasPrefix("#") || line.isEmpty
+            if !started && !setUp {
+                out += ["check consistent", "ksm run"]
+                started = true
+            }
             out.append(line)
-            guard !line.hasPrefix(" "), !line.hasSuffix("{"), !line.isEmpty, line != "}" else { continue }
+            guard started, !line.hasPrefix(" "), !line.hasSuffix("{"), !line.isEmpty, line != "}" else { continue }
             let words = line.split(separator: " ")
-            // Not after an mmap that fails (-> ENODEV, -> EINVAL): nothing is mapped.
+            // A mapping whose mmap is expected to fail has no pages to advise.
             if words.first == "mmap", words.count > 1, !line.contains("->") { out.append("madvise \(words[1]) mergeable") }
             n += 1
             if n % 4 == 0 { out.append("ksm scan 1") }

@@ -26,7 +26,7 @@ final class GeneratorCoverageTests: XCTestCase {
     static let samples: [String] = [
         "^scenario \"t\"", "^design uffd_wp.file_zap = marker", "^kconfig MEM_SOFT_DIRTY = n", "swap 1M", "memfd G 4p",
         "guest_memfd M 4p flags=mmap", "mmap C anon private r 4p", "read B[0]", "write B[1] = 0x5", "munmap B[7]",
-        "mprotect B[6] r", "madvise B[2] pageout", "punch F[3]", "pread F[0]", "pwrite F[0] = 0x5", "poison B[0] -> EINVAL", "fork c",
+        "mprotect B[6] r", "madvise B[2] pageout", "punch F[3]", "pread F[0]", "pwrite F[1] = 0x5", "poison B[0] -> EINVAL", "fork c",
         "fork c\nin c {\n  read B[0]\n}", "fork c\nin c {\n  exit\n}", "clear_refs 4", "prctl memory_merge on",
         "pagemap B[0]", "pagemap_scan B[0..3]", "expect pagemap B[0] = 0x0", "expect pagemap B[0] present=0",
         "expect read B[0] == 0x0", "expect event U fork", "expect no event U", "expect pagemap_scan B written=none",
