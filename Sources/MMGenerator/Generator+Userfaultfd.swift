@@ -323,6 +323,12 @@ extension ScenarioGenerator {
         if wantWP { text += " wp" }
         if dontwake { text += " dontwake" }
         emit(text + (outcome.map { " -> \($0)" } ?? ""))
+        // find_vma_and_prepare_anon(): the lookup gives a private VMA its anon_vma, whatever
+        // the outcome.
+        if first.mapped && !kind.isShared && procs[p].pages[m][r.lowerBound].anonVMA != .yes {
+            procs[p].pages[m][r.lowerBound].anonVMA = .yes
+            anonVMAPrepared(p, m, [r.lowerBound])
+        }
         if outcome == nil { filled(p, m, r, fill, wp: wantWP) }
         return true
     }

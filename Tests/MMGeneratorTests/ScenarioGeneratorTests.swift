@@ -118,10 +118,3 @@ final class ScenarioGeneratorTests: XCTestCase {
         }
     }
 }
-
-final class GenerationSpeedTests: XCTestCase {
-    func testPrint() {
-        guard let s = ProcessInfo.processInfo.environment["MMLAB_PRINT_SEED"].flatMap({ UInt64($0) }) else { return }
-        print(ScenarioGenerator.generate(seed: s))
-    }
-}

@@ -88,6 +88,9 @@ extension Kernel {
         while let t = mms[p].pageTables.nextTable(a, src.end) {
             a = t
             let tableEnd = min(src.end, (a | (pmdSize - 1)) &+ 1)
+            // pte_alloc_map_lock(dst_mm): the child gets the table for every PMD the parent
+            // has one in, even if it copies no PTE into it (PAGEMAP_SCAN tells none from hole).
+            _ = mms[c].pageTables.allocSlot(a)
             while a < tableEnd {
                 let pte = mms[p].pageTables.pte(a)
                 costs.pteReads += 1

@@ -181,13 +181,13 @@ extension Kernel {
     }
 
     /// The WP_MATCHING side effect on one page (make_uffd_wp_pte()): uffd-wp bit on a present
-    /// PTE, the swap uffd-wp bit on a swap PTE, a marker on a none PTE.
+    /// PTE, the swap uffd-wp bit on a swap PTE (a guard or poison marker included), a uffd-wp
+    /// marker on a none PTE.
     mutating func writeProtectForScan(_ m: Int, _ v: Int, _ a: UInt64) {
         let pte = mms[m].pageTables.pte(a)
         let new: PTE
         if pte.isPresent { new = pte.mkUffdWP() }
-        else if pte.marker != nil { new = pte.marker!.union(.uffdWP).pte }
-        else if pte.isSwapPTE { new = pte.with(PTE.swpUffdWP) }
+        else if pte.isSwapPTE { new = pte.with(PTE.swpUffdWP) }   // pte_swp_mkuffd_wp(), a marker too
         else { new = PTEMarker.uffdWP.pte }
         mms[m].pageTables.set(a, new)
         costs.pteWrites += 1

@@ -162,15 +162,18 @@ extension Kernel {
     /// The checks of mfill_atomic() before the first page: the destination must lie inside
     /// one registered VMA; MODE_WP needs a wp-registered VMA; the VMA must be anonymous or
     /// shmem, and for CONTINUE shmem.
-    func uffdMfillCheck(_ u: UffdID, start: UInt64, end: UInt64, mode: MfillMode, wp: Bool) -> Errno? {
+    mutating func uffdMfillCheck(_ u: UffdID, start: UInt64, end: UInt64, mode: MfillMode, wp: Bool) -> Errno? {
         guard Int(u) < uffds.count, uffds[Int(u)].features != nil else { return .EINVAL }
         // UFFD_FEATURE_POISON only advertises UFFDIO_POISON; the ioctl does not check it.
         guard start & (pageSize - 1) == 0, end > start, end & (pageSize - 1) == 0 else { return .EINVAL }
         let m = Int(uffds[Int(u)].mm)
         guard mms[m].alive else { return .ESRCH }   // mmget_not_zero() failed
         if uffds[Int(u)].mmapChanging > 0 { return .EAGAIN }
-        guard let v = mms[m].vmaIndex(containing: start), mms[m].vmas[v].end >= end,
-              mms[m].vmas[v].uffd != nil else { return .ENOENT }
+        guard let v = mms[m].vmaIndex(containing: start) else { return .ENOENT }
+        // uffd_mfill_lock() → find_vma_and_prepare_anon(): a private VMA gets its anon_vma
+        // at the lookup, before any check can fail (fork then copies its page tables).
+        if !mms[m].vmas[v].flags.contains(.shared) { anonVMAPrepare(m, v) }
+        guard mms[m].vmas[v].end >= end, mms[m].vmas[v].uffd != nil else { return .ENOENT }
         let vma = mms[m].vmas[v]
         if wp && !vma.flags.contains(.uffdWP) { return .EINVAL }
         // Neither anonymous nor shmem (a guest_memfd registered WP under WP_ASYNC, a device):
