@@ -280,9 +280,13 @@ extension Kernel {
     /// Models cmp_and_merge_page().
     mutating func cmpAndMergePage(_ m: Int, _ v: Int, _ a: UInt64, _ pfn: PFN, item i: Int,
                                   unstableTree: inout [UInt64: Int]) {
-        // Already a KSM page linked to its stable node: nothing to do (a new link says whether
-        // it is the file's page here or an anonymous page merged here).
-        if frames[pfn].flags.contains(.ksm) {
+        // A KSM page with a stable node (a forked KSM page, or one already linked): link the
+        // item to it, nothing more (stable_tree_search() returns the folio itself; a new link
+        // says whether it is the file's page here or an anonymous page merged here). A KSM
+        // page with a NULL stable node (try_to_merge_two_pages() made it KSM, then failed to
+        // merge the tree's page and broke only its own item's COW; other mappings, the fork's,
+        // still map it) goes the way of any other page: checksum, trees, merge or break.
+        if frames[pfn].flags.contains(.ksm) && ksmHasStableNode(pfn) {
             if ksm.items[i].stable != pfn {
                 let vma = mms[m].vmas[v]
                 ksm.items[i].file = !ksm.aliases.isEmpty && vma.inode.map { ksmAlias($0, vma.pgoff(of: a)) == pfn } == true
@@ -363,6 +367,11 @@ extension Kernel {
         }
         unstableTree[checksum] = i
         ksm.items[i].unstable = true
+    }
+
+    /// Whether KSM page `pfn` has a stable node (folio_stable_node() is not NULL).
+    func ksmHasStableNode(_ pfn: PFN) -> Bool {
+        ksm.stable[frames[pfn].token]?.contains(pfn) == true
     }
 
     /// Models write_protect_page(): refuse pages with extra references; make the PTE
