@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 //
-// Physical memory: one 24-byte record per order-0 folio (struct folio / struct page in
-// include/linux/mm_types.h), kept in one array indexed by PFN. Frame 0 is the shared
+// Physical memory: one record per order-0 folio (struct folio / struct page in
+// include/linux/mm_types.h), indexed by PFN (the layout is described at FrameTable). Frame 0 is the shared
 // zero page (mm/memory.c, ZERO_PAGE), which is never refcounted or freed.
 
 /// Folio and page flags the model tracks (include/linux/page-flags.h).
@@ -91,19 +91,40 @@ struct DeviceRange: Sendable {
     }
 }
 
-/// All of physical memory (mm/page_alloc.c): RAM frames stored as parallel arrays indexed by
-/// PFN (the token, mapping and index packed, the two counts, the flags: 22 bytes a frame),
-/// the free list, and the ZONE_DEVICE ranges at the top of the PFN space.
+/// All of physical memory (mm/page_alloc.c): RAM frames indexed by PFN, the free list, and the
+/// ZONE_DEVICE ranges at the top of the PFN space.
+///
+/// Layout. The content tokens are one flat array (8 bytes a frame; every access reads one).
+/// The rest of a frame's record (mapping and index packed in 8 bytes, the two counts in 4, the
+/// flags in 2) lives in chunks of 512 frames, PFN-aligned (the frames of one PMD-sized
+/// folio): a chunk is either dense, its records in a slot of the pools `owners`, `counts` and
+/// `flagBits` (14 bytes a frame), or packed, when all its frames have the same counts and
+/// flags and their owner words step by 0 or 1 from frame to frame (512 frames of one mapping
+/// at consecutive indices, as a sequential fault pass leaves them; or 512 free frames): then
+/// two words describe the whole chunk. A chunk is packed when a change to its last frame
+/// leaves it uniform, and unpacked by the first change that breaks the pattern, so every
+/// field reads back exactly as it was stored (the invariants see every field either way).
 public struct FrameTable: Sendable {
     var tokens: [UInt64]
-    /// mapping id (23 bits) << 40 | index (40 bits); bit 63: the pair is in `escaped` (an
-    /// index of 2^40 or more, a file offset beyond 4 PiB, or a mapping id of 2^23 or more).
+    /// Per chunk (PFN >> 9): the slot of its records in the pools, or −1 when it is packed.
+    var chunkSlot: [Int32]
+    /// Per packed chunk: its first frame's owner word (frame k's is this + k · step) …
+    var packedOwner: [UInt64]
+    /// … and its frames' counts (bits 0–31), flags (bits 32–47) and the owner step (bit 48);
+    /// bits 49–63 are free (room for a folio order).
+    var packedMeta: [UInt64]
+    /// Pool of owner words, 512 per slot: mapping id (23 bits) << 40 | index (40 bits); bit
+    /// 63: the pair is in `escaped` (an index of 2^40 or more, a file offset beyond 4 PiB, or
+    /// a mapping id of 2^23 or more).
     var owners: [UInt64]
-    /// refcount in the low 16 bits, mapcount in the high 16 bits.
+    /// Pool of counts: refcount in the low 16 bits, mapcount in the high 16 bits.
     var counts: [UInt32]
+    /// Pool of flags.
     var flagBits: [UInt16]
+    /// Pool slots of chunks that were packed, reused first.
+    var freePoolSlots: [Int32] = []
     /// Freed PFNs, reused last-freed-first as the page allocator's per-cpu lists do.
-    var freeList: [PFN] = []
+    var freeList = FreeFrameList()
     public internal(set) var allocatedCount: Int = 0
     /// The lowest PFN a device range holds (2^32: none); RAM frames stay below it.
     var deviceFloor: UInt64 = 1 << 32
@@ -124,6 +145,9 @@ public struct FrameTable: Sendable {
     /// The shared zero page (my_zero_pfn()).
     public static let zeroPFN: PFN = 0
 
+    /// Frames per chunk (PTRS_PER_PMD: a PMD-sized folio's).
+    static let chunkFrames = 512
+
     struct OwnerPair: Sendable {
         var mapping: UInt32
         var index: UInt64
@@ -131,33 +155,133 @@ public struct FrameTable: Sendable {
 
     init() {
         tokens = [0]
-        owners = [0]
-        counts = [0]
-        flagBits = [UInt16(truncatingIfNeeded: FolioFlags([.allocated, .uptodate]).rawValue)]
+        chunkSlot = [0]
+        packedOwner = [0]
+        packedMeta = [0]
+        owners = Array(repeating: 0, count: Self.chunkFrames)
+        counts = Array(repeating: 0, count: Self.chunkFrames)
+        flagBits = Array(repeating: 0, count: Self.chunkFrames)
+        flagBits[0] = UInt16(truncatingIfNeeded: FolioFlags([.allocated, .uptodate]).rawValue)
     }
 
     /// RAM frames ever allocated (the highest RAM PFN + 1).
     public var count: Int { tokens.count }
 
-    @inline(__always) mutating func append(_ f: Frame) {
-        if UInt64(tokens.count) >= deviceFloor { outOfFrames() }
-        if tokens.count == tokens.capacity {
+    // MARK: chunks
+
+    /// The pool index of RAM frame `i`'s record, or −1 when its chunk is packed.
+    @inline(__always) func poolIndex(_ i: Int) -> Int {
+        let s = chunkSlot[i >> 9]
+        return s < 0 ? -1 : Int(s) << 9 | (i & 511)
+    }
+
+    /// The pool index of RAM frame `i`'s record, unpacking its chunk first if needed.
+    @inline(__always) mutating func writableIndex(_ i: Int) -> Int {
+        let s = chunkSlot[i >> 9]
+        if s >= 0 { return Int(s) << 9 | (i & 511) }
+        return unpack(i >> 9) << 9 | (i & 511)
+    }
+
+    /// After a change to RAM frame `i`: a change to a chunk's last frame packs the chunk if
+    /// its records are now uniform.
+    @inline(__always) mutating func changed(_ i: Int) {
+        if i & 511 == 511 { tryPack(i >> 9) }
+    }
+
+    /// A free pool slot (512 zeroed records).
+    mutating func allocPoolSlot() -> Int32 {
+        if let s = freePoolSlots.popLast() { return s }
+        let s = Int32(owners.count >> 9)
+        if owners.count == owners.capacity {
             // Grow by an eighth, not double: model state per page is a measured figure.
-            let n = tokens.count + tokens.count / 8 + 4096
-            tokens.reserveCapacity(n)
+            let n = owners.count + owners.count / 8 + 8 * Self.chunkFrames
             owners.reserveCapacity(n)
             counts.reserveCapacity(n)
             flagBits.reserveCapacity(n)
         }
-        tokens.append(f.token)
-        owners.append(0)
-        if f.index < 1 << 40 && f.mappingID < 1 << 23 {
-            owners[owners.count - 1] = UInt64(f.mappingID) << 40 | f.index
-        } else {
-            setEscapedOwner(PFN(tokens.count - 1), f)
+        owners.append(contentsOf: repeatElement(0, count: Self.chunkFrames))
+        counts.append(contentsOf: repeatElement(0, count: Self.chunkFrames))
+        flagBits.append(contentsOf: repeatElement(0, count: Self.chunkFrames))
+        return s
+    }
+
+    /// Gives packed chunk `c` a pool slot holding the records its two words describe; returns the slot.
+    @inline(never) mutating func unpack(_ c: Int) -> Int {
+        let s = allocPoolSlot()
+        let meta = packedMeta[c]
+        let o = packedOwner[c]
+        let step: UInt64 = meta >> 48 & 1
+        let count = UInt32(truncatingIfNeeded: meta)
+        let flags = UInt16(truncatingIfNeeded: meta >> 32)
+        let base = Int(s) << 9
+        for k in 0..<Self.chunkFrames {
+            owners[base + k] = o &+ UInt64(k) &* step
+            counts[base + k] = count
+            flagBits[base + k] = flags
         }
-        counts.append(UInt32(f.refcount) | UInt32(f.mapcount) << 16)
-        flagBits.append(UInt16(truncatingIfNeeded: f.flags.rawValue))
+        chunkSlot[c] = s
+        return Int(s)
+    }
+
+    /// Packs dense chunk `c` if all its frames have the same counts and flags and owner
+    /// words that step by 0 or 1 (its last frame compared first: most attempts end there).
+    @inline(never) mutating func tryPack(_ c: Int) {
+        let s = chunkSlot[c]
+        guard s >= 0, tokens.count >= (c + 1) << 9 else { return }
+        let base = Int(s) << 9
+        let last = base + Self.chunkFrames - 1
+        let count = counts[base], flags = flagBits[base], o = owners[base]
+        let step = owners[base + 1] &- o
+        guard step <= 1, counts[last] == count, flagBits[last] == flags, owners[last] == o &+ 511 &* step else { return }
+        for k in 1..<Self.chunkFrames {
+            if counts[base + k] != count || flagBits[base + k] != flags || owners[base + k] != o &+ UInt64(k) &* step {
+                return
+            }
+        }
+        packedOwner[c] = o
+        packedMeta[c] = UInt64(count) | UInt64(flags) << 32 | step << 48
+        chunkSlot[c] = -1
+        for k in 0..<Self.chunkFrames {
+            owners[base + k] = 0
+            counts[base + k] = 0
+            flagBits[base + k] = 0
+        }
+        freePoolSlots.append(s)
+    }
+
+    /// The owner word of RAM frame `i`.
+    @inline(__always) func ownerWord(_ i: Int) -> UInt64 {
+        let p = poolIndex(i)
+        if p >= 0 { return owners[p] }
+        return packedOwner[i >> 9] &+ UInt64(i & 511) &* (packedMeta[i >> 9] >> 48 & 1)
+    }
+    /// The counts word of RAM frame `i`.
+    @inline(__always) func countsWord(_ i: Int) -> UInt32 {
+        let p = poolIndex(i)
+        return p >= 0 ? counts[p] : UInt32(truncatingIfNeeded: packedMeta[i >> 9])
+    }
+    /// The flag bits of RAM frame `i`.
+    @inline(__always) func flagWord(_ i: Int) -> UInt16 {
+        let p = poolIndex(i)
+        return p >= 0 ? flagBits[p] : UInt16(truncatingIfNeeded: packedMeta[i >> 9] >> 32)
+    }
+
+    // MARK: allocation
+
+    @inline(__always) mutating func append(_ f: Frame) {
+        if UInt64(tokens.count) >= deviceFloor { outOfFrames() }
+        if tokens.count == tokens.capacity {
+            // Grow by an eighth, not double: model state per page is a measured figure.
+            tokens.reserveCapacity(tokens.count + tokens.count / 8 + 4096)
+        }
+        let i = tokens.count
+        if i & 511 == 0 {
+            chunkSlot.append(allocPoolSlot())
+            packedOwner.append(0)
+            packedMeta.append(0)
+        }
+        tokens.append(0)
+        self[PFN(i)] = f
     }
 
     /// RAM reached the lowest device PFN: the model's 2^32 page frames are used up (a model
@@ -187,11 +311,13 @@ public struct FrameTable: Sendable {
             if let d = device(containing: pfn) { self[pfn] = devices[d].initialFrame(pfn) }
             return
         }
-        flagBits[i] = 0
-        if owners[i] >> 63 != 0 { rare.value.escaped.removeValue(forKey: pfn) }
-        owners[i] = 0
+        let p = writableIndex(i)
+        flagBits[p] = 0
+        if owners[p] >> 63 != 0 { rare.value.escaped.removeValue(forKey: pfn) }
+        owners[p] = 0
         allocatedCount -= 1
         freeList.append(pfn)
+        changed(i)
     }
 
     /// The device range holding `pfn`, if any.
@@ -204,23 +330,26 @@ public struct FrameTable: Sendable {
         @inline(__always) get {
             let i = Int(pfn)
             guard i < tokens.count else { return deviceFrame(pfn) }
-            let o = owners[i]
+            let o = ownerWord(i)
             if o >> 63 != 0 { return escapedFrame(pfn) }
+            let c = countsWord(i)
             return Frame(token: tokens[i], mappingID: UInt32(truncatingIfNeeded: o >> 40), index: o & ((1 << 40) - 1),
-                         refcount: UInt16(truncatingIfNeeded: counts[i]), mapcount: UInt16(truncatingIfNeeded: counts[i] >> 16),
-                         flags: FolioFlags(rawValue: UInt32(flagBits[i])))
+                         refcount: UInt16(truncatingIfNeeded: c), mapcount: UInt16(truncatingIfNeeded: c >> 16),
+                         flags: FolioFlags(rawValue: UInt32(flagWord(i))))
         }
         @inline(__always) set {
             let i = Int(pfn)
             guard i < tokens.count else { return setDeviceFrame(pfn, newValue) }
             tokens[i] = newValue.token
-            if newValue.index < 1 << 40 && newValue.mappingID < 1 << 23 && owners[i] >> 63 == 0 {
-                owners[i] = UInt64(newValue.mappingID) << 40 | newValue.index
+            let p = writableIndex(i)
+            if newValue.index < 1 << 40 && newValue.mappingID < 1 << 23 && owners[p] >> 63 == 0 {
+                owners[p] = UInt64(newValue.mappingID) << 40 | newValue.index
             } else {
                 setEscapedOwner(pfn, newValue)
             }
-            counts[i] = UInt32(newValue.refcount) | UInt32(newValue.mapcount) << 16
-            flagBits[i] = UInt16(truncatingIfNeeded: newValue.flags.rawValue)
+            counts[p] = UInt32(newValue.refcount) | UInt32(newValue.mapcount) << 16
+            flagBits[p] = UInt16(truncatingIfNeeded: newValue.flags.rawValue)
+            changed(i)
         }
     }
 
@@ -228,18 +357,19 @@ public struct FrameTable: Sendable {
     @inline(never) func escapedFrame(_ pfn: PFN) -> Frame {
         let i = Int(pfn)
         let e = rare.value.escaped[pfn] ?? OwnerPair(mapping: 0, index: 0)
-        return Frame(token: tokens[i], mappingID: e.mapping, index: e.index, refcount: UInt16(truncatingIfNeeded: counts[i]),
-                     mapcount: UInt16(truncatingIfNeeded: counts[i] >> 16), flags: FolioFlags(rawValue: UInt32(flagBits[i])))
+        let c = countsWord(i)
+        return Frame(token: tokens[i], mappingID: e.mapping, index: e.index, refcount: UInt16(truncatingIfNeeded: c),
+                     mapcount: UInt16(truncatingIfNeeded: c >> 16), flags: FolioFlags(rawValue: UInt32(flagWord(i))))
     }
 
     /// Stores the mapping and index of a RAM frame that has or needs the escape.
     @inline(never) mutating func setEscapedOwner(_ pfn: PFN, _ f: Frame) {
-        let i = Int(pfn)
+        let p = writableIndex(Int(pfn))
         if f.index < 1 << 40 && f.mappingID < 1 << 23 {
-            owners[i] = UInt64(f.mappingID) << 40 | f.index
+            owners[p] = UInt64(f.mappingID) << 40 | f.index
             rare.value.escaped.removeValue(forKey: pfn)
         } else {
-            owners[i] = 1 << 63
+            owners[p] = 1 << 63
             rare.value.escaped[pfn] = OwnerPair(mapping: f.mappingID, index: f.index)
         }
     }
@@ -274,57 +404,69 @@ public struct FrameTable: Sendable {
         setDeviceFrame(pfn, f)
     }
 
-    /// The flags of `pfn` (one array read).
+    /// The flags of `pfn`.
     @inline(__always) func flags(_ pfn: PFN) -> FolioFlags {
         let i = Int(pfn)
-        return i < tokens.count ? FolioFlags(rawValue: UInt32(flagBits[i])) : deviceFlags(pfn)
+        return i < tokens.count ? FolioFlags(rawValue: UInt32(flagWord(i))) : deviceFlags(pfn)
     }
     @inline(never) func deviceFlags(_ pfn: PFN) -> FolioFlags { deviceFrame(pfn).flags }
 
-    /// folio_mapcount() of `pfn` (one array read).
+    /// folio_mapcount() of `pfn`.
     @inline(__always) func mapcount(_ pfn: PFN) -> UInt16 {
         let i = Int(pfn)
-        return i < tokens.count ? UInt16(truncatingIfNeeded: counts[i] >> 16) : deviceMapcount(pfn)
+        return i < tokens.count ? UInt16(truncatingIfNeeded: countsWord(i) >> 16) : deviceMapcount(pfn)
     }
     @inline(never) func deviceMapcount(_ pfn: PFN) -> UInt16 { deviceFrame(pfn).mapcount }
 
-    /// One more mapping: mapcount and refcount up by one (one array write).
+    /// One more mapping: mapcount and refcount up by one (one write).
     @inline(__always) mutating func addMapping(_ pfn: PFN) {
         let i = Int(pfn)
-        if i < tokens.count { counts[i] &+= 0x0001_0001 } else { adjustDevice(pfn, mapcount: 1, refcount: 1) }
+        guard i < tokens.count else { adjustDevice(pfn, mapcount: 1, refcount: 1); return }
+        let p = writableIndex(i)
+        counts[p] &+= 0x0001_0001
+        changed(i)
     }
     /// One mapping less: mapcount and refcount down by one; returns the refcount left.
     @inline(__always) mutating func removeMapping(_ pfn: PFN) -> UInt16 {
         let i = Int(pfn)
         guard i < tokens.count else { return adjustDevice(pfn, mapcount: -1, refcount: -1) }
-        counts[i] &-= 0x0001_0001
-        return UInt16(truncatingIfNeeded: counts[i])
+        let p = writableIndex(i)
+        counts[p] &-= 0x0001_0001
+        let r = UInt16(truncatingIfNeeded: counts[p])
+        changed(i)
+        return r
     }
     /// One reference less; returns the refcount left.
     @inline(__always) mutating func dropReference(_ pfn: PFN) -> UInt16 {
         let i = Int(pfn)
         guard i < tokens.count else { return adjustDevice(pfn, mapcount: 0, refcount: -1) }
-        counts[i] &-= 1
-        return UInt16(truncatingIfNeeded: counts[i])
+        let p = writableIndex(i)
+        counts[p] &-= 1
+        let r = UInt16(truncatingIfNeeded: counts[p])
+        changed(i)
+        return r
     }
 
     /// folio_add_new_anon_rmap(…, RMAP_EXCLUSIVE)'s changes to the frame: owned by anon_vma
     /// `mapping` at `index`, anon, exclusive and swap-backed, mapped once, one more reference
-    /// (the fault path's one write per array, without building a Frame).
+    /// (the fault path's one write per field, without building a Frame).
     @inline(__always) mutating func setNewAnon(_ pfn: PFN, mapping: UInt32, index: UInt64) {
         let i = Int(pfn)
-        guard i < tokens.count, index < 1 << 40, mapping < 1 << 23, owners[i] >> 63 == 0 else {
-            var f = self[pfn]
-            f.setOwner(mapping: mapping, index: index)
-            f.flags.formUnion([.anon, .anonExclusive, .swapbacked])
-            f.mapcount = 1
-            f.refcount &+= 1
-            self[pfn] = f
-            return
-        }
-        owners[i] = UInt64(mapping) << 40 | index
-        flagBits[i] |= UInt16(truncatingIfNeeded: FolioFlags([.anon, .anonExclusive, .swapbacked]).rawValue)
-        counts[i] = (counts[i] & 0xffff) &+ 1 | 1 << 16
+        guard i < tokens.count, index < 1 << 40, mapping < 1 << 23 else { return setNewAnonSlow(pfn, mapping: mapping, index: index) }
+        let p = writableIndex(i)
+        guard owners[p] >> 63 == 0 else { return setNewAnonSlow(pfn, mapping: mapping, index: index) }
+        owners[p] = UInt64(mapping) << 40 | index
+        flagBits[p] |= UInt16(truncatingIfNeeded: FolioFlags([.anon, .anonExclusive, .swapbacked]).rawValue)
+        counts[p] = (counts[p] & 0xffff) &+ 1 | 1 << 16
+        changed(i)
+    }
+    @inline(never) mutating func setNewAnonSlow(_ pfn: PFN, mapping: UInt32, index: UInt64) {
+        var f = self[pfn]
+        f.setOwner(mapping: mapping, index: index)
+        f.flags.formUnion([.anon, .anonExclusive, .swapbacked])
+        f.mapcount = 1
+        f.refcount &+= 1
+        self[pfn] = f
     }
 
     /// Changes a device frame's counts; returns its refcount.
@@ -340,7 +482,7 @@ public struct FrameTable: Sendable {
     /// Whether `pfn` is an allocated frame (or the zero page).
     public func isAllocated(_ pfn: PFN) -> Bool {
         let i = Int(pfn)
-        if i < tokens.count { return flagBits[i] & UInt16(FolioFlags.allocated.rawValue) != 0 }
+        if i < tokens.count { return flagWord(i) & UInt16(FolioFlags.allocated.rawValue) != 0 }
         return device(containing: pfn) != nil
     }
 
@@ -377,7 +519,42 @@ public struct FrameTable: Sendable {
 
     /// Bytes this table occupies, by capacity.
     public var bytes: Int {
-        tokens.capacity * 8 + owners.capacity * 8 + counts.capacity * 4 + flagBits.capacity * 2
-            + freeList.capacity * MemoryLayout<PFN>.stride + rare.value.escaped.capacity * (4 + 16 + 1) + deviceFrames.bytes
+        tokens.capacity * 8 + chunkSlot.capacity * 4 + packedOwner.capacity * 8 + packedMeta.capacity * 8
+            + owners.capacity * 8 + counts.capacity * 4 + flagBits.capacity * 2 + freePoolSlots.capacity * 4
+            + freeList.bytes + rare.value.escaped.capacity * (4 + 16 + 1) + deviceFrames.bytes
     }
+}
+
+/// The page allocator's free list of order-0 frames (a per-cpu list: the last frame freed is
+/// the first allocated), stored as runs of consecutive PFNs freed in ascending order, so that
+/// freeing a whole mapping in address order costs one entry, not one per frame.
+struct FreeFrameList: Sendable {
+    /// Runs (first PFN, length): the list is the runs in order, each run's PFNs ascending.
+    var runs: [(first: PFN, length: UInt32)] = []
+    /// Frames on the list.
+    private(set) var count = 0
+
+    var isEmpty: Bool { count == 0 }
+
+    /// Puts `pfn` at the end of the list (list_add() to the pcp list's head, in LIFO terms).
+    mutating func append(_ pfn: PFN) {
+        count += 1
+        if let last = runs.last, last.first &+ PFN(last.length) == pfn, last.length < .max {
+            runs[runs.count - 1].length += 1
+        } else {
+            runs.append((pfn, 1))
+        }
+    }
+
+    /// Takes the frame freed last.
+    mutating func popLast() -> PFN? {
+        guard let last = runs.last else { return nil }
+        count -= 1
+        let pfn = last.first &+ PFN(last.length - 1)
+        if last.length == 1 { runs.removeLast() } else { runs[runs.count - 1].length -= 1 }
+        return pfn
+    }
+
+    /// Bytes the list occupies, by capacity.
+    var bytes: Int { runs.capacity * MemoryLayout<(first: PFN, length: UInt32)>.stride }
 }

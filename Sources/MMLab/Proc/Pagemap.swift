@@ -13,7 +13,7 @@ extension Kernel {
         let page = address & ~(pageSize - 1)
         let pte = mm.pageTables.pte(page)
         var word = pteToPagemapEntry(vma, pte, showPFN: showPFN)
-        if pte.isNone && pagemapLooksUp(vma, table: mm.pageTables.slot(page) != nil) != nil {
+        if pte.isNone && pagemapLooksUp(vma, table: mm.pageTables.hasTable(page)) != nil {
             word |= pagemapShmemSwapEntry(vma, page, showPFN: showPFN)
         }
         if vma.flags.contains(.softDirty) { word |= PM.softDirty }
@@ -43,10 +43,10 @@ extension Kernel {
             while i < out.count && a < vma.end {
                 // One PTE table: up to 512 words.
                 let tableEnd = min(vma.end, (a | (pmdSize - 1)) &+ 1)
-                if let base = mm.pageTables.slot(a) {
-                    var s = base
+                if let code = mm.pageTables.tableCode(a) {
+                    var s = Int((a >> pageShift) & 511)
                     while a < tableEnd && i < out.count {
-                        let pte = PTE(raw: mm.pageTables.entries[s])
+                        let pte = PTE(raw: mm.pageTables.entry(code: code, index: s))
                         var w = !pte.isNone ? pteToPagemapEntry(vma, pte, showPFN: showPFN)
                             : lookups ? pagemapShmemSwapEntry(vma, a, showPFN: showPFN) : 0
                         w |= vmaSoftDirty
@@ -74,7 +74,7 @@ extension Kernel {
         let mm = mms[Int(mmID)]
         let page = address & ~(pageSize - 1)
         if let v = mm.vmaIndex(containing: address), mm.pageTables.pte(page).isNone,
-           let ino = pagemapLooksUp(mm.vmas[v], table: mm.pageTables.slot(page) != nil) {
+           let ino = pagemapLooksUp(mm.vmas[v], table: mm.pageTables.hasTable(page)) {
             costs.pageCacheLookups += 1
             costs.xarrayNodes += xarrayDepth(ino)
         }
