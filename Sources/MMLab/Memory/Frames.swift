@@ -188,7 +188,8 @@ public struct FrameTable: Sendable {
         if i & 511 == 511 { tryPack(i >> 9) }
     }
 
-    /// A free pool slot (512 zeroed records).
+    /// A pool slot for a chunk: a new one (zeroed), or one a packed chunk left (its records
+    /// stale: append() writes each frame before it is read, unpack() writes all 512).
     mutating func allocPoolSlot() -> Int32 {
         if let s = freePoolSlots.popLast() { return s }
         let s = Int32(owners.count >> 9)
@@ -209,15 +210,21 @@ public struct FrameTable: Sendable {
     @inline(never) mutating func unpack(_ c: Int) -> Int {
         let s = allocPoolSlot()
         let meta = packedMeta[c]
-        let o = packedOwner[c]
         let step: UInt64 = meta >> 48 & 1
-        let count = UInt32(truncatingIfNeeded: meta)
-        let flags = UInt16(truncatingIfNeeded: meta >> 32)
         let base = Int(s) << 9
-        for k in 0..<Self.chunkFrames {
-            owners[base + k] = o &+ UInt64(k) &* step
-            counts[base + k] = count
-            flagBits[base + k] = flags
+        owners.withUnsafeMutableBufferPointer { o in
+            var v = packedOwner[c]
+            for k in base..<(base + Self.chunkFrames) {
+                o[k] = v
+                v &+= step
+            }
+        }
+        counts.withUnsafeMutableBufferPointer { p in
+            UnsafeMutableBufferPointer(rebasing: p[base..<(base + Self.chunkFrames)]).update(repeating: UInt32(truncatingIfNeeded: meta))
+        }
+        flagBits.withUnsafeMutableBufferPointer { p in
+            UnsafeMutableBufferPointer(rebasing: p[base..<(base + Self.chunkFrames)])
+                .update(repeating: UInt16(truncatingIfNeeded: meta >> 32))
         }
         chunkSlot[c] = s
         return Int(s)
@@ -225,6 +232,7 @@ public struct FrameTable: Sendable {
 
     /// Packs dense chunk `c` if all its frames have the same counts and flags and owner
     /// words that step by 0 or 1 (its last frame compared first: most attempts end there).
+    /// The slot it leaves keeps its old records: whoever takes it next writes all 512.
     @inline(never) mutating func tryPack(_ c: Int) {
         let s = chunkSlot[c]
         guard s >= 0, tokens.count >= (c + 1) << 9 else { return }
@@ -233,19 +241,21 @@ public struct FrameTable: Sendable {
         let count = counts[base], flags = flagBits[base], o = owners[base]
         let step = owners[base + 1] &- o
         guard step <= 1, counts[last] == count, flagBits[last] == flags, owners[last] == o &+ 511 &* step else { return }
-        for k in 1..<Self.chunkFrames {
-            if counts[base + k] != count || flagBits[base + k] != flags || owners[base + k] != o &+ UInt64(k) &* step {
-                return
+        let range = base..<(base + Self.chunkFrames)
+        let same = counts.withUnsafeBufferPointer { p in !p[range].contains { $0 != count } }
+            && flagBits.withUnsafeBufferPointer { p in !p[range].contains { $0 != flags } }
+            && owners.withUnsafeBufferPointer { p in
+                var v = o
+                for k in range {
+                    if p[k] != v { return false }
+                    v &+= step
+                }
+                return true
             }
-        }
+        guard same else { return }
         packedOwner[c] = o
         packedMeta[c] = UInt64(count) | UInt64(flags) << 32 | step << 48
         chunkSlot[c] = -1
-        for k in 0..<Self.chunkFrames {
-            owners[base + k] = 0
-            counts[base + k] = 0
-            flagBits[base + k] = 0
-        }
         freePoolSlots.append(s)
     }
 
@@ -330,12 +340,22 @@ public struct FrameTable: Sendable {
         @inline(__always) get {
             let i = Int(pfn)
             guard i < tokens.count else { return deviceFrame(pfn) }
-            let o = ownerWord(i)
+            let p = poolIndex(i)
+            let o: UInt64, c: UInt32, f: UInt16
+            if p >= 0 {
+                o = owners[p]
+                c = counts[p]
+                f = flagBits[p]
+            } else {
+                let meta = packedMeta[i >> 9]
+                o = packedOwner[i >> 9] &+ UInt64(i & 511) &* (meta >> 48 & 1)
+                c = UInt32(truncatingIfNeeded: meta)
+                f = UInt16(truncatingIfNeeded: meta >> 32)
+            }
             if o >> 63 != 0 { return escapedFrame(pfn) }
-            let c = countsWord(i)
             return Frame(token: tokens[i], mappingID: UInt32(truncatingIfNeeded: o >> 40), index: o & ((1 << 40) - 1),
                          refcount: UInt16(truncatingIfNeeded: c), mapcount: UInt16(truncatingIfNeeded: c >> 16),
-                         flags: FolioFlags(rawValue: UInt32(flagWord(i))))
+                         flags: FolioFlags(rawValue: UInt32(f)))
         }
         @inline(__always) set {
             let i = Int(pfn)
@@ -480,7 +500,7 @@ public struct FrameTable: Sendable {
     }
 
     /// Whether `pfn` is an allocated frame (or the zero page).
-    public func isAllocated(_ pfn: PFN) -> Bool {
+    @inline(__always) public func isAllocated(_ pfn: PFN) -> Bool {
         let i = Int(pfn)
         if i < tokens.count { return flagWord(i) & UInt16(FolioFlags.allocated.rawValue) != 0 }
         return device(containing: pfn) != nil
@@ -529,29 +549,39 @@ public struct FrameTable: Sendable {
 /// the first allocated), stored as runs of consecutive PFNs freed in ascending order, so that
 /// freeing a whole mapping in address order costs one entry, not one per frame.
 struct FreeFrameList: Sendable {
-    /// Runs (first PFN, length): the list is the runs in order, each run's PFNs ascending.
+    /// Runs (first PFN, length) before the newest: the list is these runs in order, then the
+    /// newest run, each run's PFNs ascending.
     var runs: [(first: PFN, length: UInt32)] = []
+    /// The newest run (length 0: none), kept out of `runs` so that extending it is two stores.
+    var lastFirst: PFN = 0
+    var lastLength: UInt32 = 0
     /// Frames on the list.
     private(set) var count = 0
 
     var isEmpty: Bool { count == 0 }
 
     /// Puts `pfn` at the end of the list (list_add() to the pcp list's head, in LIFO terms).
-    mutating func append(_ pfn: PFN) {
+    @inline(__always) mutating func append(_ pfn: PFN) {
         count += 1
-        if let last = runs.last, last.first &+ PFN(last.length) == pfn, last.length < .max {
-            runs[runs.count - 1].length += 1
-        } else {
-            runs.append((pfn, 1))
+        if lastLength != 0 && lastFirst &+ PFN(lastLength) == pfn && lastLength < .max {
+            lastLength += 1
+            return
         }
+        if lastLength != 0 { runs.append((lastFirst, lastLength)) }
+        lastFirst = pfn
+        lastLength = 1
     }
 
     /// Takes the frame freed last.
-    mutating func popLast() -> PFN? {
-        guard let last = runs.last else { return nil }
+    @inline(__always) mutating func popLast() -> PFN? {
+        guard lastLength != 0 else { return nil }
         count -= 1
-        let pfn = last.first &+ PFN(last.length - 1)
-        if last.length == 1 { runs.removeLast() } else { runs[runs.count - 1].length -= 1 }
+        lastLength -= 1
+        let pfn = lastFirst &+ PFN(lastLength)
+        if lastLength == 0, let r = runs.popLast() {
+            lastFirst = r.first
+            lastLength = r.length
+        }
         return pfn
     }
 

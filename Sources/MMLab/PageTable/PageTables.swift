@@ -124,7 +124,13 @@ public struct PageTables: Sendable {
         let p = packed[Int(~code)]
         let t = allocDenseTable()
         let base = Int(t) * ptrsPerPTE
-        for k in 0..<ptrsPerPTE { entries[base + k] = p.first &+ UInt64(k) &* p.step }
+        entries.withUnsafeMutableBufferPointer { e in
+            var v = p.first
+            for k in base..<(base + ptrsPerPTE) {
+                e[k] = v
+                v &+= p.step
+            }
+        }
         packed[Int(~code)] = (0, 0)
         aux.value.freePacked.append(~code)
         tableOf[pmd] = t
@@ -140,8 +146,18 @@ public struct PageTables: Sendable {
         let step = entries[base + 1] &- first
         guard first != 0, step == 0 || step == pageSize,
               entries[base + ptrsPerPTE - 1] == first &+ UInt64(ptrsPerPTE - 1) &* step else { return }
-        for k in 2..<ptrsPerPTE where entries[base + k] != first &+ UInt64(k) &* step { return }
-        for k in 0..<ptrsPerPTE { entries[base + k] = 0 }
+        let uniform = entries.withUnsafeBufferPointer { e in
+            var v = first &+ 2 &* step
+            for k in (base + 2)..<(base + ptrsPerPTE) {
+                if e[k] != v { return false }
+                v &+= step
+            }
+            return true
+        }
+        guard uniform else { return }
+        entries.withUnsafeMutableBufferPointer { e in
+            UnsafeMutableBufferPointer(rebasing: e[base..<(base + ptrsPerPTE)]).update(repeating: 0)
+        }
         aux.value.freeTables.append(code)
         let p: Int32
         if let f = aux.value.freePacked.popLast() {
@@ -159,15 +175,30 @@ public struct PageTables: Sendable {
     /// A write to a table's last entry packs the table if it now follows one pattern.
     mutating func set(_ address: UInt64, _ pte: PTE) {
         let k = Int((address >> 12) & 511)
-        if let t = tableCode(address), t < 0 {
-            // A packed table: nothing to do if the entry is what the pattern says.
-            if entry(code: t, index: k) == pte.raw { return }
-        } else if pte.isNone {
-            if let t = tableCode(address) { entries[Int(t) &* ptrsPerPTE &+ k] = 0 }
+        let pmd = address >> 21
+        let t: Int32
+        if pmd == cachedPMD {
+            t = cachedTable
+        } else if let u = tableOf[pmd] {
+            t = u
+            if !pte.isNone {
+                cachedPMD = pmd
+                cachedTable = u
+            }
+        } else {
+            if pte.isNone { return }
+            entries[allocSlot(address)] = pte.raw
             return
         }
+        if t >= 0 {
+            entries[Int(t) &* ptrsPerPTE &+ k] = pte.raw
+            if k == ptrsPerPTE - 1 && !pte.isNone { tryPack(pmd) }
+            return
+        }
+        // A packed table: nothing to do if the entry is what the pattern says.
+        if entry(code: t, index: k) == pte.raw { return }
         entries[allocSlot(address)] = pte.raw
-        if k == ptrsPerPTE - 1 { tryPack(address >> 21) }
+        if k == ptrsPerPTE - 1 && !pte.isNone { tryPack(pmd) }
     }
 
     /// Models free_pte_range() for the table covering PMD number `pmd`, which must be empty.
