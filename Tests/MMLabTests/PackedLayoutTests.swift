@@ -12,7 +12,7 @@ final class PackedLayoutTests: XCTestCase {
         var t = FrameTable()
         var shadow: [Frame] = [t[0]]
         var free: [PFN] = []
-        var packedSeen = 0, unpackedSeen = 0
+        var packedSeen = 0, unpackedSeen = 0, tokensPackedSeen = 0, tokensUnpackedSeen = 0
         func check(_ pfn: PFN, _ what: String) {
             XCTAssertEqual(t[pfn], shadow[Int(pfn)], "\(what): frame \(pfn)")
             XCTAssertEqual(t.flags(pfn), shadow[Int(pfn)].flags, "\(what): flags of \(pfn)")
@@ -21,6 +21,7 @@ final class PackedLayoutTests: XCTestCase {
         }
         for step in 0..<6000 {
             let packedBefore = t.chunkSlot.filter { $0 < 0 }.count
+            let tokensPackedBefore = t.tokenSlot.filter { $0 < 0 }.count
             let op = Int.random(in: 0..<10, using: &rng)
             if op < 4 || shadow.count < 600 {
                 // A run of allocations owned at consecutive indices, as a fault pass makes them.
@@ -89,6 +90,9 @@ final class PackedLayoutTests: XCTestCase {
             let packedAfter = t.chunkSlot.filter { $0 < 0 }.count
             if packedAfter > packedBefore { packedSeen += 1 }
             if packedAfter < packedBefore { unpackedSeen += 1 }
+            let tokensPackedAfter = t.tokenSlot.filter { $0 < 0 }.count
+            if tokensPackedAfter > tokensPackedBefore { tokensPackedSeen += 1 }
+            if tokensPackedAfter < tokensPackedBefore { tokensUnpackedSeen += 1 }
             if step % 500 == 0 {
                 for p in 0..<shadow.count { check(PFN(p), "sweep at step \(step)") }
             }
@@ -98,6 +102,8 @@ final class PackedLayoutTests: XCTestCase {
         XCTAssertEqual(t.allocatedCount, shadow.dropFirst().filter { $0.flags.contains(.allocated) }.count)
         XCTAssertGreaterThan(packedSeen, 5, "chunks were packed")
         XCTAssertGreaterThan(unpackedSeen, 5, "packed chunks were unpacked by changes")
+        XCTAssertGreaterThan(tokensPackedSeen, 5, "tokens were packed")
+        XCTAssertGreaterThan(tokensUnpackedSeen, 0, "packed tokens were unpacked by stores")
     }
 
     /// PTE tables, against a dictionary of entries.
@@ -158,6 +164,7 @@ final class PackedLayoutTests: XCTestCase {
         for i in 0..<pages { t.write(a, page: i, 0x1000 + UInt64(i)) }
         t.assertConsistent()
         XCTAssertGreaterThanOrEqual(t.k.frames.chunkSlot.filter { $0 < 0 }.count, 6, "chunks packed")
+        XCTAssertGreaterThanOrEqual(t.k.frames.tokenSlot.filter { $0 < 0 }.count, 6, "tokens packed")
         XCTAssertEqual(t.k.mms[Int(t.mm)].pageTables.packed.count, pages / 512, "tables packed")
         let child = t.k.fork(t.mm, childName: "child")
         t.assertConsistent()

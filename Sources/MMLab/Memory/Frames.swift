@@ -94,18 +94,29 @@ struct DeviceRange: Sendable {
 /// All of physical memory (mm/page_alloc.c): RAM frames indexed by PFN, the free list, and the
 /// ZONE_DEVICE ranges at the top of the PFN space.
 ///
-/// Layout. The content tokens are one flat array (8 bytes a frame; every access reads one).
-/// The rest of a frame's record (mapping and index packed in 8 bytes, the two counts in 4, the
-/// flags in 2) lives in chunks of 512 frames, PFN-aligned (the frames of one PMD-sized
-/// folio): a chunk is either dense, its records in a slot of the pools `owners`, `counts` and
-/// `flagBits` (14 bytes a frame), or packed, when all its frames have the same counts and
-/// flags and their owner words step by 0 or 1 from frame to frame (512 frames of one mapping
-/// at consecutive indices, as a sequential fault pass leaves them; or 512 free frames): then
-/// two words describe the whole chunk. A chunk is packed when a change to its last frame
-/// leaves it uniform, and unpacked by the first change that breaks the pattern, so every
-/// field reads back exactly as it was stored (the invariants see every field either way).
+/// Layout. Frames are kept in chunks of 512, PFN-aligned (the frames of one PMD-sized folio).
+/// A chunk's records (mapping and index packed in 8 bytes, the two counts in 4, the flags in
+/// 2) are either dense, in a slot of the pools `owners`, `counts` and `flagBits` (14 bytes a
+/// frame), or packed, when all its frames have the same counts and flags and their owner
+/// words step by 0 or 1 from frame to frame (512 frames of one mapping at consecutive
+/// indices, as a sequential fault pass leaves them; or 512 free frames): then two words
+/// describe the whole chunk. The chunk's content tokens are packed the same way, on their
+/// own, when they form an arithmetic sequence (`seq()` writes, or one token repeated);
+/// otherwise they are a slot of `tokenPool` (8 bytes a frame). Either part is packed when a
+/// change to the chunk's last frame leaves it uniform, and unpacked by the first change that
+/// breaks the pattern, so every field reads back exactly as it was stored (the invariants
+/// see every field either way).
 public struct FrameTable: Sendable {
-    var tokens: [UInt64]
+    /// RAM frames ever allocated (the highest RAM PFN + 1).
+    var frameCount = 1
+    /// Per chunk: the slot of its tokens in `tokenPool`, or −1 when they are packed …
+    var tokenSlot: [Int32]
+    /// … as frame k's token = first + k · step.
+    var packedTokens: [(first: UInt64, step: UInt64)]
+    /// Pool of tokens, 512 per slot.
+    var tokenPool: [UInt64]
+    /// Slots of `tokenPool` that packed chunks left, reused first.
+    var freeTokenSlots: [Int32] = []
     /// Per chunk (PFN >> 9): the slot of its records in the pools, or −1 when it is packed.
     var chunkSlot: [Int32]
     /// Per packed chunk: its first frame's owner word (frame k's is this + k · step) …
@@ -154,7 +165,9 @@ public struct FrameTable: Sendable {
     }
 
     init() {
-        tokens = [0]
+        tokenSlot = [0]
+        packedTokens = [(0, 0)]
+        tokenPool = Array(repeating: 0, count: Self.chunkFrames)
         chunkSlot = [0]
         packedOwner = [0]
         packedMeta = [0]
@@ -165,7 +178,7 @@ public struct FrameTable: Sendable {
     }
 
     /// RAM frames ever allocated (the highest RAM PFN + 1).
-    public var count: Int { tokens.count }
+    public var count: Int { frameCount }
 
     // MARK: chunks
 
@@ -235,7 +248,7 @@ public struct FrameTable: Sendable {
     /// The slot it leaves keeps its old records: whoever takes it next writes all 512.
     @inline(never) mutating func tryPack(_ c: Int) {
         let s = chunkSlot[c]
-        guard s >= 0, tokens.count >= (c + 1) << 9 else { return }
+        guard s >= 0, frameCount >= (c + 1) << 9 else { return }
         let base = Int(s) << 9
         let last = base + Self.chunkFrames - 1
         let count = counts[base], flags = flagBits[base], o = owners[base]
@@ -259,6 +272,78 @@ public struct FrameTable: Sendable {
         freePoolSlots.append(s)
     }
 
+    /// The token of RAM frame `i`.
+    @inline(__always) func ramToken(_ i: Int) -> UInt64 {
+        let s = tokenSlot[i >> 9]
+        if s >= 0 { return tokenPool[Int(s) << 9 | (i & 511)] }
+        let p = packedTokens[i >> 9]
+        return p.first &+ UInt64(i & 511) &* p.step
+    }
+
+    /// Stores the token of RAM frame `i`; a store to a chunk's last frame packs the chunk's
+    /// tokens if they now form an arithmetic sequence.
+    @inline(__always) mutating func setRAMToken(_ i: Int, _ t: UInt64) {
+        var s = tokenSlot[i >> 9]
+        if s < 0 {
+            let p = packedTokens[i >> 9]
+            if p.first &+ UInt64(i & 511) &* p.step == t { return }
+            s = unpackTokens(i >> 9)
+        }
+        tokenPool[Int(s) << 9 | (i & 511)] = t
+        if i & 511 == 511 { tryPackTokens(i >> 9) }
+    }
+
+    /// A slot of `tokenPool` for a chunk: a new one, or one a packed chunk left (stale:
+    /// append() writes each frame's token before it is read, unpackTokens() all 512).
+    mutating func allocTokenSlot() -> Int32 {
+        if let s = freeTokenSlots.popLast() { return s }
+        let s = Int32(tokenPool.count >> 9)
+        if tokenPool.count == tokenPool.capacity {
+            // Grow by an eighth, not double: model state per page is a measured figure.
+            tokenPool.reserveCapacity(tokenPool.count + tokenPool.count / 8 + 8 * Self.chunkFrames)
+        }
+        tokenPool.append(contentsOf: repeatElement(0, count: Self.chunkFrames))
+        return s
+    }
+
+    /// Gives the packed tokens of chunk `c` a pool slot holding them; returns the slot.
+    @inline(never) mutating func unpackTokens(_ c: Int) -> Int32 {
+        let s = allocTokenSlot()
+        let p = packedTokens[c]
+        let base = Int(s) << 9
+        tokenPool.withUnsafeMutableBufferPointer { t in
+            var v = p.first
+            for k in base..<(base + Self.chunkFrames) {
+                t[k] = v
+                v &+= p.step
+            }
+        }
+        tokenSlot[c] = s
+        return s
+    }
+
+    /// Packs the tokens of chunk `c` if they form an arithmetic sequence (last one compared first).
+    @inline(never) mutating func tryPackTokens(_ c: Int) {
+        let s = tokenSlot[c]
+        guard s >= 0, frameCount >= (c + 1) << 9 else { return }
+        let base = Int(s) << 9
+        let first = tokenPool[base]
+        let step = tokenPool[base + 1] &- first
+        guard tokenPool[base + Self.chunkFrames - 1] == first &+ 511 &* step else { return }
+        let uniform = tokenPool.withUnsafeBufferPointer { t in
+            var v = first &+ 2 &* step
+            for k in (base + 2)..<(base + Self.chunkFrames) {
+                if t[k] != v { return false }
+                v &+= step
+            }
+            return true
+        }
+        guard uniform else { return }
+        packedTokens[c] = (first, step)
+        tokenSlot[c] = -1
+        freeTokenSlots.append(s)
+    }
+
     /// The owner word of RAM frame `i`.
     @inline(__always) func ownerWord(_ i: Int) -> UInt64 {
         let p = poolIndex(i)
@@ -279,18 +364,16 @@ public struct FrameTable: Sendable {
     // MARK: allocation
 
     @inline(__always) mutating func append(_ f: Frame) {
-        if UInt64(tokens.count) >= deviceFloor { outOfFrames() }
-        if tokens.count == tokens.capacity {
-            // Grow by an eighth, not double: model state per page is a measured figure.
-            tokens.reserveCapacity(tokens.count + tokens.count / 8 + 4096)
-        }
-        let i = tokens.count
+        if UInt64(frameCount) >= deviceFloor { outOfFrames() }
+        let i = frameCount
         if i & 511 == 0 {
             chunkSlot.append(allocPoolSlot())
             packedOwner.append(0)
             packedMeta.append(0)
+            tokenSlot.append(allocTokenSlot())
+            packedTokens.append((0, 0))
         }
-        tokens.append(0)
+        frameCount += 1
         self[PFN(i)] = f
     }
 
@@ -309,14 +392,14 @@ public struct FrameTable: Sendable {
             return pfn
         }
         append(f)
-        return PFN(tokens.count - 1)
+        return PFN(frameCount - 1)
     }
 
     /// Models the final folio_put() freeing a folio.
     mutating func free(_ pfn: PFN) {
         precondition(pfn != Self.zeroPFN, "the zero page is never freed")
         let i = Int(pfn)
-        guard i < tokens.count else {
+        guard i < frameCount else {
             // A device frame goes back to its device (the pgmap keeps its struct page).
             if let d = device(containing: pfn) { self[pfn] = devices[d].initialFrame(pfn) }
             return
@@ -339,7 +422,7 @@ public struct FrameTable: Sendable {
     public subscript(pfn: PFN) -> Frame {
         @inline(__always) get {
             let i = Int(pfn)
-            guard i < tokens.count else { return deviceFrame(pfn) }
+            guard i < frameCount else { return deviceFrame(pfn) }
             let p = poolIndex(i)
             let o: UInt64, c: UInt32, f: UInt16
             if p >= 0 {
@@ -353,14 +436,14 @@ public struct FrameTable: Sendable {
                 f = UInt16(truncatingIfNeeded: meta >> 32)
             }
             if o >> 63 != 0 { return escapedFrame(pfn) }
-            return Frame(token: tokens[i], mappingID: UInt32(truncatingIfNeeded: o >> 40), index: o & ((1 << 40) - 1),
+            return Frame(token: ramToken(i), mappingID: UInt32(truncatingIfNeeded: o >> 40), index: o & ((1 << 40) - 1),
                          refcount: UInt16(truncatingIfNeeded: c), mapcount: UInt16(truncatingIfNeeded: c >> 16),
                          flags: FolioFlags(rawValue: UInt32(f)))
         }
         @inline(__always) set {
             let i = Int(pfn)
-            guard i < tokens.count else { return setDeviceFrame(pfn, newValue) }
-            tokens[i] = newValue.token
+            guard i < frameCount else { return setDeviceFrame(pfn, newValue) }
+            setRAMToken(i, newValue.token)
             let p = writableIndex(i)
             if newValue.index < 1 << 40 && newValue.mappingID < 1 << 23 && owners[p] >> 63 == 0 {
                 owners[p] = UInt64(newValue.mappingID) << 40 | newValue.index
@@ -378,7 +461,7 @@ public struct FrameTable: Sendable {
         let i = Int(pfn)
         let e = rare.value.escaped[pfn] ?? OwnerPair(mapping: 0, index: 0)
         let c = countsWord(i)
-        return Frame(token: tokens[i], mappingID: e.mapping, index: e.index, refcount: UInt16(truncatingIfNeeded: c),
+        return Frame(token: ramToken(i), mappingID: e.mapping, index: e.index, refcount: UInt16(truncatingIfNeeded: c),
                      mapcount: UInt16(truncatingIfNeeded: c >> 16), flags: FolioFlags(rawValue: UInt32(flagWord(i))))
     }
 
@@ -410,13 +493,13 @@ public struct FrameTable: Sendable {
     /// The content token of `pfn` (one array read; the hot path of every access).
     @inline(__always) func token(_ pfn: PFN) -> UInt64 {
         let i = Int(pfn)
-        return i < tokens.count ? tokens[i] : deviceToken(pfn)
+        return i < frameCount ? ramToken(i) : deviceToken(pfn)
     }
     @inline(never) func deviceToken(_ pfn: PFN) -> UInt64 { deviceFrame(pfn).token }
     /// Stores a token in `pfn` (one array write).
     @inline(__always) mutating func setToken(_ pfn: PFN, _ t: UInt64) {
         let i = Int(pfn)
-        if i < tokens.count { tokens[i] = t } else { setDeviceToken(pfn, t) }
+        if i < frameCount { setRAMToken(i, t) } else { setDeviceToken(pfn, t) }
     }
     @inline(never) mutating func setDeviceToken(_ pfn: PFN, _ t: UInt64) {
         var f = deviceFrame(pfn)
@@ -427,21 +510,21 @@ public struct FrameTable: Sendable {
     /// The flags of `pfn`.
     @inline(__always) func flags(_ pfn: PFN) -> FolioFlags {
         let i = Int(pfn)
-        return i < tokens.count ? FolioFlags(rawValue: UInt32(flagWord(i))) : deviceFlags(pfn)
+        return i < frameCount ? FolioFlags(rawValue: UInt32(flagWord(i))) : deviceFlags(pfn)
     }
     @inline(never) func deviceFlags(_ pfn: PFN) -> FolioFlags { deviceFrame(pfn).flags }
 
     /// folio_mapcount() of `pfn`.
     @inline(__always) func mapcount(_ pfn: PFN) -> UInt16 {
         let i = Int(pfn)
-        return i < tokens.count ? UInt16(truncatingIfNeeded: countsWord(i) >> 16) : deviceMapcount(pfn)
+        return i < frameCount ? UInt16(truncatingIfNeeded: countsWord(i) >> 16) : deviceMapcount(pfn)
     }
     @inline(never) func deviceMapcount(_ pfn: PFN) -> UInt16 { deviceFrame(pfn).mapcount }
 
     /// One more mapping: mapcount and refcount up by one (one write).
     @inline(__always) mutating func addMapping(_ pfn: PFN) {
         let i = Int(pfn)
-        guard i < tokens.count else { adjustDevice(pfn, mapcount: 1, refcount: 1); return }
+        guard i < frameCount else { adjustDevice(pfn, mapcount: 1, refcount: 1); return }
         let p = writableIndex(i)
         counts[p] &+= 0x0001_0001
         changed(i)
@@ -449,7 +532,7 @@ public struct FrameTable: Sendable {
     /// One mapping less: mapcount and refcount down by one; returns the refcount left.
     @inline(__always) mutating func removeMapping(_ pfn: PFN) -> UInt16 {
         let i = Int(pfn)
-        guard i < tokens.count else { return adjustDevice(pfn, mapcount: -1, refcount: -1) }
+        guard i < frameCount else { return adjustDevice(pfn, mapcount: -1, refcount: -1) }
         let p = writableIndex(i)
         counts[p] &-= 0x0001_0001
         let r = UInt16(truncatingIfNeeded: counts[p])
@@ -459,7 +542,7 @@ public struct FrameTable: Sendable {
     /// One reference less; returns the refcount left.
     @inline(__always) mutating func dropReference(_ pfn: PFN) -> UInt16 {
         let i = Int(pfn)
-        guard i < tokens.count else { return adjustDevice(pfn, mapcount: 0, refcount: -1) }
+        guard i < frameCount else { return adjustDevice(pfn, mapcount: 0, refcount: -1) }
         let p = writableIndex(i)
         counts[p] &-= 1
         let r = UInt16(truncatingIfNeeded: counts[p])
@@ -472,7 +555,7 @@ public struct FrameTable: Sendable {
     /// (the fault path's one write per field, without building a Frame).
     @inline(__always) mutating func setNewAnon(_ pfn: PFN, mapping: UInt32, index: UInt64) {
         let i = Int(pfn)
-        guard i < tokens.count, index < 1 << 40, mapping < 1 << 23 else { return setNewAnonSlow(pfn, mapping: mapping, index: index) }
+        guard i < frameCount, index < 1 << 40, mapping < 1 << 23 else { return setNewAnonSlow(pfn, mapping: mapping, index: index) }
         let p = writableIndex(i)
         guard owners[p] >> 63 == 0 else { return setNewAnonSlow(pfn, mapping: mapping, index: index) }
         owners[p] = UInt64(mapping) << 40 | index
@@ -502,7 +585,7 @@ public struct FrameTable: Sendable {
     /// Whether `pfn` is an allocated frame (or the zero page).
     @inline(__always) public func isAllocated(_ pfn: PFN) -> Bool {
         let i = Int(pfn)
-        if i < tokens.count { return flagWord(i) & UInt16(FolioFlags.allocated.rawValue) != 0 }
+        if i < frameCount { return flagWord(i) & UInt16(FolioFlags.allocated.rawValue) != 0 }
         return device(containing: pfn) != nil
     }
 
@@ -513,7 +596,7 @@ public struct FrameTable: Sendable {
     mutating func reserveDevice(_ n: UInt64, alignPages: UInt64, mapping: UInt32) -> PFN? {
         guard n > 0, n <= deviceFloor else { return nil }
         let base = (deviceFloor - n) & ~(max(alignPages, 1) - 1)
-        guard base > UInt64(tokens.count) + 4096 else { return nil }   // keep room for RAM
+        guard base > UInt64(frameCount) + 4096 else { return nil }   // keep room for RAM
         rare.value.devices.append(DeviceRange(base: PFN(base), count: n, mapping: mapping))
         deviceFloor = base
         allocatedCount += Int(n)
@@ -539,7 +622,8 @@ public struct FrameTable: Sendable {
 
     /// Bytes this table occupies, by capacity.
     public var bytes: Int {
-        tokens.capacity * 8 + chunkSlot.capacity * 4 + packedOwner.capacity * 8 + packedMeta.capacity * 8
+        tokenPool.capacity * 8 + tokenSlot.capacity * 4 + packedTokens.capacity * 16 + freeTokenSlots.capacity * 4
+            + chunkSlot.capacity * 4 + packedOwner.capacity * 8 + packedMeta.capacity * 8
             + owners.capacity * 8 + counts.capacity * 4 + flagBits.capacity * 2 + freePoolSlots.capacity * 4
             + freeList.bytes + rare.value.escaped.capacity * (4 + 16 + 1) + deviceFrames.bytes
     }
