@@ -137,14 +137,15 @@ public struct PageTables: Sendable {
         if pmd == cachedPMD { cachedTable = t }
     }
 
-    /// Packs the dense table of PMD number `pmd` if its entries are one non-none PTE
-    /// repeated or PTEs of consecutive PFNs with the same bits (last entry compared first).
+    /// Packs the dense table of PMD number `pmd` if its entries are one PTE repeated (none
+    /// included: a zapped table that stays until free_pgtables()) or PTEs of consecutive PFNs
+    /// with the same bits (last entry compared first).
     @inline(never) mutating func tryPack(_ pmd: UInt64) {
         guard let code = tableOf[pmd], code >= 0 else { return }
         let base = Int(code) * ptrsPerPTE
         let first = entries[base]
         let step = entries[base + 1] &- first
-        guard first != 0, step == 0 || step == pageSize,
+        guard step == 0 || step == pageSize,
               entries[base + ptrsPerPTE - 1] == first &+ UInt64(ptrsPerPTE - 1) &* step else { return }
         let uniform = entries.withUnsafeBufferPointer { e in
             var v = first &+ 2 &* step
@@ -192,13 +193,13 @@ public struct PageTables: Sendable {
         }
         if t >= 0 {
             entries[Int(t) &* ptrsPerPTE &+ k] = pte.raw
-            if k == ptrsPerPTE - 1 && !pte.isNone { tryPack(pmd) }
+            if k == ptrsPerPTE - 1 { tryPack(pmd) }
             return
         }
         // A packed table: nothing to do if the entry is what the pattern says.
         if entry(code: t, index: k) == pte.raw { return }
         entries[allocSlot(address)] = pte.raw
-        if k == ptrsPerPTE - 1 && !pte.isNone { tryPack(pmd) }
+        if k == ptrsPerPTE - 1 { tryPack(pmd) }
     }
 
     /// Models free_pte_range() for the table covering PMD number `pmd`, which must be empty.
@@ -251,7 +252,7 @@ public struct PageTables: Sendable {
     /// Whether every PTE of the table covering PMD number `pmd` is none.
     func tableIsEmpty(pmd: UInt64) -> Bool {
         guard let t = tableOf[pmd] else { return true }
-        if t < 0 { return false }   // a packed table holds no none entry
+        if t < 0 { return packed[Int(~t)] == (0, 0) }
         let base = Int(t) * ptrsPerPTE
         for i in base..<(base + ptrsPerPTE) where entries[i] != 0 { return false }
         return true
