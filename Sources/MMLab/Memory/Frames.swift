@@ -582,6 +582,28 @@ public struct FrameTable: Sendable {
         return f.refcount
     }
 
+    /// isAllocated(), flags() and mapcount() of `pfn` at once (one chunk lookup; what a
+    /// pagemap word needs of its page).
+    @inline(__always) func flagsAndMapcount(_ pfn: PFN) -> (allocated: Bool, flags: FolioFlags, mapcount: UInt16) {
+        let i = Int(pfn)
+        guard i < frameCount else {
+            guard device(containing: pfn) != nil else { return (false, [], 0) }
+            let f = deviceFrame(pfn)
+            return (true, f.flags, f.mapcount)
+        }
+        let p = poolIndex(i)
+        let f: UInt16, c: UInt32
+        if p >= 0 {
+            f = flagBits[p]
+            c = counts[p]
+        } else {
+            f = UInt16(truncatingIfNeeded: packedMeta[i >> 9] >> 32)
+            c = UInt32(truncatingIfNeeded: packedMeta[i >> 9])
+        }
+        let flags = FolioFlags(rawValue: UInt32(f))
+        return (flags.contains(.allocated), flags, UInt16(truncatingIfNeeded: c >> 16))
+    }
+
     /// Whether `pfn` is an allocated frame (or the zero page).
     @inline(__always) public func isAllocated(_ pfn: PFN) -> Bool {
         let i = Int(pfn)

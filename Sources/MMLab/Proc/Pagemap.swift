@@ -44,14 +44,19 @@ extension Kernel {
                 // One PTE table: up to 512 words.
                 let tableEnd = min(vma.end, (a | (pmdSize - 1)) &+ 1)
                 if let code = mm.pageTables.tableCode(a) {
-                    var s = Int((a >> pageShift) & 511)
+                    // The table's entries in order: a packed table's follow its pattern.
+                    let packed = code < 0 ? mm.pageTables.packed[Int(~code)] : (first: 0, step: 0)
+                    let k = Int((a >> pageShift) & 511)
+                    var s = code < 0 ? 0 : Int(code) * ptrsPerPTE + k
+                    var raw = packed.first &+ UInt64(k) &* packed.step
                     while a < tableEnd && i < out.count {
-                        let pte = PTE(raw: mm.pageTables.entry(code: code, index: s))
+                        let pte = PTE(raw: code < 0 ? raw : mm.pageTables.entries[s])
                         var w = !pte.isNone ? pteToPagemapEntry(vma, pte, showPFN: showPFN)
                             : lookups ? pagemapShmemSwapEntry(vma, a, showPFN: showPFN) : 0
                         w |= vmaSoftDirty
                         out[i] = w
                         i += 1; s += 1; a += pageSize
+                        raw &+= packed.step
                     }
                 } else {
                     // pagemap_pte_hole(): no PTE table; only the `exact` design looks up.
@@ -134,9 +139,12 @@ extension Kernel {
                 if marker.contains(.guard_) { flags |= PM.guardRegion }
             }
         }
-        if let page, frames.isAllocated(page) {
-            if !frames.flags(page).contains(.anon) { flags |= PM.file }
-            if flags & PM.present != 0 && frames.mapcount(page) == 1 { flags |= PM.mmapExclusive }
+        if let page {
+            let (allocated, pageFlags, mapcount) = frames.flagsAndMapcount(page)
+            if allocated {
+                if !pageFlags.contains(.anon) { flags |= PM.file }
+                if flags & PM.present != 0 && mapcount == 1 { flags |= PM.mmapExclusive }
+            }
         }
         return frame | flags
     }
