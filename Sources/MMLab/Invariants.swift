@@ -38,9 +38,8 @@ extension Kernel {
         for mm in mms where mm.alive {
             var anon = 0, shmem = 0, swapents = 0
             for (pmd, t) in mm.pageTables.tableOf.sorted(by: { $0.key < $1.key }) {
-                let base = Int(t) * ptrsPerPTE
                 for i in 0..<ptrsPerPTE {
-                    let pte = PTE(raw: mm.pageTables.entries[base + i])
+                    let pte = PTE(raw: mm.pageTables.entry(code: t, index: i))
                     if pte.isNone { continue }
                     let a = pmd << 21 | UInt64(i) << 12
                     let where_ = "\(mm.name) 0x\(String(a, radix: 16))"

@@ -67,8 +67,8 @@ public struct WordDescription: Hashable, Sendable, Codable {
 /// Frame and swap-slot identities, numbered in order of first observation.
 struct Identities {
     var zeroPFN: UInt64?
-    var frames: [UInt64: Int] = [:]
-    var slots: [UInt64: Int] = [:]
+    var frames = IdentityNumbers()
+    var slots = IdentityNumbers()
 
     func isZero(_ w: UInt64) -> Bool { zeroPFN != nil && w & PM.pframeMask == zeroPFN }
 
@@ -95,10 +95,10 @@ struct Identities {
     mutating func note(_ w: UInt64) {
         if PagemapWord.isPresent(w) && !isZero(w) {
             let k = w & PM.pframeMask
-            if frames[k] == nil { frames[k] = frames.count + 1 }
+            if frames[k] == nil { frames.add(k) }
         } else if PagemapWord.isRealSwap(w) {
             let k = w & PM.pframeMask
-            if slots[k] == nil { slots[k] = slots.count + 1 }
+            if slots[k] == nil { slots.add(k) }
         }
     }
 
@@ -123,5 +123,67 @@ struct Identities {
             identity = "swap type \(PagemapWord.swapType(w))"
         }
         return WordDescription(word: PagemapWord.normalised(w), bits: PagemapWord.bitNames(w), identity: identity)
+    }
+}
+
+/// Numbers given to keys (PFNs, swap offsets) in order of first observation: 1, 2, 3, …
+/// Keys that arrive in order with consecutive numbers (the frames of a populated mapping
+/// read in address order) are kept as runs, a few words each however long; the others one
+/// entry each. Lookups only: nothing iterates the dictionary.
+struct IdentityNumbers {
+    /// Closed runs of 16 keys or more, sorted by key: key + i has number + i for i < length.
+    var runs: [(key: UInt64, number: Int, length: Int)] = []
+    /// The newest run (length 0: none), still growing.
+    var openKey: UInt64 = 0, openNumber = 0, openLength = 0
+    /// Keys of runs shorter than 16.
+    var single: [UInt64: Int] = [:]
+    /// Numbers given so far.
+    private(set) var count = 0
+
+    /// Shorter runs go into `single` when the next one starts.
+    static let minimumRun = 16
+
+    subscript(key: UInt64) -> Int? {
+        if openLength > 0 && key >= openKey && key - openKey < UInt64(openLength) { return openNumber + Int(key - openKey) }
+        if let n = single[key] { return n }
+        let i = lowerBound(key)
+        if i > 0 {
+            let r = runs[i - 1]
+            if key - r.key < UInt64(r.length) { return r.number + Int(key - r.key) }
+        }
+        return nil
+    }
+
+    /// The first run whose key is greater than `key`.
+    func lowerBound(_ key: UInt64) -> Int {
+        var lo = 0, hi = runs.count
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            if runs[mid].key <= key { lo = mid + 1 } else { hi = mid }
+        }
+        return lo
+    }
+
+    /// Gives `key` (not numbered yet) the next number.
+    mutating func add(_ key: UInt64) {
+        count += 1
+        if openLength > 0 && key == openKey &+ UInt64(openLength) && openNumber + openLength == count {
+            openLength += 1
+            return
+        }
+        closeOpenRun()
+        openKey = key
+        openNumber = count
+        openLength = 1
+    }
+
+    mutating func closeOpenRun() {
+        guard openLength > 0 else { return }
+        if openLength >= Self.minimumRun {
+            runs.insert((openKey, openNumber, openLength), at: lowerBound(openKey))
+        } else {
+            for i in 0..<openLength { single[openKey + UInt64(i)] = openNumber + i }
+        }
+        openLength = 0
     }
 }

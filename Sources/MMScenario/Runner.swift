@@ -234,9 +234,11 @@ public struct ScenarioRunner<Backend: ScenarioBackend> {
             guard let sp = mappingSpan(ref) else { return .ok }
             for page in sp.pages {
                 let word = pagemapWord(process, pageAddress(ref.name, page))
-                let d = identities.describe(word)
+                // The description (for the message) names the word as before it is noted.
+                let matched = PagemapWord.matches(observed: word, expected: expected)
+                let d = matched ? nil : identities.describe(word)
                 identities.note(word)
-                if !PagemapWord.matches(observed: word, expected: expected) {
+                if let d {
                     entry.expectations.append(ExpectationResult(met: false, message:
                         "\(ref.name)[\(page)]: expected \(hex(expected)) (\(PagemapWord.bitNames(expected).joined(separator: " "))), found \(d.summary)"))
                     return .ok
@@ -248,8 +250,7 @@ public struct ScenarioRunner<Backend: ScenarioBackend> {
             guard let sp = mappingSpan(ref) else { return .ok }
             for page in sp.pages {
                 let word = pagemapWord(process, pageAddress(ref.name, page))
-                let d = identities.describe(word)
-                if let problem = checkFields(fields, word: word, page: "\(ref.name)[\(page)]", description: d) {
+                if let problem = checkFields(fields, word: word, page: "\(ref.name)[\(page)]") {
                     identities.note(word)
                     entry.expectations.append(ExpectationResult(met: false, message: problem))
                     return .ok
@@ -273,31 +274,36 @@ public struct ScenarioRunner<Backend: ScenarioBackend> {
         return 0
     }
 
-    /// Evaluates `field=value` expectations on one pagemap word; nil when all hold.
-    mutating func checkFields(_ fields: [PagemapField], word: UInt64, page: String, description d: WordDescription) -> String? {
+    /// Evaluates `field=value` expectations on one pagemap word; nil when all hold. The word's
+    /// description (only messages use it) is made when needed, as the word stood before this
+    /// check noted any other word.
+    mutating func checkFields(_ fields: [PagemapField], word: UInt64, page pageName: @autoclosure () -> String) -> String? {
+        var described: WordDescription? = nil
+        func d() -> WordDescription { described ?? identities.describe(word) }
+        var page: String { pageName() }
         for f in fields {
             switch f {
             case .bit(let name, let value):
                 guard let bit = PagemapWord.bit(named: name) else { return "\(page): unknown pagemap bit \(name)" }
                 let actual = word & bit != 0
                 if actual != value {
-                    return "\(page): expected \(name)=\(value ? 1 : 0), found \(name)=\(actual ? 1 : 0) (\(d.summary))"
+                    return "\(page): expected \(name)=\(value ? 1 : 0), found \(name)=\(actual ? 1 : 0) (\(d().summary))"
                 }
             case .frameZero:
                 if !(PagemapWord.isPresent(word) && identities.isZero(word)) {
-                    return "\(page): expected frame=zero, found \(d.summary)"
+                    return "\(page): expected frame=zero, found \(d().summary)"
                 }
             case .frameNew:
                 guard PagemapWord.isPresent(word) || PagemapWord.isRealSwap(word) else {
-                    return "\(page): expected frame=new, found no frame (\(d.summary))"
+                    return "\(page): expected frame=new, found no frame (\(d().summary))"
                 }
                 if identities.seen(word) {
-                    return "\(page): expected frame=new, found \(d.identity), seen before"
+                    return "\(page): expected frame=new, found \(d().identity), seen before"
                 }
             case .frameID(let n):
                 // A frame first seen by this expectation gets the next number, as printed.
                 guard identities.identityNumberOrNext(word) == n else {
-                    return "\(page): expected frame=id(\(n)), found \(d.identity.isEmpty ? d.summary : d.identity)"
+                    return "\(page): expected frame=id(\(n)), found \(d().identity.isEmpty ? d().summary : d().identity)"
                 }
             case .frameSame(let other):
                 guard let sp = span(other), let otherPage = sp.pages.first else {
@@ -305,9 +311,10 @@ public struct ScenarioRunner<Backend: ScenarioBackend> {
                 }
                 let otherWord = pagemapWord(process, pageAddress(other.name, otherPage))
                 let od = identities.describe(otherWord)
+                if described == nil { described = identities.describe(word) }
                 identities.note(otherWord)
                 guard PagemapWord.sameFrame(word, otherWord) else {
-                    return "\(page): expected frame=same(\(other)) (\(od.identity.isEmpty ? "no frame" : od.identity)), found \(d.identity.isEmpty ? d.summary : d.identity)"
+                    return "\(page): expected frame=same(\(other)) (\(od.identity.isEmpty ? "no frame" : od.identity)), found \(d().identity.isEmpty ? d().summary : d().identity)"
                 }
             }
         }

@@ -275,10 +275,10 @@ struct LineParser {
     }
 
     /// Consumes a size: a number of bytes, or a number with suffix `p` (4096-byte pages),
-    /// `K`, `M` or `G` (binary).
+    /// `K`, `M`, `G` or `T` (binary).
     mutating func expectSize(_ noun: String = "a size") throws(Diagnostic) -> UInt64 {
         let token = peek
-        let detail = " (a number of bytes, or a number with suffix p, K, M or G)"
+        let detail = " (a number of bytes, or a number with suffix p, K, M, G or T)"
         guard token.kind == .number, case .number(let value, let suffix) = NumberLiteral.parse(token.text),
               let multiplier = Self.sizeMultipliers[String(suffix)] else {
             throw unexpected(noun + detail, token)
@@ -292,7 +292,7 @@ struct LineParser {
 
     static let pageSize: UInt64 = 4096
     static let sizeMultipliers: [String: UInt64] = [
-        "": 1, "p": pageSize, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30,
+        "": 1, "p": pageSize, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40,
     ]
 
     /// Consumes a page reference: `A`, `A[3]` or `A[0..15]` (inclusive).

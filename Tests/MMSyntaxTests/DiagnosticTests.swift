@@ -95,7 +95,7 @@ final class LexicalDiagnosticTests: XCTestCase {
     }
 
     func testMalformedNumbers() {
-        let sizeForm = "(a number of bytes, or a number with suffix p, K, M or G)"
+        let sizeForm = "(a number of bytes, or a number with suffix p, K, M, G or T)"
         assertError("swap 16k", "t.mms:1:6: error: expected a size \(sizeForm), found '16k'")
         assertError("swap 0x", "t.mms:1:6: error: expected a size \(sizeForm), found '0x'")
         assertError("swap 1__0", "t.mms:1:6: error: expected a size \(sizeForm), found '1__0'")

@@ -47,6 +47,8 @@ final class SetUpStatementTests: XCTestCase {
         assertKind("swap 1_000", .swap(bytes: 1000))
         assertKind("swap 0xffff_ffff", .swap(bytes: 0xffff_ffff))
         assertKind("swap 16G", .swap(bytes: 16 << 30))
+        assertKind("swap 1T", .swap(bytes: 1 << 40))
+        assertKind("swap 0x10T", .swap(bytes: 16 << 40))
         assertKind("swap 18446744073709551615", .swap(bytes: UInt64.max))
         assertKind("swap 4503599627370495p", .swap(bytes: 4_503_599_627_370_495 * 4096))
     }

@@ -38,6 +38,7 @@ enum Rates {
                                                      useScalingFactor: false)
     static let bytesPerPageX100 = BenchmarkMetric.custom("state bytes/populated page x100", polarity: .prefersSmaller,
                                                          useScalingFactor: false)
+    static let stateBytes = BenchmarkMetric.custom("model state bytes", polarity: .prefersSmaller, useScalingFactor: false)
     static let executionsPerSecond = BenchmarkMetric.custom("executions/s", polarity: .prefersLarger, useScalingFactor: false)
     static let executions = BenchmarkMetric.custom("executions (with reduction)", polarity: .prefersSmaller, useScalingFactor: false)
     static let plainExecutions = BenchmarkMetric.custom("executions (plain enumeration)", polarity: .prefersSmaller,
@@ -179,6 +180,40 @@ let benchmarks: @Sendable () -> Void = {
         benchmark.stopMeasurement()
         precondition(present == anonPages, "expected every page present, got \(present)")
         benchmark.measurement(Rates.wordsPerSecond, Int(Double(anonPages) / t))
+        blackHole(k)
+    }
+
+    // Sparse state (issue 14, goal 2): what one page of a 1 TiB object costs, in time (the
+    // benchmark's wall clock) and in model state (reported), whatever the object's size.
+    Benchmark("sparse: 1 TiB memfd, one page written",
+              configuration: .init(metrics: base + [Rates.stateBytes])) { benchmark in
+        benchmark.startMeasurement()
+        var k = Kernel()
+        let mm = k.createProcess(name: "bench")
+        guard case .success(let ino) = k.memfdCreate(name: "f", bytes: 1 << 40),
+              case .success(let a) = k.mmap(mm, length: 1 << 40, prot: .rw, shared: true, target: .file(ino)),
+              case .ok = k.access(mm, a + (12345 << 12), store: 5),
+              case .ok(5) = k.access(mm, a + (12345 << 12), store: nil)
+        else { fatalError("1 TiB memfd failed") }
+        benchmark.stopMeasurement()
+        benchmark.measurement(Rates.stateBytes, k.stateBytes)
+        blackHole(k)
+    }
+
+    Benchmark("sparse: mprotect, fork, munmap of 1 TiB anon with one page",
+              configuration: .init(metrics: base + [Rates.stateBytes])) { benchmark in
+        var k = Kernel()
+        let mm = k.createProcess(name: "bench")
+        guard case .success(let a) = k.mmap(mm, length: 1 << 40, prot: .rw, shared: false, target: .anon),
+              case .ok = k.access(mm, a + (12345 << 12), store: 7)
+        else { fatalError("1 TiB anon failed") }
+        benchmark.startMeasurement()
+        guard k.mprotect(mm, start: a, length: 1 << 40, prot: .r) == nil else { fatalError("mprotect failed") }
+        let child = k.fork(mm, childName: "child")
+        guard k.munmap(mm, start: a, length: 1 << 40) == nil, k.munmap(child, start: a, length: 1 << 40) == nil
+        else { fatalError("munmap failed") }
+        benchmark.stopMeasurement()
+        benchmark.measurement(Rates.stateBytes, k.stateBytes)
         blackHole(k)
     }
 

@@ -2,7 +2,10 @@
 //
 // A process's page tables. The last level is stored: one 512-entry PTE table per
 // populated 2 MiB range (a PMD entry pointing at a PTE page, mm/memory.c __pte_alloc()).
-// Tables live in one flat array so a fault touches one cache line. The upper levels say only
+// Tables live in one flat array so a fault touches one cache line; a table whose 512 entries
+// follow one pattern (consecutive PFNs with the same bits, as a sequential fault pass or a
+// PMD-sized folio maps them, or one entry repeated, as the zero page is mapped) is packed into
+// one word instead. The upper levels say only
 // which tables exist (LeafIndex: the PMD, PUD and PGD entries that are not none), so that a
 // walk goes from one table to the next whatever lies between them.
 
@@ -15,10 +18,14 @@ public let pmdSize: UInt64 = 2 << 20
 
 /// The PTE pages of one mm.
 public struct PageTables: Sendable {
-    /// PMD number (address >> 21) → table slot.
+    /// PMD number (address >> 21) → table code: a slot of `entries` (≥ 0), or ~i for entry i
+    /// of `packed` (< 0).
     var tableOf: [UInt64: Int32] = [:]
-    /// All PTE tables, 512 entries each.
+    /// All dense PTE tables, 512 entries each.
     var entries: [UInt64] = []
+    /// Packed tables: the first PTE and the step from one PTE to the next (0 or one page of
+    /// PFN), which reproduce all 512 entries exactly.
+    var packed: [(first: UInt64, step: UInt64)] = []
 
     /// Number of PTE tables in use (for accounting and the pagemap walk).
     public private(set) var tableCount = 0
@@ -33,6 +40,8 @@ public struct PageTables: Sendable {
     var aux = CoWBox(Aux())
     struct Aux: Sendable {
         var freeTables: [Int32] = []
+        /// Entries of `packed` no table uses.
+        var freePacked: [Int32] = []
         var index = LeafIndex()
     }
     var index: LeafIndex { aux.value.index }
@@ -40,23 +49,23 @@ public struct PageTables: Sendable {
 
     public init() {}
 
-    /// Models pte_offset_map(): the slot of the PTE for `address`, if its table exists.
-    func slot(_ address: UInt64) -> Int? {
+    /// Models pmd_offset() + pmd_none(): the code of the table covering `address`, if it exists.
+    @inline(__always) func tableCode(_ address: UInt64) -> Int32? {
         let pmd = address >> 21
-        let t: Int32
-        if pmd == cachedPMD {
-            t = cachedTable
-        } else {
-            guard let u = tableOf[pmd] else { return nil }
-            t = u
-        }
-        return Int(t) &* ptrsPerPTE &+ Int((address >> 12) & 511)
+        return pmd == cachedPMD ? cachedTable : tableOf[pmd]
+    }
+
+    /// Models pte_offset_map() + ptep_get(): entry `index` (0–511) of the table with `code`.
+    @inline(__always) func entry(code: Int32, index: Int) -> UInt64 {
+        if code >= 0 { return entries[Int(code) &* ptrsPerPTE &+ index] }
+        let p = packed[Int(~code)]
+        return p.first &+ UInt64(index) &* p.step
     }
 
     /// Reads the PTE at `address` (none when no table exists).
     public func pte(_ address: UInt64) -> PTE {
-        guard let s = slot(address) else { return .none }
-        return PTE(raw: entries[s])
+        guard let t = tableCode(address) else { return .none }
+        return PTE(raw: entry(code: t, index: Int((address >> 12) & 511)))
     }
 
     /// Whether a PTE table covers `address` (pmd_none() is false).
@@ -76,24 +85,20 @@ public struct PageTables: Sendable {
         return true
     }
 
-    /// Models __pte_alloc(): the slot for `address`, allocating its table if needed.
+    /// Models __pte_alloc(): the slot in `entries` for `address`, allocating its table if
+    /// needed (and unpacking a packed one).
+    @discardableResult
     mutating func allocSlot(_ address: UInt64) -> Int {
         let pmd = address >> 21
         if pmd != cachedPMD, let u = tableOf[pmd] {
             cachedPMD = pmd
             cachedTable = u
         }
-        if pmd == cachedPMD { return Int(cachedTable) &* ptrsPerPTE &+ Int((address >> 12) & 511) }
-        let t: Int32
-        if let f = aux.value.freeTables.popLast() {
-            t = f
-        } else {
-            t = Int32(entries.count / ptrsPerPTE)
-            if entries.count == entries.capacity {
-                entries.reserveCapacity(entries.count + entries.count / 4 + 16 * ptrsPerPTE)
-            }
-            entries.append(contentsOf: repeatElement(0, count: ptrsPerPTE))
+        if pmd == cachedPMD {
+            if cachedTable < 0 { unpack(pmd) }
+            return Int(cachedTable) &* ptrsPerPTE &+ Int((address >> 12) & 511)
         }
+        let t = allocDenseTable()
         tableOf[pmd] = t
         aux.value.index.insert(pmd)
         cachedPMD = pmd
@@ -102,13 +107,99 @@ public struct PageTables: Sendable {
         return Int(t) &* ptrsPerPTE &+ Int((address >> 12) & 511)
     }
 
-    /// Writes the PTE at `address` (set_pte_at()), allocating the table for non-none values.
-    mutating func set(_ address: UInt64, _ pte: PTE) {
-        if pte.isNone {
-            if let s = slot(address) { entries[s] = 0 }
-        } else {
-            entries[allocSlot(address)] = pte.raw
+    /// A free slot of 512 zeroed entries in `entries`.
+    mutating func allocDenseTable() -> Int32 {
+        if let f = aux.value.freeTables.popLast() { return f }
+        let t = Int32(entries.count / ptrsPerPTE)
+        if entries.count == entries.capacity {
+            entries.reserveCapacity(entries.count + entries.count / 4 + 16 * ptrsPerPTE)
         }
+        entries.append(contentsOf: repeatElement(0, count: ptrsPerPTE))
+        return t
+    }
+
+    /// Gives the packed table of PMD number `pmd` a dense slot holding the same 512 entries.
+    @inline(never) mutating func unpack(_ pmd: UInt64) {
+        guard let code = tableOf[pmd], code < 0 else { return }
+        let p = packed[Int(~code)]
+        let t = allocDenseTable()
+        let base = Int(t) * ptrsPerPTE
+        entries.withUnsafeMutableBufferPointer { e in
+            var v = p.first
+            for k in base..<(base + ptrsPerPTE) {
+                e[k] = v
+                v &+= p.step
+            }
+        }
+        packed[Int(~code)] = (0, 0)
+        aux.value.freePacked.append(~code)
+        tableOf[pmd] = t
+        if pmd == cachedPMD { cachedTable = t }
+    }
+
+    /// Packs the dense table of PMD number `pmd` if its entries are one PTE repeated (none
+    /// included: a zapped table that stays until free_pgtables()) or PTEs of consecutive PFNs
+    /// with the same bits (last entry compared first).
+    @inline(never) mutating func tryPack(_ pmd: UInt64) {
+        guard let code = tableOf[pmd], code >= 0 else { return }
+        let base = Int(code) * ptrsPerPTE
+        let first = entries[base]
+        let step = entries[base + 1] &- first
+        guard step == 0 || step == pageSize,
+              entries[base + ptrsPerPTE - 1] == first &+ UInt64(ptrsPerPTE - 1) &* step else { return }
+        let uniform = entries.withUnsafeBufferPointer { e in
+            var v = first &+ 2 &* step
+            for k in (base + 2)..<(base + ptrsPerPTE) {
+                if e[k] != v { return false }
+                v &+= step
+            }
+            return true
+        }
+        guard uniform else { return }
+        entries.withUnsafeMutableBufferPointer { e in
+            UnsafeMutableBufferPointer(rebasing: e[base..<(base + ptrsPerPTE)]).update(repeating: 0)
+        }
+        aux.value.freeTables.append(code)
+        let p: Int32
+        if let f = aux.value.freePacked.popLast() {
+            p = f
+            packed[Int(p)] = (first, step)
+        } else {
+            p = Int32(packed.count)
+            packed.append((first, step))
+        }
+        tableOf[pmd] = ~p
+        if pmd == cachedPMD { cachedTable = ~p }
+    }
+
+    /// Writes the PTE at `address` (set_pte_at()), allocating the table for non-none values.
+    /// A write to a table's last entry packs the table if it now follows one pattern.
+    mutating func set(_ address: UInt64, _ pte: PTE) {
+        let k = Int((address >> 12) & 511)
+        let pmd = address >> 21
+        let t: Int32
+        if pmd == cachedPMD {
+            t = cachedTable
+        } else if let u = tableOf[pmd] {
+            t = u
+            if !pte.isNone {
+                cachedPMD = pmd
+                cachedTable = u
+            }
+        } else {
+            if pte.isNone { return }
+            entries[allocSlot(address)] = pte.raw
+            return
+        }
+        if t >= 0 {
+            entries[Int(t) &* ptrsPerPTE &+ k] = pte.raw
+            if k == ptrsPerPTE - 1 { tryPack(pmd) }
+            return
+        }
+        // A packed table: nothing to do if the entry is what the pattern says.
+        if entry(code: t, index: k) == pte.raw { return }
+        entries[allocSlot(address)] = pte.raw
+        if k == ptrsPerPTE - 1 { tryPack(pmd) }
     }
 
     /// Models free_pte_range() for the table covering PMD number `pmd`, which must be empty.
@@ -116,7 +207,12 @@ public struct PageTables: Sendable {
         guard let t = tableOf.removeValue(forKey: pmd) else { return }
         aux.value.index.remove(pmd)
         if pmd == cachedPMD { cachedPMD = .max }
-        aux.value.freeTables.append(t)
+        if t >= 0 {
+            aux.value.freeTables.append(t)
+        } else {
+            packed[Int(~t)] = (0, 0)
+            aux.value.freePacked.append(~t)
+        }
         tableCount -= 1
     }
 
@@ -156,6 +252,7 @@ public struct PageTables: Sendable {
     /// Whether every PTE of the table covering PMD number `pmd` is none.
     func tableIsEmpty(pmd: UInt64) -> Bool {
         guard let t = tableOf[pmd] else { return true }
+        if t < 0 { return packed[Int(~t)] == (0, 0) }
         let base = Int(t) * ptrsPerPTE
         for i in base..<(base + ptrsPerPTE) where entries[i] != 0 { return false }
         return true
@@ -163,6 +260,7 @@ public struct PageTables: Sendable {
 
     /// Bytes these tables occupy, by capacity.
     public var bytes: Int {
-        entries.capacity * 8 + tableOf.capacity * (8 + 4 + 1) + freeTables.capacity * 4 + index.bytes
+        entries.capacity * 8 + packed.capacity * 16 + tableOf.capacity * (8 + 4 + 1) + freeTables.capacity * 4
+            + aux.value.freePacked.capacity * 4 + index.bytes
     }
 }

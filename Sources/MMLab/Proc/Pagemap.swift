@@ -13,7 +13,7 @@ extension Kernel {
         let page = address & ~(pageSize - 1)
         let pte = mm.pageTables.pte(page)
         var word = pteToPagemapEntry(vma, pte, showPFN: showPFN)
-        if pte.isNone && pagemapLooksUp(vma, table: mm.pageTables.slot(page) != nil) != nil {
+        if pte.isNone && pagemapLooksUp(vma, table: mm.pageTables.hasTable(page)) != nil {
             word |= pagemapShmemSwapEntry(vma, page, showPFN: showPFN)
         }
         if vma.flags.contains(.softDirty) { word |= PM.softDirty }
@@ -43,15 +43,20 @@ extension Kernel {
             while i < out.count && a < vma.end {
                 // One PTE table: up to 512 words.
                 let tableEnd = min(vma.end, (a | (pmdSize - 1)) &+ 1)
-                if let base = mm.pageTables.slot(a) {
-                    var s = base
+                if let code = mm.pageTables.tableCode(a) {
+                    // The table's entries in order: a packed table's follow its pattern.
+                    let packed = code < 0 ? mm.pageTables.packed[Int(~code)] : (first: 0, step: 0)
+                    let k = Int((a >> pageShift) & 511)
+                    var s = code < 0 ? 0 : Int(code) * ptrsPerPTE + k
+                    var raw = packed.first &+ UInt64(k) &* packed.step
                     while a < tableEnd && i < out.count {
-                        let pte = PTE(raw: mm.pageTables.entries[s])
+                        let pte = PTE(raw: code < 0 ? raw : mm.pageTables.entries[s])
                         var w = !pte.isNone ? pteToPagemapEntry(vma, pte, showPFN: showPFN)
                             : lookups ? pagemapShmemSwapEntry(vma, a, showPFN: showPFN) : 0
                         w |= vmaSoftDirty
                         out[i] = w
                         i += 1; s += 1; a += pageSize
+                        raw &+= packed.step
                     }
                 } else {
                     // pagemap_pte_hole(): no PTE table; only the `exact` design looks up.
@@ -74,7 +79,7 @@ extension Kernel {
         let mm = mms[Int(mmID)]
         let page = address & ~(pageSize - 1)
         if let v = mm.vmaIndex(containing: address), mm.pageTables.pte(page).isNone,
-           let ino = pagemapLooksUp(mm.vmas[v], table: mm.pageTables.slot(page) != nil) {
+           let ino = pagemapLooksUp(mm.vmas[v], table: mm.pageTables.hasTable(page)) {
             costs.pageCacheLookups += 1
             costs.xarrayNodes += xarrayDepth(ino)
         }
@@ -134,9 +139,12 @@ extension Kernel {
                 if marker.contains(.guard_) { flags |= PM.guardRegion }
             }
         }
-        if let page, frames.isAllocated(page) {
-            if !frames.flags(page).contains(.anon) { flags |= PM.file }
-            if flags & PM.present != 0 && frames.mapcount(page) == 1 { flags |= PM.mmapExclusive }
+        if let page {
+            let (allocated, pageFlags, mapcount) = frames.flagsAndMapcount(page)
+            if allocated {
+                if !pageFlags.contains(.anon) { flags |= PM.file }
+                if flags & PM.present != 0 && mapcount == 1 { flags |= PM.mmapExclusive }
+            }
         }
         return frame | flags
     }
