@@ -153,9 +153,9 @@ extension ScenarioRunner {
             return .call(.clearRefs(p, value: v))
         case .prctlMemoryMerge(let on):
             return .call(.prctlSetMemoryMerge(p, on: on))
-        case .pin(_, let ref, _):
+        case .pin(_, let ref, let exclusive):
             guard let (a, l) = mapped(ref) else { return noMapping(ref) }
-            return .call(.pin(p, address: a, length: l))
+            return .call(.pin(p, address: a, length: l, exclusive: exclusive))
         case .convert(let ref, let toPrivate):
             guard let f = files[ref.name] else {
                 return .unresolved(Diagnostic(ref.location, "expected a file, found '\(ref.name)', which was never created"))

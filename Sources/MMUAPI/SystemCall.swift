@@ -69,8 +69,8 @@ public enum SystemCall: Hashable, Sendable {
     case ksmCounters
     /// A long-term GUP pin of [address, address + length): pin_user_pages(FOLL_WRITE |
     /// FOLL_LONGTERM), as io_uring's IORING_REGISTER_BUFFERS takes it; every page or none.
-    /// Returns the pin's handle.
-    case pin(ProcessHandle, address: UInt64, length: UInt64)
+    /// Returns the pin's handle. `exclusive`: FOLL_EXCLUSIVE (design gup.exclusive = on only).
+    case pin(ProcessHandle, address: UInt64, length: UInt64, exclusive: Bool)
     /// Releases a pin (IORING_UNREGISTER_BUFFERS and the ring's close).
     case unpin(ProcessHandle, pin: Int32)
     /// The guest_memfd conversion ioctl of the in-place conversion series

@@ -68,8 +68,6 @@ final class DiagnosticsTests: XCTestCase {
                     "t.mms:2:1: error: expected design gup.exclusive = on for 'pin … exclusive' (FOLL_EXCLUSIVE, the 2024 RFC that was not merged), found gup.exclusive = off (Linux 6.18)")
         assertError("mmap A anon private rw 1p\nunpin A\n",
                     "t.mms:2:1: error: expected a pin, found 'A', which is a mapping")
-        assertError("design gup.exclusive = on\n",
-                    "t.mms:1:1: error: design gup.exclusive = on is not implemented yet (planned: the design-variant work for its seed)")
     }
 
     func testLaterIssuesAreNotImplementedYet() {
