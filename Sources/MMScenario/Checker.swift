@@ -199,6 +199,8 @@ struct Checker {
                 throw Diagnostic(s.location, "expected a device-dax instance, found '\(name)'"
                                  + (symbols[name].map { ", which is a \($0.kindName)" } ?? " (\(known()))"))
             }
+        case .expectGuestMemfd(let r, _):
+            _ = try resolve(r, wantFile: true)
         case .expectKSM:
             break
         case .poison(let r):

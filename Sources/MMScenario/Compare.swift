@@ -89,6 +89,15 @@ extension MMLabSession {
                 + pad(c.slotStores, 13) + pad(c.iMmapWalks, 14) + pad(c.aliasBreaks, 14) + pad(c.ksmFramesFreed, 11) + "\n"
             if let f = r.fatal { text += "  \(name): stopped: \(f)\n" }
         }
+        // Counters of one design's mechanism, only when a variant used it.
+        if reports.contains(where: { ($0.1.costs ?? Costs()).conversionCounters.contains { $0.1 != 0 } }) {
+            text += "\n" + padRight("variant", w) + "  guest_memfd conversion: "
+                + Costs().conversionCounters.map(\.0).joined(separator: ", ") + "\n"
+            for (name, r) in reports {
+                let c = (r.costs ?? Costs()).conversionCounters
+                text += padRight(name, w) + "  " + c.map { String($0.1) }.joined(separator: ", ") + "\n"
+            }
+        }
         // Observations that differ between variants, statement by statement.
         var diffs: [String] = []
         let base = reports[0].1

@@ -218,7 +218,7 @@ extension ScenarioRunner {
             return .call(.pagemapScan(p, PagemapScanArgs(start: a, end: a + l)))
         // What the runner does itself (declarations, blocks, pagemap and pread page by page,
         // checks): Runner.swift. No default: a new statement must say which it is.
-        case .scenarioTitle, .design, .kconfig, .inProcess, .when, .thread, .join, .pagemap, .pread, .expectMemmap, .expectPagemapWord,
+        case .scenarioTitle, .design, .kconfig, .inProcess, .when, .thread, .join, .pagemap, .pread, .expectMemmap, .expectGuestMemfd, .expectPagemapWord,
              .expectPagemapFields, .check:
             return .whole
         }
@@ -370,6 +370,13 @@ extension ScenarioRunner {
             return .done(.ok)
         case .unpin(let name):
             pins[name] = nil
+            return .done(OpOutcome(r.errno))
+        case .convert(let ref, _):
+            // The ioctl's error_offset, as the page of the file it names.
+            if case .conversionFailed(let e, let offset) = r {
+                task.entry.note = "error offset \(ref.name)[\(offset / pageSize)]"
+                return .done(OpOutcome(e))
+            }
             return .done(OpOutcome(r.errno))
         case .uffdCreate(let name, let featureNames):
             guard case .handle(let u) = r else { return .done(OpOutcome(r.errno)) }

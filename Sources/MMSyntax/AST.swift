@@ -160,6 +160,8 @@ public indirect enum StatementKind: Hashable, Sendable {
     case convert(PageRef, toPrivate: Bool)
     /// `expect memmap D bytes=SIZE`: the struct page bytes of device-dax D under the design.
     case expectMemmap(name: String, bytes: UInt64)
+    /// `expect guest_memfd G[range] private|shared`: the pages' conversion attributes.
+    case expectGuestMemfd(PageRef, private: Bool)
     case ksmRun
     case ksmScan(Int)
     /// `ksm use_zero_pages on|off`: /sys/kernel/mm/ksm/use_zero_pages (an mmlab extension).

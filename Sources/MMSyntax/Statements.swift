@@ -280,7 +280,7 @@ extension LineParser {
 
     /// `expect pagemap|pagemap_scan|read|event|no event|ksm …`
     private mutating func parseExpect() throws(Diagnostic) -> StatementKind {
-        let what = try expectWord(in: ["pagemap", "pagemap_scan", "read", "event", "no", "ksm", "memmap"],
+        let what = try expectWord(in: ["pagemap", "pagemap_scan", "read", "event", "no", "ksm", "memmap", "guest_memfd"],
                                   "something to expect")
         switch what {
         case "pagemap":
@@ -308,6 +308,10 @@ extension LineParser {
             _ = try expectWord(in: ["bytes"], "'bytes='")
             try expectSymbol("=", "'=' after 'bytes'")
             return .expectMemmap(name: name, bytes: try expectSize("a number of bytes"))
+        case "guest_memfd":
+            let ref = try expectPageRef()
+            let attr = try expectWord(in: ["private", "shared"], "the pages' attribute")
+            return .expectGuestMemfd(ref, private: attr == "private")
         default:  // "ksm"
             return .expectKSM(try parseKsmCounters())
         }

@@ -111,9 +111,17 @@ public enum CallResult: Hashable, Sendable {
     indirect case hwpoison(HWPoisonResult)
     /// The backend could not complete the call (a bug in the model, a broken worker).
     case backendError(String)
+    /// The guest_memfd conversion ioctl failed with this error at this file offset
+    /// (struct kvm_memory_attributes2's error_offset, design guest_memfd.conversion = in_place).
+    case conversionFailed(Errno, errorOffset: UInt64)
 
     /// The error, if the call failed with one.
-    public var errno: Errno? { if case .errno(let e) = self { return e } else { return nil } }
+    public var errno: Errno? {
+        switch self {
+        case .errno(let e), .conversionFailed(let e, _): return e
+        default: return nil
+        }
+    }
 }
 
 /// Why a call sleeps.

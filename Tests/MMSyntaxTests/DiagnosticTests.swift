@@ -207,7 +207,7 @@ final class StatementDiagnosticTests: XCTestCase {
     }
 
     func testExpect() {
-        assertError("expect frame A", "t.mms:1:8: error: expected something to expect (pagemap, pagemap_scan, read, event, no, ksm or memmap), found 'frame'")
+        assertError("expect frame A", "t.mms:1:8: error: expected something to expect (pagemap, pagemap_scan, read, event, no, ksm, memmap or guest_memfd), found 'frame'")
         assertError("expect read A = 1", "t.mms:1:15: error: expected '==' and a token, found '='")
         assertError("expect pagemap A",
                     "t.mms:1:17: error: expected '= WORD' or a pagemap field (present, swap, uffd_wp, file, exclusive, "

@@ -271,7 +271,7 @@ extension Kernel {
         case .unpin(_, let handle):
             return result(unpinUserPages(handle))
         case .gmemConvert(let ino, let offset, let length, let toPrivate):   // GuestMemfd/GuestMemfd.swift
-            return result(kvmGmemConvert(ino, offset: offset, length: length, toPrivate: toPrivate))
+            return kvmGmemConvert(ino, offset: offset, length: length, toPrivate: toPrivate)
         case .access, .punchHole, .madvise, .munmap, .fork, .uffdWriteProtect, .uffdMfill, .pagemapScan:
             return .backendError("\(call) is a stepped call, not a one-step one (a model bug)")
         }
