@@ -10,13 +10,12 @@ scenario "seed 004: convert G[range] private|shared"
 guest_memfd G 8p flags=mmap,init_shared
 mmap A G shared rw
 write A[0..7] = 0x5
-expect guest_memfd G[0..7] shared
 when design guest_memfd.conversion = none {
   convert G[0..3] private -> ENOTTY
-  expect guest_memfd G[0..7] shared
   expect pagemap A[0] present=1
 }
 when design guest_memfd.conversion = in_place {
+  expect guest_memfd G[0..7] shared
   convert G[0..3] private
   expect guest_memfd G[0..3] private
   expect guest_memfd G[4..7] shared
