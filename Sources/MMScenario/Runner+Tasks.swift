@@ -102,7 +102,7 @@ extension ScenarioRunner {
             return .call(.memfdCreate(name: name, bytes: bytes))
         case .dax(let name, let bytes, let align):
             return .call(.daxCreate(name: name, bytes: bytes, align: align))
-        case .guestMemfd(let name, let bytes, let flagNames):
+        case .guestMemfd(let name, let bytes, let flagNames, _):
             return .call(.guestMemfdCreate(name: name, bytes: bytes, flags: GuestMemfdFlags(names: flagNames) ?? []))
         case .mmap(_, let backing, let shared, let prot, let bytes, let offset, let align):
             var object: ObjectHandle? = nil
@@ -337,7 +337,7 @@ extension ScenarioRunner {
         case .exitProcess:
             if case .ok = r { exitedProcesses[task.process] = s.location.line }
             return .done(OpOutcome(r.errno))
-        case .memfd(let name, let bytes), .dax(let name, let bytes, _), .guestMemfd(let name, let bytes, _):
+        case .memfd(let name, let bytes), .dax(let name, let bytes, _), .guestMemfd(let name, let bytes, _, _):
             guard case .handle(let h) = r else { return .done(OpOutcome(r.errno)) }
             files[name] = (h, pagesOf(bytes))
             return .done(.ok)

@@ -128,7 +128,7 @@ public indirect enum StatementKind: Hashable, Sendable {
     case memfd(name: String, bytes: UInt64)
     case mmap(name: String, backing: MmapBacking, shared: Bool, prot: Protection,
               bytes: UInt64?, offset: UInt64?, align: UInt64?)
-    case guestMemfd(name: String, bytes: UInt64, flags: [String])
+    case guestMemfd(name: String, bytes: UInt64, flags: [String], huge: UInt64? = nil)
     case dax(name: String, bytes: UInt64, align: UInt64)
 
     // Operations

@@ -138,17 +138,22 @@ extension LineParser {
                      bytes: bytes, offset: offset, align: align)
     }
 
-    /// `guest_memfd NAME SIZE [flags=a,b]`
+    /// `guest_memfd NAME SIZE [flags=a,b] [huge=2M]`
     private mutating func parseGuestMemfd() throws(Diagnostic) -> StatementKind {
         let name = try expectName("a name for the guest_memfd")
         let bytes = try expectSize()
         var flags: [String] = []
+        var huge: UInt64? = nil
         if try takeOption("flags") {
             flags = try expectWordList(in: ScenarioVocabulary.guestMemfdFlags, "a guest_memfd flag")
-        } else if !atEndOfStatement {
-            throw unexpected("flags=… or end of line", peek)
         }
-        return .guestMemfd(name: name, bytes: bytes, flags: flags)
+        if try takeOption("huge") {
+            huge = try expectSize("a folio size (2M)")
+        }
+        if !atEndOfStatement {
+            throw unexpected(huge == nil ? "flags=…, huge=2M or end of line" : "end of line", peek)
+        }
+        return .guestMemfd(name: name, bytes: bytes, flags: flags, huge: huge)
     }
 
     /// `dax NAME SIZE align=SIZE`

@@ -169,7 +169,7 @@ final class StatementDiagnosticTests: XCTestCase {
     func testGuestMemfdAndDax() {
         assertError("guest_memfd G 2M flags=mmap,shared",
                     "t.mms:1:29: error: expected a guest_memfd flag (mmap or init_shared), found 'shared'")
-        assertError("guest_memfd G 2M mmap", "t.mms:1:18: error: expected flags=… or end of line, found 'mmap'")
+        assertError("guest_memfd G 2M mmap", "t.mms:1:18: error: expected flags=…, huge=2M or end of line, found 'mmap'")
         assertError("dax D 1G", "t.mms:1:9: error: expected align=SIZE, found end of line")
     }
 
