@@ -54,7 +54,7 @@ public struct Design: Hashable, Sendable {
         entry("ksm.file_pages", KSMFilePages.self) { $0.ksmFilePages = $1 },
         entry("ksm.uffd_wp", KSMUffdWP.self) { $0.ksmUffdWP = $1 },
         entry("gup.exclusive", GUPExclusive.self) { $0.gupExclusive = $1 },
-        entry("dax.memmap", DaxMemmap.self, planned: [.none]) { $0.daxMemmap = $1 },
+        entry("dax.memmap", DaxMemmap.self) { $0.daxMemmap = $1 },
         entry("guest_memfd.conversion", GmemConversion.self) { $0.guestMemfdConversion = $1 },
     ]
 

@@ -79,8 +79,6 @@ final class DiagnosticsTests: XCTestCase {
                     "t.mms:1:1: error: guest_memfd … huge=2M (2 MiB folios under guest_memfd.conversion = in_place, split by a partial conversion) is not implemented yet (planned: issue 13's huge-folio part; the model has order-0 folios only)")
         assertError("thread T {\n  thread U {\n  }\n}\n",
                     "t.mms:2:3: error: a thread inside a thread is not implemented yet (planned: a later issue)")
-        assertError("design dax.memmap = none\n",
-                    "t.mms:1:1: error: design dax.memmap = none is not implemented yet (planned: the design-variant work for its seed)")
         assertError("guest_memfd G 4p flags=mmap\npunch G[4]\n", "t.mms:2:7: error: expected a page of G (4 pages: 0..3), found page 4 out of bounds")
     }
 

@@ -3,8 +3,9 @@
 # 16 MiB per GiB (1.5625 %: "16 GB for each 1 TB"). dedup (6.18's compound devmap,
 # vmemmap_populate_compound_pages()): the head's vmemmap page and one tail page per compound
 # page — 8 KiB per 2 MiB compound, 8 KiB per 1 GiB compound — plus the vmemmap's PTE tables,
-# one 4 KiB table per 128 MiB of device. none (PFNMAP, Joao Martins' RFC) is not implemented
-# yet. Model only: this machine has no device-dax.
+# one 4 KiB table per 128 MiB of device. none (PFNMAP, Joao Martins' RFC): nothing
+# (what it loses instead: dax-memmap-services.mms, dax-none-gup.mms). Model only: this
+# machine has no device-dax.
 scenario "seed 003: struct page bytes per dax.memmap design"
 dax D 1G align=2M
 dax E 1G align=1G
@@ -18,4 +19,9 @@ when design dax.memmap = dedup {
   expect memmap D bytes=4227072
   expect memmap E bytes=40960
   expect memmap F bytes=1M
+}
+when design dax.memmap = none {
+  expect memmap D bytes=0
+  expect memmap E bytes=0
+  expect memmap F bytes=0
 }

@@ -59,6 +59,17 @@ extension Kernel {
         return nil
     }
 
+    /// Whether device-dax `ino` has struct pages: the one place the design switch dax.memmap
+    /// is read for behaviour (`full`, `dedup`: ZONE_DEVICE pages with a pgmap, as 6.18; `none`:
+    /// Joao Martins' RFC, PFNs without struct page or pgmap).
+    func daxHasStructPages(_ ino: InodeID) -> Bool { design.daxMemmap != .none }
+
+    /// Models dax_mmap() under the RFC: without struct pages the VMA is VM_PFNMAP (vm_flags_set()),
+    /// so faults insert special entries and GUP refuses it; 6.18 adds no flag.
+    func daxVMAFlags(_ ino: InodeID) -> VMFlags {
+        isDax(ino) && !daxHasStructPages(ino) ? [.pfnmap] : []
+    }
+
     /// The placement alignment a dax mapping needs.
     func daxPlacementAlign(_ ino: InodeID) -> UInt64? { inodes[Int(ino)].dax.map { max($0.align, pmdSize) } }
 
@@ -82,17 +93,28 @@ extension Kernel {
         let firstPgoff = vma.pgoff(of: start)
         let pages = align >> pageShift
         guard firstPgoff + pages <= inodes[Int(ino)].sizeInPages else { return .sigbus }   // dax_pgoff_to_phys() fails
-        note(align == pageSize ? "dev_dax_fault → vmf_insert_page_mkwrite"
-             : align == pmdSize ? "dev_dax_huge_fault → vmf_insert_folio_pmd (2 MiB)" : "dev_dax_huge_fault → vmf_insert_folio_pud (1 GiB)")
+        let structPages = daxHasStructPages(ino)
+        if structPages {
+            note(align == pageSize ? "dev_dax_fault → vmf_insert_page_mkwrite"
+                 : align == pmdSize ? "dev_dax_huge_fault → vmf_insert_folio_pmd (2 MiB)" : "dev_dax_huge_fault → vmf_insert_folio_pud (1 GiB)")
+        } else {
+            // The RFC: vmf_insert_pfn*() of a PFN without struct page: a special entry
+            // (pte_mkspecial(), or a special PMD/PUD), no rmap, no refcount, no rss.
+            note(align == pageSize ? "dev_dax_fault → vmf_insert_pfn (special PTE)"
+                 : align == pmdSize ? "dev_dax_huge_fault → vmf_insert_pfn_pmd (special, 2 MiB)" : "dev_dax_huge_fault → vmf_insert_pfn_pud (special, 1 GiB)")
+        }
         var prot = pageProt(vma)
         if write { prot |= PTE.dirty; if vma.flags.contains(.write) { prot |= PTE.rw } }
         if align > pageSize { prot |= PTE.pse }
+        if !structPages { prot |= PTE.special }
         for i in 0..<pages {
             let a = start + i << pageShift
             guard mms[m].pageTables.pte(a).isNone else { continue }
             let pfn = dev.basePFN + PFN(firstPgoff + i)
-            addRmap(pfn)
-            mms[m].rssShmem += 1
+            if structPages {
+                addRmap(pfn)
+                mms[m].rssShmem += 1
+            }
             mms[m].pageTables.set(a, PTE.make(pfn: pfn, prot: prot))
             costs.pteWrites += 1
         }
