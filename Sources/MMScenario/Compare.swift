@@ -98,6 +98,21 @@ extension MMLabSession {
                 text += padRight(name, w) + "  " + c.map { String($0.1) }.joined(separator: ", ") + "\n"
             }
         }
+        // Seed 003: what device-dax offers under each dax.memmap value, when the scenario has a
+        // device and the variants set the switch.
+        if reports.contains(where: { $0.1.metadata.contains { $0.0.contains("dax:") } }),
+           variants.allSatisfy({ $0.contains { $0.0 == "dax.memmap" } }) {
+            let rows = variants.map { v -> [(service: String, answer: String)] in
+                var d = Design()
+                for (k, value) in v { _ = d.set(k, value) }
+                return Kernel(design: d).daxServices()
+            }
+            text += "\ndevice-dax services:\n"
+            for (i, row) in rows[0].enumerated() {
+                text += "  \(row.service)\n"
+                for (j, (name, _)) in reports.enumerated() { text += "    \(padRight(name, w))  \(rows[j][i].answer)\n" }
+            }
+        }
         // Observations that differ between variants, statement by statement.
         var diffs: [String] = []
         let base = reports[0].1

@@ -64,6 +64,27 @@ extension Kernel {
     /// Joao Martins' RFC, PFNs without struct page or pgmap).
     func daxHasStructPages(_ ino: InodeID) -> Bool { design.daxMemmap != .none }
 
+    /// What a device-dax mapping offers under this design, service by service, each answer
+    /// decided by the rule the model runs for it (`daxHasStructPages()`: the VMA flags of
+    /// `daxVMAFlags()` that check_vma_flags() and vma_needs_copy() read, and the pgmap that
+    /// memory_failure() looks for). For `mmlab compare`'s rows: GUP, fork, pagemap, memory
+    /// failure and the walks are what the model runs (examples/designs/dax-memmap-services.mms,
+    /// dax-none-gup.mms); ptrace, O_DIRECT and KVM are not in the model and say so.
+    public func daxServices() -> [(service: String, answer: String)] {
+        let pfnmap = design.daxMemmap == .none   // daxVMAFlags() of any device-dax inode
+        return [
+            ("GUP / pin_user_pages", pfnmap ? "EFAULT (check_vma_flags: VM_PFNMAP)" : "works (ZONE_DEVICE pages, longterm-pinnable)"),
+            ("ptrace access_process_vm", pfnmap ? "fails unless vm_ops->access (GUP refused; not modelled)" : "works (through GUP; not modelled)"),
+            ("O_DIRECT to/from the mapping", pfnmap ? "fails (needs GUP; not modelled)" : "works (through GUP; not modelled)"),
+            ("fork", pfnmap ? "PTEs copied eagerly; PMD/PUD entries refault" : "nothing copied; the child faults lazily"),
+            ("pagemap", pfnmap ? "present, no PM_FILE, never PM_MMAP_EXCLUSIVE" : "present, PM_FILE"),
+            ("memory-failure routing", pfnmap ? "ENXIO (no pgmap): only the consumer, SIGBUS SI_KERNEL; mappings stay"
+                                              : "mf_generic_kill_procs: unmap in every mapper, BUS_MCEERR_AR with lsb"),
+            ("KVM's path to the PFN", pfnmap ? "hva_to_pfn_remapped → follow_pfnmap_start() (not modelled)" : "GUP, hva_to_pfn_slow (not modelled)"),
+            ("clear_refs, PAGEMAP_SCAN", pfnmap ? "skip the VMA" : "walk it"),
+        ]
+    }
+
     /// Models dax_mmap() under the RFC: without struct pages the VMA is VM_PFNMAP (vm_flags_set()),
     /// so faults insert special entries and GUP refuses it; 6.18 adds no flag.
     func daxVMAFlags(_ ino: InodeID) -> VMFlags {
