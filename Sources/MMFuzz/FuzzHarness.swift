@@ -138,7 +138,7 @@ public enum FuzzHarness {
         for s in statements {
             var touched: PageRef? = nil
             switch s.kind {
-            case .memfd(let n, let bytes), .guestMemfd(let n, let bytes, _):
+            case .memfd(let n, let bytes), .guestMemfd(let n, let bytes, _, _):
                 pages[n] = pagesOf(bytes)
             case .dax(let n, let bytes, let align):
                 pages[n] = pagesOf(bytes)

@@ -71,6 +71,7 @@ public struct GeneratorCoverage: Sendable {
         case .unpin: "unpin"
         case .convert: "convert"
         case .expectMemmap: "expect memmap"
+        case .expectGuestMemfd: "expect guest_memfd"
         case .clearRefs: "clear_refs"
         case .ksmRun: "ksm run"
         case .ksmScan: "ksm scan"

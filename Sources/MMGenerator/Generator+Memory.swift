@@ -35,6 +35,13 @@ extension ScenarioGenerator {
         emit("write \(ref(m, r)) = \(tok)" + Self.signal(pl.fault))
         let done = pl.stop.map { r.lowerBound..<$0 } ?? r.lowerBound..<(r.upperBound + 1)
         for i in done { accessed(p, m, i, store: true) }
+        // A store that trapped on a uffd-wp marker went through do_pte_missing() first
+        // (pte_marker_handle_uffd_wp()): the page is mapped with the uffd-wp bit, and the
+        // retried store is the wp fault that trapped (its SIGBUS or its userfault).
+        if let stop = pl.stop, procs[p].pages[m][stop].pte == .wpMarker, procs[p].pages[m][stop].modes.contains(.wp),
+           missingFaults(p, m, stop) == [.ok] {
+            accessed(p, m, stop, store: true)
+        }
         if ksmScanned { freeing() }
         if pl.stop == nil && rng.percent(22) {
             emit("expect read \(ref(m, r)) == \(tok)")

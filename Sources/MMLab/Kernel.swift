@@ -48,6 +48,10 @@ public struct Inode: Sendable {
     public internal(set) var falloc: ClosedRange<UInt64>? = nil
     /// For a KVM guest_memfd inode, its GUEST_MEMFD_FLAG_* (nil: a shmem inode). See GuestMemfd/.
     public internal(set) var gmemFlags: GuestMemfdFlags? = nil
+    /// For a guest_memfd under design guest_memfd.conversion = in_place: the private page
+    /// ranges of the file, sorted and disjoint (the series' per-inode maple tree of attributes;
+    /// the rest is shared). See GuestMemfd/Conversion.swift.
+    public internal(set) var gmemPrivate: [Range<UInt64>] = []
     /// A device-dax instance's device (nil for shmem and guest_memfd files).
     public internal(set) var dax: DaxDevice? = nil
 
@@ -166,7 +170,23 @@ public struct Costs: Hashable, Sendable {
     public var aliasBreaks = 0
     /// Frames KSM merging freed (anonymous pages and page-cache pages alike): the memory saved.
     public var ksmFramesFreed = 0
+    /// guest_memfd conversions that changed attributes (design guest_memfd.conversion = in_place).
+    public var conversions = 0
+    /// Folio refcounts a conversion to private read (folio_ref_count() against the baseline).
+    public var refcountChecks = 0
+    /// Stores into a guest_memfd's attribute ranges (the series' maple tree stores).
+    public var attributeStores = 0
+    /// lru_add_drain() calls a conversion made because a refcount was above its baseline.
+    public var lruDrains = 0
+    /// Conversions to private refused with EAGAIN (an elevated refcount: a pin, a reference).
+    public var conversionsRefused = 0
     public init() {}
+
+    /// The guest_memfd conversion counters, by name (all zero unless a conversion ran).
+    public var conversionCounters: [(String, Int)] {
+        [("conversions", conversions), ("refused", conversionsRefused), ("refcount checks", refcountChecks),
+         ("attribute stores", attributeStores), ("lru drains", lruDrains)]
+    }
 }
 
 extension Kernel {

@@ -84,7 +84,10 @@ extension LiveBackend {
             return result(ksmSetMaxPageSharing(n))
         case .ksmCounters:
             return .finished(.counters(ksmCounters().map { KSMCounterValue($0.0, $0.1) }))
-        case .pin(let p, let a, let l):
+        case .pin(let p, let a, let l, let exclusive):
+            // FOLL_EXCLUSIVE exists only under design gup.exclusive = on, which the live
+            // backend refuses before the run (LiveSession.designRefusal()).
+            if exclusive { return .finished(.backendError("pin … exclusive (FOLL_EXCLUSIVE) is not in Linux 6.18")) }
             return result(pin(p, address: a, length: l)) { .handle($0) }
         case .unpin(let p, let ring):
             return result(unpin(p, ring: ring))

@@ -70,7 +70,7 @@ public enum LiveSession {
     /// and reported as ENOSYS. `poison` runs (madvise(MADV_HWPOISON)); poisonRefusal()
     /// refuses it where it could reach host RAM.
     static func statementRefusal(_ scenario: Scenario) -> String? {
-        for s in allStatements(scenario.statements) {
+        for s in statementsRunUnder618(scenario.statements) {
             switch s.kind {
             case .scenarioTitle, .design, .kconfig, .swap, .memfd, .guestMemfd, .pread, .pwrite, .mmap, .read, .write, .munmap, .mprotect,
                  .madvise, .punch, .poison, .fork, .inProcess, .when, .clearRefs, .pin, .unpin, .convert, .prctlMemoryMerge, .pagemap, .expectPagemapWord,
@@ -179,6 +179,20 @@ public enum LiveSession {
                 + "(line \(s.location.line)); swapoff first to run it live"
         }
         return nil
+    }
+
+    /// The statements a run under Linux 6.18's design can reach: a `when design` body whose
+    /// values do not include 6.18's is never run by the live backend, so it is not refused.
+    static func statementsRunUnder618(_ list: [Statement]) -> [Statement] {
+        list.flatMap { s -> [Statement] in
+            switch s.kind {
+            case .inProcess(_, let body), .thread(_, let body): return [s] + statementsRunUnder618(body)
+            case .when(let key, let values, let body):
+                let first = Design.switches.first { $0.key == key }?.values.first
+                return [s] + (first.map(values.contains) == true ? statementsRunUnder618(body) : [])
+            default: return [s]
+            }
+        }
     }
 
     static func allStatements(_ list: [Statement]) -> [Statement] {

@@ -36,6 +36,9 @@ public protocol ScenarioBackend {
     var metadataBytes: [(String, Int)] { get }
     /// The struct page bytes of one device-dax instance (`expect memmap`), when known.
     func memmapBytes(of object: ObjectHandle) -> Int?
+    /// Whether a guest_memfd page is private (`expect guest_memfd`), when known (nil: not a
+    /// guest_memfd, or a backend that does not report it).
+    func gmemIsPrivate(_ object: ObjectHandle, page: UInt64) -> Bool?
     /// Ends every process and closes every file; returns what leaked or broke, if anything.
     mutating func finish() -> [String]
     /// Problems found so far by the backend's own checks (the model's invariants).
@@ -55,6 +58,7 @@ extension ScenarioBackend {
     }
     public var metadataBytes: [(String, Int)] { [] }
     public func memmapBytes(of object: ObjectHandle) -> Int? { nil }
+    public func gmemIsPrivate(_ object: ObjectHandle, page: UInt64) -> Bool? { nil }
     public var evaluatesChecks: Bool { false }
     public func checkProblem(_ check: String) -> String? { nil }
 }
@@ -80,6 +84,11 @@ public struct ModelBackend: ScenarioBackend {
     public var costs: Costs? { kernel.costs }
     public var metadataBytes: [(String, Int)] { kernel.metadataBytes }
     public func memmapBytes(of object: ObjectHandle) -> Int? { kernel.memmapBytes(InodeID(object)) }
+    public func gmemIsPrivate(_ object: ObjectHandle, page: UInt64) -> Bool? {
+        let ino = InodeID(object)
+        guard object >= 0, kernel.isGuestMemfd(ino), page < kernel.inodes[Int(ino)].sizeInPages else { return nil }
+        return kernel.kvmGmemIsPrivate(ino, page)
+    }
 
     public mutating func start(_ call: SystemCall) -> CallProgress<SyscallTask> {
         resume(SyscallTask(call))

@@ -133,8 +133,13 @@ struct Checker {
             }
             try declare(name, .mapping(pages: pages), at: s.location)
             if case .object(let obj) = backing, daxObjects.contains(obj) { daxMappings.insert(name) }
-        case .guestMemfd(let name, let bytes, _):
+        case .guestMemfd(let name, let bytes, _, let huge):
             sawOperation = true
+            if let huge {
+                if huge != 2 << 20 { throw Diagnostic(s.location, "expected huge=2M, found huge=\(huge) bytes") }
+                throw notImplemented(s, "guest_memfd … huge=2M (2 MiB folios under guest_memfd.conversion = in_place, "
+                                     + "split by a partial conversion)", issue: "issue 13's huge-folio part; the model has order-0 folios only")
+            }
             try declare(name, .file(pages: pagesOf(bytes)), at: s.location)
         case .dax(let name, let bytes, _):
             sawOperation = true
@@ -199,6 +204,8 @@ struct Checker {
                 throw Diagnostic(s.location, "expected a device-dax instance, found '\(name)'"
                                  + (symbols[name].map { ", which is a \($0.kindName)" } ?? " (\(known()))"))
             }
+        case .expectGuestMemfd(let r, _):
+            _ = try resolve(r, wantFile: true)
         case .expectKSM:
             break
         case .poison(let r):

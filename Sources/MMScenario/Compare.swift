@@ -89,6 +89,30 @@ extension MMLabSession {
                 + pad(c.slotStores, 13) + pad(c.iMmapWalks, 14) + pad(c.aliasBreaks, 14) + pad(c.ksmFramesFreed, 11) + "\n"
             if let f = r.fatal { text += "  \(name): stopped: \(f)\n" }
         }
+        // Counters of one design's mechanism, only when a variant used it.
+        if reports.contains(where: { ($0.1.costs ?? Costs()).conversionCounters.contains { $0.1 != 0 } }) {
+            text += "\n" + padRight("variant", w) + "  guest_memfd conversion: "
+                + Costs().conversionCounters.map(\.0).joined(separator: ", ") + "\n"
+            for (name, r) in reports {
+                let c = (r.costs ?? Costs()).conversionCounters
+                text += padRight(name, w) + "  " + c.map { String($0.1) }.joined(separator: ", ") + "\n"
+            }
+        }
+        // Seed 003: what device-dax offers under each dax.memmap value, when the scenario has a
+        // device and the variants set the switch.
+        if reports.contains(where: { $0.1.metadata.contains { $0.0.contains("dax:") } }),
+           variants.allSatisfy({ $0.contains { $0.0 == "dax.memmap" } }) {
+            let rows = variants.map { v -> [(service: String, answer: String)] in
+                var d = Design()
+                for (k, value) in v { _ = d.set(k, value) }
+                return Kernel(design: d).daxServices()
+            }
+            text += "\ndevice-dax services:\n"
+            for (i, row) in rows[0].enumerated() {
+                text += "  \(row.service)\n"
+                for (j, (name, _)) in reports.enumerated() { text += "    \(padRight(name, w))  \(rows[j][i].answer)\n" }
+            }
+        }
         // Observations that differ between variants, statement by statement.
         var diffs: [String] = []
         let base = reports[0].1

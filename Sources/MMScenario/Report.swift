@@ -156,6 +156,9 @@ public struct RunReport: Sendable {
             out += "xarray nodes \(c.xarrayNodes), marker decodes \(c.markerDecodes), "
             out += "slot stores \(c.slotStores), i_mmap walks \(c.iMmapWalks), alias breaks \(c.aliasBreaks), "
             out += "ksm frames freed \(c.ksmFramesFreed)\n"
+            if c.conversionCounters.contains(where: { $0.1 != 0 }) {
+                out += "guest_memfd conversion: " + c.conversionCounters.map { "\($0.0) \($0.1)" }.joined(separator: ", ") + "\n"
+            }
             for (what, bytes) in metadata { out += "metadata: \(what): \(bytes) bytes\n" }
         }
         out += "summary: \(met + failed) expectations: \(met) met, \(failed) failed\n"
@@ -211,7 +214,8 @@ public struct RunReport: Sendable {
                 ("xarray_nodes", .int(c.xarrayNodes)), ("marker_decodes", .int(c.markerDecodes)),
                 ("slot_stores", .int(c.slotStores)), ("i_mmap_walks", .int(c.iMmapWalks)),
                 ("alias_breaks", .int(c.aliasBreaks)), ("ksm_frames_freed", .int(c.ksmFramesFreed)),
-            ])))
+            ] + (c.conversionCounters.contains(where: { $0.1 != 0 })
+                 ? c.conversionCounters.map { ("gmem_" + String($0.0.map { $0 == " " ? "_" : $0 }), JSON.int($0.1)) } : []))))
         }
         if !metadata.isEmpty {
             summary.append(("metadata", .array(metadata.map { .object([("what", .string($0.0)), ("bytes", .int($0.1))]) })))

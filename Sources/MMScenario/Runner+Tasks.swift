@@ -102,7 +102,7 @@ extension ScenarioRunner {
             return .call(.memfdCreate(name: name, bytes: bytes))
         case .dax(let name, let bytes, let align):
             return .call(.daxCreate(name: name, bytes: bytes, align: align))
-        case .guestMemfd(let name, let bytes, let flagNames):
+        case .guestMemfd(let name, let bytes, let flagNames, _):
             return .call(.guestMemfdCreate(name: name, bytes: bytes, flags: GuestMemfdFlags(names: flagNames) ?? []))
         case .mmap(_, let backing, let shared, let prot, let bytes, let offset, let align):
             var object: ObjectHandle? = nil
@@ -153,9 +153,9 @@ extension ScenarioRunner {
             return .call(.clearRefs(p, value: v))
         case .prctlMemoryMerge(let on):
             return .call(.prctlSetMemoryMerge(p, on: on))
-        case .pin(_, let ref, _):
+        case .pin(_, let ref, let exclusive):
             guard let (a, l) = mapped(ref) else { return noMapping(ref) }
-            return .call(.pin(p, address: a, length: l))
+            return .call(.pin(p, address: a, length: l, exclusive: exclusive))
         case .convert(let ref, let toPrivate):
             guard let f = files[ref.name] else {
                 return .unresolved(Diagnostic(ref.location, "expected a file, found '\(ref.name)', which was never created"))
@@ -218,7 +218,7 @@ extension ScenarioRunner {
             return .call(.pagemapScan(p, PagemapScanArgs(start: a, end: a + l)))
         // What the runner does itself (declarations, blocks, pagemap and pread page by page,
         // checks): Runner.swift. No default: a new statement must say which it is.
-        case .scenarioTitle, .design, .kconfig, .inProcess, .when, .thread, .join, .pagemap, .pread, .expectMemmap, .expectPagemapWord,
+        case .scenarioTitle, .design, .kconfig, .inProcess, .when, .thread, .join, .pagemap, .pread, .expectMemmap, .expectGuestMemfd, .expectPagemapWord,
              .expectPagemapFields, .check:
             return .whole
         }
@@ -337,7 +337,7 @@ extension ScenarioRunner {
         case .exitProcess:
             if case .ok = r { exitedProcesses[task.process] = s.location.line }
             return .done(OpOutcome(r.errno))
-        case .memfd(let name, let bytes), .dax(let name, let bytes, _), .guestMemfd(let name, let bytes, _):
+        case .memfd(let name, let bytes), .dax(let name, let bytes, _), .guestMemfd(let name, let bytes, _, _):
             guard case .handle(let h) = r else { return .done(OpOutcome(r.errno)) }
             files[name] = (h, pagesOf(bytes))
             return .done(.ok)
@@ -370,6 +370,13 @@ extension ScenarioRunner {
             return .done(.ok)
         case .unpin(let name):
             pins[name] = nil
+            return .done(OpOutcome(r.errno))
+        case .convert(let ref, _):
+            // The ioctl's error_offset, as the page of the file it names.
+            if case .conversionFailed(let e, let offset) = r {
+                task.entry.note = "error offset \(ref.name)[\(offset / pageSize)]"
+                return .done(OpOutcome(e))
+            }
             return .done(OpOutcome(r.errno))
         case .uffdCreate(let name, let featureNames):
             guard case .handle(let u) = r else { return .done(OpOutcome(r.errno)) }

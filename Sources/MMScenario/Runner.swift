@@ -222,6 +222,26 @@ public struct ScenarioRunner<Backend: ScenarioBackend> {
                 ? ExpectationResult(met: true, message: "ok")
                 : ExpectationResult(met: false, message: "memmap \(name): expected \(bytes) bytes, found \(found)"))
             return .ok
+        case .expectGuestMemfd(let ref, let wantPrivate):
+            guard let f = files[ref.name] else {
+                fatal = Diagnostic(ref.location, "expected a file, found '\(ref.name)', which was never created")
+                return .ok
+            }
+            let pages = (ref.first ?? 0)...(ref.last ?? max(f.pages - 1, 0))
+            var wrong: [String] = []
+            for page in pages {
+                guard let isPrivate = backend.gmemIsPrivate(f.handle, page: UInt64(page)) else {
+                    fatal = Diagnostic(s.location, "expected the attributes of a guest_memfd, found '\(ref.name)', "
+                                       + "which is not one (or the \(backendKind) does not report them)")
+                    return .ok
+                }
+                if isPrivate != wantPrivate { wrong.append("\(ref.name)[\(page)] is \(isPrivate ? "private" : "shared")") }
+            }
+            entry.expectations.append(wrong.isEmpty
+                ? ExpectationResult(met: true, message: "ok")
+                : ExpectationResult(met: false, message: "expected \(ref) \(wantPrivate ? "private" : "shared"), found "
+                                    + wrong.joined(separator: ", ")))
+            return .ok
         case .pagemap(let ref):
             guard let sp = mappingSpan(ref) else { return .ok }
             for page in sp.pages {

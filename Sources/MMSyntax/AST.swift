@@ -128,7 +128,7 @@ public indirect enum StatementKind: Hashable, Sendable {
     case memfd(name: String, bytes: UInt64)
     case mmap(name: String, backing: MmapBacking, shared: Bool, prot: Protection,
               bytes: UInt64?, offset: UInt64?, align: UInt64?)
-    case guestMemfd(name: String, bytes: UInt64, flags: [String])
+    case guestMemfd(name: String, bytes: UInt64, flags: [String], huge: UInt64? = nil)
     case dax(name: String, bytes: UInt64, align: UInt64)
 
     // Operations
@@ -160,6 +160,8 @@ public indirect enum StatementKind: Hashable, Sendable {
     case convert(PageRef, toPrivate: Bool)
     /// `expect memmap D bytes=SIZE`: the struct page bytes of device-dax D under the design.
     case expectMemmap(name: String, bytes: UInt64)
+    /// `expect guest_memfd G[range] private|shared`: the pages' conversion attributes.
+    case expectGuestMemfd(PageRef, private: Bool)
     case ksmRun
     case ksmScan(Int)
     /// `ksm use_zero_pages on|off`: /sys/kernel/mm/ksm/use_zero_pages (an mmlab extension).

@@ -138,17 +138,22 @@ extension LineParser {
                      bytes: bytes, offset: offset, align: align)
     }
 
-    /// `guest_memfd NAME SIZE [flags=a,b]`
+    /// `guest_memfd NAME SIZE [flags=a,b] [huge=2M]`
     private mutating func parseGuestMemfd() throws(Diagnostic) -> StatementKind {
         let name = try expectName("a name for the guest_memfd")
         let bytes = try expectSize()
         var flags: [String] = []
+        var huge: UInt64? = nil
         if try takeOption("flags") {
             flags = try expectWordList(in: ScenarioVocabulary.guestMemfdFlags, "a guest_memfd flag")
-        } else if !atEndOfStatement {
-            throw unexpected("flags=… or end of line", peek)
         }
-        return .guestMemfd(name: name, bytes: bytes, flags: flags)
+        if try takeOption("huge") {
+            huge = try expectSize("a folio size (2M)")
+        }
+        if !atEndOfStatement {
+            throw unexpected(huge == nil ? "flags=…, huge=2M or end of line" : "end of line", peek)
+        }
+        return .guestMemfd(name: name, bytes: bytes, flags: flags, huge: huge)
     }
 
     /// `dax NAME SIZE align=SIZE`
@@ -280,7 +285,7 @@ extension LineParser {
 
     /// `expect pagemap|pagemap_scan|read|event|no event|ksm …`
     private mutating func parseExpect() throws(Diagnostic) -> StatementKind {
-        let what = try expectWord(in: ["pagemap", "pagemap_scan", "read", "event", "no", "ksm", "memmap"],
+        let what = try expectWord(in: ["pagemap", "pagemap_scan", "read", "event", "no", "ksm", "memmap", "guest_memfd"],
                                   "something to expect")
         switch what {
         case "pagemap":
@@ -308,6 +313,10 @@ extension LineParser {
             _ = try expectWord(in: ["bytes"], "'bytes='")
             try expectSymbol("=", "'=' after 'bytes'")
             return .expectMemmap(name: name, bytes: try expectSize("a number of bytes"))
+        case "guest_memfd":
+            let ref = try expectPageRef()
+            let attr = try expectWord(in: ["private", "shared"], "the pages' attribute")
+            return .expectGuestMemfd(ref, private: attr == "private")
         default:  // "ksm"
             return .expectKSM(try parseKsmCounters())
         }

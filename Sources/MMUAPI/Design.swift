@@ -53,9 +53,9 @@ public struct Design: Hashable, Sendable {
         entry("fault_around.uffd", FaultAroundUffd.self) { $0.faultAroundUffd = $1 },
         entry("ksm.file_pages", KSMFilePages.self) { $0.ksmFilePages = $1 },
         entry("ksm.uffd_wp", KSMUffdWP.self) { $0.ksmUffdWP = $1 },
-        entry("gup.exclusive", GUPExclusive.self, planned: [.on]) { $0.gupExclusive = $1 },
-        entry("dax.memmap", DaxMemmap.self, planned: [.none]) { $0.daxMemmap = $1 },
-        entry("guest_memfd.conversion", GmemConversion.self, planned: [.in_place]) { $0.guestMemfdConversion = $1 },
+        entry("gup.exclusive", GUPExclusive.self) { $0.gupExclusive = $1 },
+        entry("dax.memmap", DaxMemmap.self) { $0.daxMemmap = $1 },
+        entry("guest_memfd.conversion", GmemConversion.self) { $0.guestMemfdConversion = $1 },
     ]
 
     /// A table row for a switch whose values are the cases of `E`.

@@ -53,6 +53,9 @@ public struct SignalInfo: Hashable, Sendable, CustomStringConvertible {
     public static let busAdrErr = SignalInfo(signal: .SIGBUS, code: 2)
     public static let busMceErrAR = SignalInfo(signal: .SIGBUS, code: 4)
     public static let busMceErrAO = SignalInfo(signal: .SIGBUS, code: 5)
+    /// force_sig(SIGBUS): si_code SI_KERNEL (0x80), no address (kill_me_now() after an
+    /// unrecovered machine check).
+    public static let busKernel = SignalInfo(signal: .SIGBUS, code: 0x80)
 
     /// Models force_sig_mceerr() / send_sig_mceerr(): SIGBUS with BUS_MCEERR_AR (action
     /// required, the current task consumed the error) or BUS_MCEERR_AO, si_addr and si_addr_lsb.
@@ -67,6 +70,7 @@ public struct SignalInfo: Hashable, Sendable, CustomStringConvertible {
         case (.SIGBUS, 2): return "BUS_ADRERR"
         case (.SIGBUS, 4): return "BUS_MCEERR_AR"
         case (.SIGBUS, 5): return "BUS_MCEERR_AO"
+        case (_, 0x80): return "SI_KERNEL"
         default: return "code \(code)"
         }
     }

@@ -69,8 +69,8 @@ public enum SystemCall: Hashable, Sendable {
     case ksmCounters
     /// A long-term GUP pin of [address, address + length): pin_user_pages(FOLL_WRITE |
     /// FOLL_LONGTERM), as io_uring's IORING_REGISTER_BUFFERS takes it; every page or none.
-    /// Returns the pin's handle.
-    case pin(ProcessHandle, address: UInt64, length: UInt64)
+    /// Returns the pin's handle. `exclusive`: FOLL_EXCLUSIVE (design gup.exclusive = on only).
+    case pin(ProcessHandle, address: UInt64, length: UInt64, exclusive: Bool)
     /// Releases a pin (IORING_UNREGISTER_BUFFERS and the ring's close).
     case unpin(ProcessHandle, pin: Int32)
     /// The guest_memfd conversion ioctl of the in-place conversion series
@@ -111,9 +111,17 @@ public enum CallResult: Hashable, Sendable {
     indirect case hwpoison(HWPoisonResult)
     /// The backend could not complete the call (a bug in the model, a broken worker).
     case backendError(String)
+    /// The guest_memfd conversion ioctl failed with this error at this file offset
+    /// (struct kvm_memory_attributes2's error_offset, design guest_memfd.conversion = in_place).
+    case conversionFailed(Errno, errorOffset: UInt64)
 
     /// The error, if the call failed with one.
-    public var errno: Errno? { if case .errno(let e) = self { return e } else { return nil } }
+    public var errno: Errno? {
+        switch self {
+        case .errno(let e), .conversionFailed(let e, _): return e
+        default: return nil
+        }
+    }
 }
 
 /// Why a call sleeps.

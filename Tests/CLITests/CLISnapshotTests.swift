@@ -128,6 +128,19 @@ final class CLISnapshotTests: XCTestCase {
                                                         "ksm.file_pages=off,on"], status: 0)
     }
 
+    /// Seed 003: struct page bytes at 4 KiB, 2 MiB and 1 GiB alignment and for 1 TiB, and the
+    /// services device-dax keeps or loses, per dax.memmap design.
+    func testCompareDaxMemmap() throws {
+        try assertSnapshot("compare-dax-memmap", ["compare", "examples/designs/dax-memmap.mms", "--design",
+                                                  "dax.memmap=full,dedup,none"], status: 0)
+    }
+
+    /// Seed 004: the VMM-with-VFIO case under 6.18 and the in-place conversion, with its counters.
+    func testCompareGuestMemfdConversion() throws {
+        try assertSnapshot("compare-gmem-vmm-vfio", ["compare", "examples/designs/gmem-vmm-vfio.mms", "--design",
+                                                     "guest_memfd.conversion=none,in_place"], status: 0)
+    }
+
     func testCompareRefusesUnknownValues() throws {
         try assertSnapshot("compare-bad-value", ["compare", "examples/shmem/pageout.mms", "--design",
                                                  "pagemap.shmem_swap=sometimes"], status: 2)

@@ -43,4 +43,30 @@ final class DeviceDaxTests: XCTestCase {
             XCTAssertEqual(t.k.metadataBytes.last?.1, bytes, "\(design)")
         }
     }
+
+    /// dax.memmap = none: VM_PFNMAP, special PTEs without rmap or rss, GUP refused, fork
+    /// copies 4 KiB entries and leaves huge ones to refault.
+    func testWithoutStructPagesTheMappingIsPFNMap() throws {
+        var d = Design()
+        d.daxMemmap = .none
+        var t = TestKernel(design: d)
+        let big = try t.k.daxCreate(name: "d", bytes: 2 << 20, align: pmdSize).get()
+        let small = try t.k.daxCreate(name: "s", bytes: 4 << 12, align: 1 << 12).get()
+        let m = try t.k.mmap(t.mm, length: 2 << 20, prot: .rw, shared: true, target: .file(big)).get()
+        let n = try t.k.mmap(t.mm, length: 4 << 12, prot: .rw, shared: true, target: .file(small)).get()
+        XCTAssertTrue(t.k.mms[Int(t.mm)].vmas.allSatisfy { $0.flags.contains(.pfnmap) })
+        t.write(m, 0x1)
+        t.write(n, 0x2)
+        let pte = t.k.mms[Int(t.mm)].pageTables.pte(n)
+        XCTAssertTrue(pte.isSpecial)
+        XCTAssertNil(t.k.normalPage(pte))
+        XCTAssertEqual(t.k.frames[pte.pfn].mapcount, 0)
+        XCTAssertEqual(t.k.pinUserPages(t.mm, start: n, length: 1 << 12), .failure(.EFAULT))
+        let child = t.k.fork(t.mm, childName: "c")
+        XCTAssertTrue(t.k.mms[Int(child)].pageTables.pte(n).isPresent, "vma_needs_copy(): VM_PFNMAP is copied")
+        XCTAssertTrue(t.k.mms[Int(child)].pageTables.pte(m).isNone, "a huge entry of a non-anonymous VMA refaults")
+        XCTAssertEqual(t.k.memmapBytes(big), 0)
+        t.assertConsistent()
+        t.tearDownAndAssertNoLeaks()
+    }
 }

@@ -66,4 +66,29 @@ final class PinTests: XCTestCase {
         XCTAssertEqual(t.read(a, in: child), .ok(0x1))
         t.assertConsistent()
     }
+
+    /// gup.exclusive = on: an exclusive pin needs an unpinned folio and refuses every other pin
+    /// while held (EBUSY); a refused pin takes nothing; after the release ordinary pins work.
+    func testAnExclusivePinRefusesOtherPins() throws {
+        var d = Design()
+        d.gupExclusive = .on
+        var t = TestKernel(design: d)
+        let a = t.anon(2)
+        t.write(a, 0x1)
+        t.write(a, page: 1, 0x1)
+        let x = try t.k.pinUserPages(t.mm, start: a, length: 1 << 12, exclusive: true).get()
+        let pfn0 = PFN(t.pfn(a)), pfn1 = PFN(t.pfn(a + (1 << 12)))
+        XCTAssertTrue(t.k.frames[pfn0].flags.contains(.anonExclusive))
+        XCTAssertEqual(t.k.pinUserPages(t.mm, start: a, length: 1 << 12), .failure(.EBUSY))
+        XCTAssertEqual(t.k.pinUserPages(t.mm, start: a + (1 << 12), length: 1 << 12, exclusive: true).map { _ in 0 }, .success(0))
+        XCTAssertEqual(t.k.frames[pfn1].refcount, 1 + gupPinCountingBias)
+        // Page 1 is pinned now: an exclusive pin of both fails at page 1 and leaves page 0 as it was.
+        XCTAssertNil(t.k.unpinUserPages(x))
+        XCTAssertEqual(t.k.pinUserPages(t.mm, start: a, length: 2 << 12, exclusive: true), .failure(.EBUSY))
+        XCTAssertEqual(t.k.frames[pfn0].refcount, 1, "a failed pin keeps nothing pinned")
+        let y = try t.k.pinUserPages(t.mm, start: a, length: 1 << 12).get()
+        XCTAssertEqual(t.k.pinUserPages(t.mm, start: a, length: 1 << 12, exclusive: true), .failure(.EBUSY))
+        XCTAssertNil(t.k.unpinUserPages(y))
+        t.assertConsistent()
+    }
 }

@@ -37,6 +37,7 @@ final class GeneratorCoverageTests: XCTestCase {
         "uffd U register B[0] wp", "pin P B[0]", "pin P B[0]\nunpin P", "convert F[0] private -> ENOTTY", "when design uffd_wp.file_zap = marker, drop {\n  read B[0]\n}",
         // Not run by the live backend:
         "dax D 2M align=2M", "check no_silent_write", "check no_lost_write", "dax D 2M align=2M\nexpect memmap D bytes=0",
+        "expect guest_memfd Q[0] shared",
     ]
 
     /// The statements of a block tree, in order.

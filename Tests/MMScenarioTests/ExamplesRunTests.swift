@@ -37,6 +37,39 @@ final class ExamplesRunTests: XCTestCase {
         print("examples: \(files.count) scenarios, \(expectations) expectations met on the model")
     }
 
+    /// Every example that states designs' answers in `when design K = V… { }` blocks meets
+    /// them under each value it names (the design set as `mmlab compare` sets it), with the
+    /// invariants on: the halves the default run skips are tested too.
+    func testEveryWhenDesignBranchOfTheExamplesPasses() throws {
+        var runs = 0
+        for url in exampleFiles() {
+            let text = try String(contentsOf: url, encoding: .utf8)
+            if text.hasPrefix("# explore:") || !text.contains("when design ") { continue }
+            let rel = String(url.path.dropFirst(repositoryRoot.path.count + 1))
+            var variants: [(String, String)] = []
+            for line in text.split(separator: "\n") {
+                let t = line.drop { $0 == " " }
+                guard t.hasPrefix("when design "), let eq = t.firstIndex(of: "="), let brace = t.lastIndex(of: "{") else { continue }
+                let key = t[t.index(t.startIndex, offsetBy: 12)..<eq].trimmingCharacters(in: .whitespaces)
+                for v in t[t.index(after: eq)..<brace].split(separator: ",") {
+                    let value = v.trimmingCharacters(in: .whitespaces)
+                    if !variants.contains(where: { $0 == (key, value) }) { variants.append((key, value)) }
+                }
+            }
+            for (key, value) in variants {
+                let kept = text.split(separator: "\n", omittingEmptySubsequences: false).map { line -> String in
+                    line.hasPrefix("design \(key) ") ? "# (design set by the test)" : String(line)
+                }
+                let source = "design \(key) = \(value)\n" + kept.joined(separator: "\n")
+                let out = MMLabSession.run(source: source, file: rel, options: RunOptions(internalChecks: true))
+                XCTAssertEqual(out.status, 0, "\(rel) under \(key) = \(value):\n\(out.output)")
+                XCTAssertEqual(out.report?.problems ?? [], [], "\(rel) under \(key) = \(value)")
+                runs += 1
+            }
+        }
+        XCTAssertGreaterThan(runs, 10)
+    }
+
     func testEveryExampleFolderHasAReadme() throws {
         let dir = repositoryRoot.appendingPathComponent("examples")
         for sub in try FileManager.default.contentsOfDirectory(atPath: dir.path).sorted() {

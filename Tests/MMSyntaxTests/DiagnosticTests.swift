@@ -169,7 +169,7 @@ final class StatementDiagnosticTests: XCTestCase {
     func testGuestMemfdAndDax() {
         assertError("guest_memfd G 2M flags=mmap,shared",
                     "t.mms:1:29: error: expected a guest_memfd flag (mmap or init_shared), found 'shared'")
-        assertError("guest_memfd G 2M mmap", "t.mms:1:18: error: expected flags=… or end of line, found 'mmap'")
+        assertError("guest_memfd G 2M mmap", "t.mms:1:18: error: expected flags=…, huge=2M or end of line, found 'mmap'")
         assertError("dax D 1G", "t.mms:1:9: error: expected align=SIZE, found end of line")
     }
 
@@ -207,7 +207,7 @@ final class StatementDiagnosticTests: XCTestCase {
     }
 
     func testExpect() {
-        assertError("expect frame A", "t.mms:1:8: error: expected something to expect (pagemap, pagemap_scan, read, event, no, ksm or memmap), found 'frame'")
+        assertError("expect frame A", "t.mms:1:8: error: expected something to expect (pagemap, pagemap_scan, read, event, no, ksm, memmap or guest_memfd), found 'frame'")
         assertError("expect read A = 1", "t.mms:1:15: error: expected '==' and a token, found '='")
         assertError("expect pagemap A",
                     "t.mms:1:17: error: expected '= WORD' or a pagemap field (present, swap, uffd_wp, file, exclusive, "

@@ -88,6 +88,9 @@ final class SetUpStatementTests: XCTestCase {
                    .guestMemfd(name: "G", bytes: 512 * 4096, flags: ["mmap", "init_shared"]))
         assertKind("guest_memfd G 2M", .guestMemfd(name: "G", bytes: 2 << 20, flags: []))
         assertKind("guest_memfd G 2M flags=mmap", .guestMemfd(name: "G", bytes: 2 << 20, flags: ["mmap"]))
+        assertKind("guest_memfd G 1024p flags=mmap,init_shared huge=2M",
+                   .guestMemfd(name: "G", bytes: 1024 * 4096, flags: ["mmap", "init_shared"], huge: 2 << 20))
+        assertKind("expect guest_memfd G[0..3] private", .expectGuestMemfd(ref("G", 0, 3, column: 20), private: true))
     }
 
     func testDax() {

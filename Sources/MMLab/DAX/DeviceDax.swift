@@ -59,6 +59,38 @@ extension Kernel {
         return nil
     }
 
+    /// Whether device-dax `ino` has struct pages: the one place the design switch dax.memmap
+    /// is read for behaviour (`full`, `dedup`: ZONE_DEVICE pages with a pgmap, as 6.18; `none`:
+    /// Joao Martins' RFC, PFNs without struct page or pgmap).
+    func daxHasStructPages(_ ino: InodeID) -> Bool { design.daxMemmap != .none }
+
+    /// What a device-dax mapping offers under this design, service by service, each answer
+    /// decided by the rule the model runs for it (`daxHasStructPages()`: the VMA flags of
+    /// `daxVMAFlags()` that check_vma_flags() and vma_needs_copy() read, and the pgmap that
+    /// memory_failure() looks for). For `mmlab compare`'s rows: GUP, fork, pagemap, memory
+    /// failure and the walks are what the model runs (examples/designs/dax-memmap-services.mms,
+    /// dax-none-gup.mms); ptrace, O_DIRECT and KVM are not in the model and say so.
+    public func daxServices() -> [(service: String, answer: String)] {
+        let pfnmap = design.daxMemmap == .none   // daxVMAFlags() of any device-dax inode
+        return [
+            ("GUP / pin_user_pages", pfnmap ? "EFAULT (check_vma_flags: VM_PFNMAP)" : "works (ZONE_DEVICE pages, longterm-pinnable)"),
+            ("ptrace access_process_vm", pfnmap ? "fails unless vm_ops->access (GUP refused; not modelled)" : "works (through GUP; not modelled)"),
+            ("O_DIRECT to/from the mapping", pfnmap ? "fails (needs GUP; not modelled)" : "works (through GUP; not modelled)"),
+            ("fork", pfnmap ? "PTEs copied eagerly; PMD/PUD entries refault" : "nothing copied; the child faults lazily"),
+            ("pagemap", pfnmap ? "present, no PM_FILE, never PM_MMAP_EXCLUSIVE" : "present, PM_FILE"),
+            ("memory-failure routing", pfnmap ? "ENXIO (no pgmap): only the consumer, SIGBUS SI_KERNEL; mappings stay"
+                                              : "mf_generic_kill_procs: unmap in every mapper, BUS_MCEERR_AR with lsb"),
+            ("KVM's path to the PFN", pfnmap ? "hva_to_pfn_remapped → follow_pfnmap_start() (not modelled)" : "GUP, hva_to_pfn_slow (not modelled)"),
+            ("clear_refs, PAGEMAP_SCAN", pfnmap ? "skip the VMA" : "walk it"),
+        ]
+    }
+
+    /// Models dax_mmap() under the RFC: without struct pages the VMA is VM_PFNMAP (vm_flags_set()),
+    /// so faults insert special entries and GUP refuses it; 6.18 adds no flag.
+    func daxVMAFlags(_ ino: InodeID) -> VMFlags {
+        isDax(ino) && !daxHasStructPages(ino) ? [.pfnmap] : []
+    }
+
     /// The placement alignment a dax mapping needs.
     func daxPlacementAlign(_ ino: InodeID) -> UInt64? { inodes[Int(ino)].dax.map { max($0.align, pmdSize) } }
 
@@ -82,17 +114,28 @@ extension Kernel {
         let firstPgoff = vma.pgoff(of: start)
         let pages = align >> pageShift
         guard firstPgoff + pages <= inodes[Int(ino)].sizeInPages else { return .sigbus }   // dax_pgoff_to_phys() fails
-        note(align == pageSize ? "dev_dax_fault → vmf_insert_page_mkwrite"
-             : align == pmdSize ? "dev_dax_huge_fault → vmf_insert_folio_pmd (2 MiB)" : "dev_dax_huge_fault → vmf_insert_folio_pud (1 GiB)")
+        let structPages = daxHasStructPages(ino)
+        if structPages {
+            note(align == pageSize ? "dev_dax_fault → vmf_insert_page_mkwrite"
+                 : align == pmdSize ? "dev_dax_huge_fault → vmf_insert_folio_pmd (2 MiB)" : "dev_dax_huge_fault → vmf_insert_folio_pud (1 GiB)")
+        } else {
+            // The RFC: vmf_insert_pfn*() of a PFN without struct page: a special entry
+            // (pte_mkspecial(), or a special PMD/PUD), no rmap, no refcount, no rss.
+            note(align == pageSize ? "dev_dax_fault → vmf_insert_pfn (special PTE)"
+                 : align == pmdSize ? "dev_dax_huge_fault → vmf_insert_pfn_pmd (special, 2 MiB)" : "dev_dax_huge_fault → vmf_insert_pfn_pud (special, 1 GiB)")
+        }
         var prot = pageProt(vma)
         if write { prot |= PTE.dirty; if vma.flags.contains(.write) { prot |= PTE.rw } }
         if align > pageSize { prot |= PTE.pse }
+        if !structPages { prot |= PTE.special }
         for i in 0..<pages {
             let a = start + i << pageShift
             guard mms[m].pageTables.pte(a).isNone else { continue }
             let pfn = dev.basePFN + PFN(firstPgoff + i)
-            addRmap(pfn)
-            mms[m].rssShmem += 1
+            if structPages {
+                addRmap(pfn)
+                mms[m].rssShmem += 1
+            }
             mms[m].pageTables.set(a, PTE.make(pfn: pfn, prot: prot))
             costs.pteWrites += 1
         }

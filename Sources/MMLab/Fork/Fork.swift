@@ -94,7 +94,10 @@ extension Kernel {
             while a < tableEnd {
                 let pte = mms[p].pageTables.pte(a)
                 costs.pteReads += 1
-                if !pte.isNone {
+                if pte.isPresent && pte.raw & PTE.pse != 0 && dst.anonVMA == nil {
+                    // copy_huge_pmd()/copy_huge_pud(): a huge entry of a non-anonymous VMA is
+                    // not copied; the child refaults it ("Skip if can be re-fill on fault").
+                } else if !pte.isNone {
                     if pte.isPresent {
                         copyPresentPTE(c, dst, p, src, a, pte)
                     } else {

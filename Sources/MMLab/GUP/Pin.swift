@@ -15,6 +15,10 @@ let gupPinCountingBias: UInt16 = 1024
 struct PinnedPages: Hashable, Sendable {
     var mm: MMID
     var pfns: [PFN]
+    /// FOLL_EXCLUSIVE (design gup.exclusive = on): the RFC adds GUP_PIN_EXCLUSIVE_BIAS (1 << 30)
+    /// to the refcount on top of the pin; the model's 16-bit refcount keeps the ordinary pin
+    /// bias and records the exclusive bias here (folio_maybe_dma_pinned() answers the same).
+    var exclusive = false
 }
 
 extension Kernel {
@@ -24,7 +28,9 @@ extension Kernel {
     /// handle_mm_fault(FAULT_FLAG_WRITE) when it is not (so an anon page is exclusive and a
     /// COW page is copied first), then try_grab_folio(FOLL_PIN). A page that cannot be pinned
     /// unpins the pages already pinned and fails the whole call. Returns the pin's handle.
-    public mutating func pinUserPages(_ mmID: MMID, start: UInt64, length: UInt64) -> Result<Int32, Errno> {
+    /// `exclusive` is FOLL_EXCLUSIVE of design gup.exclusive = on (tryGrabFolioExclusive()).
+    public mutating func pinUserPages(_ mmID: MMID, start: UInt64, length: UInt64,
+                                      exclusive: Bool = false) -> Result<Int32, Errno> {
         let m = Int(mmID)
         guard start & (pageSize - 1) == 0, length > 0 else { return .failure(.EINVAL) }
         var pinned: [PFN] = []
@@ -47,6 +53,7 @@ extension Kernel {
                     guard UInt32(frames[pfn].refcount) + UInt32(gupPinCountingBias) <= UInt32(UInt16.max) else {
                         return fail(.ENOMEM)
                     }
+                    if let e = tryGrabFolioExclusive(pfn, exclusive: exclusive) { return fail(e) }
                     frames[pfn].refcount += gupPinCountingBias
                     pinned.append(pfn)
                     break
@@ -69,7 +76,7 @@ extension Kernel {
             }
             a += pageSize
         }
-        pins.append(PinnedPages(mm: mmID, pfns: pinned))
+        pins.append(PinnedPages(mm: mmID, pfns: pinned, exclusive: exclusive))
         check()
         return .success(Int32(pins.count - 1))
     }
@@ -82,6 +89,25 @@ extension Kernel {
         for pfn in pin.pfns { unpinFolio(pfn) }
         pins[Int(handle)] = nil
         check()
+        return nil
+    }
+
+    /// Models the FOLL_EXCLUSIVE test of try_grab_folio() in the rejected 2024 RFC (design
+    /// gup.exclusive = on; under off no exclusive pin exists, so no pin is refused here): an
+    /// exclusive pin needs a folio without any pin (EBUSY); while one is held, every other
+    /// FOLL_PIN of the folio is EBUSY. An exclusive pin of an anon page sets PageAnonExclusive
+    /// (the write fault before it already has; a shared page could not be reached writable).
+    mutating func tryGrabFolioExclusive(_ pfn: PFN, exclusive: Bool) -> Errno? {
+        if pins.contains(where: { $0?.exclusive == true && $0!.pfns.contains(pfn) }) {
+            note("try_grab_folio(FOLL_PIN): the folio has an exclusive pin → EBUSY")
+            return .EBUSY
+        }
+        guard exclusive else { return nil }
+        if folioMaybeDMAPinned(pfn) {
+            note("try_grab_folio(FOLL_EXCLUSIVE): the folio is already pinned → EBUSY")
+            return .EBUSY
+        }
+        if frames[pfn].flags.contains(.anon) { frames[pfn].flags.insert(.anonExclusive) }
         return nil
     }
 

@@ -21,18 +21,6 @@ public struct FallocMode: OptionSet, Hashable, Sendable {
 
 extension Kernel {
     /// Whether `ino` is a guest_memfd inode (its mapping has kvm_gmem_aops).
-    /// Models the conversion ioctl (KVM_SET_MEMORY_ATTRIBUTES2 of the in-place conversion
-    /// series) as 6.18 answers it: a guest_memfd has no such ioctl (kvm_gmem_fops has no
-    /// unlocked_ioctl), and neither has a memfd: ENOTTY. The series itself is
-    /// `design guest_memfd.conversion = in_place`, not implemented yet.
-    mutating func kvmGmemConvert(_ ino: InodeID, offset: UInt64, length: UInt64, toPrivate: Bool) -> Errno? {
-        guard Int(ino) < inodes.count else { return .EBADF }
-        switch design.guestMemfdConversion {
-        case .none: return .ENOTTY
-        case .in_place: return .ENOSYS   // refused by the checker before any run
-        }
-    }
-
     public func isGuestMemfd(_ ino: InodeID) -> Bool {
         Int(ino) < inodes.count && inodes[Int(ino)].gmemFlags != nil
     }
@@ -57,6 +45,7 @@ extension Kernel {
         note("kvm_gmem_create(size \(size), flags 0x\(String(flags.rawValue, radix: 16)))")
         let ino = createShmemInode(name: "[kvm-gmem]:" + name, size: size)
         inodes[Int(ino)].gmemFlags = flags   // mapping_set_inaccessible(): also unevictable, unmovable
+        kvmGmemInitAttributes(ino)           // design guest_memfd.conversion = in_place: Conversion.swift
         check()
         return .success(ino)
     }
@@ -88,13 +77,13 @@ extension Kernel {
         inodes[Int(ino)].pages[index] = .folio(pfn)
     }
 
-    /// Models kvm_gmem_fault_user_mapping(): SIGBUS at or beyond i_size and, without
-    /// INIT_SHARED, on every access (all memory is private); otherwise map the folio.
+    /// Models kvm_gmem_fault_user_mapping(): SIGBUS at or beyond i_size and on a private
+    /// page (6.18: every page without INIT_SHARED; in_place: the attributes); otherwise map the folio.
     mutating func kvmGmemFaultUserMapping(_ ino: InodeID, _ index: UInt64) -> ShmemGetResult {
-        guard let flags = inodes[Int(ino)].gmemFlags else { return .sigbus }
+        guard inodes[Int(ino)].gmemFlags != nil else { return .sigbus }
         if index >= inodes[Int(ino)].sizeInPages { return .sigbus }
-        if !flags.contains(.initShared) {
-            note("kvm_gmem_fault_user_mapping: private memory (no INIT_SHARED) → SIGBUS")
+        if kvmGmemIsPrivate(ino, index) {
+            note("kvm_gmem_fault_user_mapping: private memory → SIGBUS")
             return .sigbus
         }
         return .folio(kvmGmemGetFolio(ino, index))

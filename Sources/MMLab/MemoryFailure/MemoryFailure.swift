@@ -86,6 +86,20 @@ extension Kernel {
         var out = HWPoisonResult()
         var a = start
         while a < end {
+            if let v = mms[m].vmaIndex(containing: a), let ino = mms[m].vmas[v].inode, isDax(ino), !daxHasStructPages(ino),
+               mms[m].pageTables.pte(a).isPresent {
+                // dax.memmap = none: MADV_HWPOISON's GUP would refuse the VM_PFNMAP VMA (EFAULT)
+                // and poison nothing. What the statement stands for, an uncorrectable error the
+                // current task consumes, is then the machine check alone (machineCheck()).
+                let pfn = mms[m].pageTables.pte(a).pfn
+                corruptedPFNs.insert(pfn)
+                if case .signal(let s) = machineCheck(m, a, pfn), out.signal == nil {
+                    out.signal = s
+                    out.signalAt = a
+                }
+                a &+= pageSize
+                continue
+            }
             let page: PFN
             switch gupFastReadOne(m, a) {
             case .success(let p): page = p
@@ -138,7 +152,9 @@ extension Kernel {
         for _ in 0..<8 {
             let pte = mms[m].pageTables.pte(a)
             costs.pteReads += 1
-            if pte.isPresent && !pte.isProtNone { return .success(pte.pfn) }
+            // gup_fast_pte_range() gives up on a special PTE; the slow path takes the zero page
+            // (follow_page_pte()) and refuses a VM_PFNMAP VMA's PFN (check_vma_flags()).
+            if pte.isPresent && !pte.isProtNone && (!pte.isSpecial || pte.pfn == FrameTable.zeroPFN) { return .success(pte.pfn) }
             guard let v = mms[m].vmaIndex(containing: a) else { return .failure(.errno(.EFAULT)) }
             let flags = mms[m].vmas[v].flags
             if !flags.intersection([.io, .pfnmap]).isEmpty || !flags.contains(.read) { return .failure(.errno(.EFAULT)) }
@@ -180,6 +196,12 @@ extension Kernel {
         note("memory_failure(pfn \(pfn))")
         guard let (ino, _) = daxDevice(containing: pfn) else {
             return MemoryFailureResult(rc: nil, notModelled: "memory_failure() of a RAM page (pfn \(pfn)) is not modelled")
+        }
+        // dax.memmap = none: no struct page, so pfn_valid() fails (no memmap section) and there
+        // is no pgmap to route by: "memory outside kernel control", ENXIO, nobody signalled.
+        guard daxHasStructPages(ino) else {
+            note("memory_failure: \(pfn): memory outside kernel control (no struct page, no pgmap) → ENXIO")
+            return MemoryFailureResult(rc: .ENXIO)
         }
         return memoryFailureDevPagemap(pfn, flags: flags, ino, current: m)
     }
@@ -299,6 +321,12 @@ extension Kernel {
         let r = memoryFailure(pfn, flags: [.actionRequired], current: m)
         if let why = r.notModelled { return .backendError(why) }
         if let s = r.sent.first(where: { $0.mm == MMID(m) }) { return .signal(s.info) }
+        if let e = r.rc, e != .EHWPOISON, e != .EOPNOTSUPP {
+            // kill_me_maybe(): "Memory error not recovered" → kill_me_now(): force_sig(SIGBUS),
+            // si_code SI_KERNEL, no address; only this task, and its mappings stay.
+            note("kill_me_maybe: memory_failure() = \(e) → kill_me_now → force_sig(SIGBUS)")
+            return .signal(.busKernel)
+        }
         return .backendError("memory_failure(pfn \(pfn)) sent no signal to the task that consumed the error")
     }
 }

@@ -171,6 +171,7 @@ extension Kernel {
             // Clear VM_SOFTDIRTY (vma_set_page_prot() follows), then clear_soft_dirty() per PTE.
             mms[m].vmas[v].flags.remove(.softDirty)
             let vma = mms[m].vmas[v]
+            if vma.flags.contains(.pfnmap) { continue }   // clear_refs_test_walk() skips VM_PFNMAP
             var a = vma.start
             // walk_page_range() visits the tables that exist.
             while let t = mms[m].pageTables.nextTable(a, vma.end) {

@@ -151,7 +151,7 @@ extension Kernel {
         case .mmap(let p, _, _, _, _, _, _), .munmap(let p, _, _), .mprotect(let p, _, _, _), .madvise(let p, _, _, _),
              .madviseHWPoison(let p, _, _), .fork(let p, _), .exit(let p), .access(let p, _, _), .pagemapRead(let p, _),
              .clearRefs(let p, _), .prctlSetMemoryMerge(let p, _), .uffdCreate(let p, _), .pagemapScan(let p, _),
-             .pin(let p, _, _), .unpin(let p, _):
+             .pin(let p, _, _, _), .unpin(let p, _):
             return p
         case .swapon, .memfdCreate, .guestMemfdCreate, .daxCreate, .punchHole, .pread, .pwrite, .uffdRegister, .uffdUnregister,
              .uffdWriteProtect, .uffdMfill, .uffdWake, .uffdRead, .ksmRun, .ksmScan, .ksmSetUseZeroPages,
@@ -263,15 +263,15 @@ extension Kernel {
             return result(ksmSetMaxPageSharing(n))
         case .ksmCounters:
             return .counters(ksmCounters.map { KSMCounterValue($0.0, $0.1) })
-        case .pin(let mm, let address, let length):                // GUP/Pin.swift
-            switch pinUserPages(mm, start: address, length: length) {
+        case .pin(let mm, let address, let length, let exclusive):   // GUP/Pin.swift
+            switch pinUserPages(mm, start: address, length: length, exclusive: exclusive) {
             case .success(let h): return .handle(h)
             case .failure(let e): return .errno(e)
             }
         case .unpin(_, let handle):
             return result(unpinUserPages(handle))
         case .gmemConvert(let ino, let offset, let length, let toPrivate):   // GuestMemfd/GuestMemfd.swift
-            return result(kvmGmemConvert(ino, offset: offset, length: length, toPrivate: toPrivate))
+            return kvmGmemConvert(ino, offset: offset, length: length, toPrivate: toPrivate)
         case .access, .punchHole, .madvise, .munmap, .fork, .uffdWriteProtect, .uffdMfill, .pagemapScan:
             return .backendError("\(call) is a stepped call, not a one-step one (a model bug)")
         }

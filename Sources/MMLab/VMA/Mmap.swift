@@ -93,6 +93,7 @@ extension Kernel {
         if shared { flags.formUnion([.shared, .mayShare]) }
         if config.memSoftDirty { flags.insert(.softDirty) }  // __mmap_region() sets VM_SOFTDIRTY
         if case .anon = backing { pgoff = base >> pageShift }
+        if case .shmem(let ino) = backing { flags.formUnion(daxVMAFlags(ino)) }   // dax_mmap(): VM_PFNMAP under dax.memmap = none
         flags = ksmVMAFlags(Int(mmID), flags, backing: backing)
         let vma = VMA(start: base, end: base + len, flags: flags, backing: backing, pgoff: pgoff)
         insertVMA(mmID, vma)
