@@ -68,6 +68,7 @@ struct Explore: ParsableCommand {
     @Option(help: "The search: dpor (optimal DPOR, the default), sleep (sleep sets) or plain (every interleaving).") var search: String = "dpor"
     @Flag(name: .customLong("no-reduction"), help: "Enumerate every interleaving (the same as --search plain).") var noReduction = false
     @Flag(help: "Stateful search: sleep sets and a cache of the states explored (reports distinct states).") var stateful = false
+    @Option(name: .customLong("cache-rule"), help: .hidden) var cacheRule: String = "sleep-subset"
     @Flag(help: "Also run plain enumeration, sleep sets and optimal DPOR and print their execution counts.") var compare = false
     @Option(help: "Threads exploring parts of the tree at once (default: the machine's cores); the output is the same for any number.") var jobs: Int?
     @Option(help: "Explore part i of N of the tree (0-based, i/N); merge the parts' --json results with --merge.") var shard: String?
@@ -99,6 +100,7 @@ struct Explore: ParsableCommand {
         }
         o.search = noReduction ? .plain : mode
         o.stateful = stateful
+        o.cacheRule = cacheRule == "naive" ? .naive : .sleepSubset
         o.measurePlainEnumeration = compare
         o.preemptionBound = preemptions
         o.randomExecutions = sample
