@@ -109,7 +109,8 @@ final class CLISnapshotTests: XCTestCase {
         defer { try? FileManager.default.removeItem(at: dir) }
         for file in ["examples/races/seed001-old-designs.mms", "examples/races/transact-tables.mms"] {
             let whole = try runCLI(["explore", file, "--compare", "--jobs", "1"])
-            let script = "seq 0 3 | xargs -P 2 -I{} sh -c '\"$0\" explore \"$1\" --compare --shard {}/4 --json > \"$2\"/{}.json'"
+            let script = "export MMLAB=\"$0\" FILE=\"$1\" DIR=\"$2\"; "
+                + "seq 0 3 | xargs -P 2 -I{} sh -c '\"$MMLAB\" explore \"$FILE\" --compare --shard {}/4 --json > \"$DIR\"/{}.json'"
             let p = Process()
             p.executableURL = URL(fileURLWithPath: "/bin/sh")
             p.arguments = ["-c", script, mmlab, file, dir.path]
