@@ -2,28 +2,69 @@
 //
 // `mmlab explore`: every interleaving of a scenario's threads at the model's step
 // boundaries (the runner steps a thread, Runner+Stepping.swift; this file only decides which
-// thread runs next), depth first, with sleep sets (a partial-order reduction: a step independent of
-// one already explored from the same state is not tried again in that order), an optional
+// thread runs next). Four searches share the code here: plain enumeration, sleep sets (a
+// step independent of one already explored from the same state is not tried again in that
+// order), optimal DPOR (DPOR.swift: one execution per Mazurkiewicz trace) and stateful search
+// (sleep sets with a cache of the states explored, Stateful.swift); plus an optional
 // preemption bound, or random sampling with a printed seed. Each complete execution is
 // checked; the shortest failing schedule of each check is kept with a replay token.
+// Partition.swift cuts the tree into parts that threads (`--jobs`) and shards explore.
 
 import MMLab
 import MMScenario
 import MMSyntax
 
+/// Which search `explore` runs.
+public enum SearchMode: String, Sendable, CaseIterable {
+    /// Every interleaving.
+    case plain
+    /// Depth first with sleep sets.
+    case sleepSets = "sleep"
+    /// Optimal DPOR: source sets and wakeup trees (Abdulla et al., POPL 2014).
+    case dpor
+}
+
+/// How stateful search treats a state it has explored before.
+public enum CacheRule: String, Sendable {
+    /// Skip the state only if the sleep set it was explored with is a subset of the one it is
+    /// reached with now; otherwise explore the threads that slept then and are awake now (the
+    /// rule of Godefroid's thesis, LNCS 1032, §5.3).
+    case sleepSubset
+    /// Skip every state seen before, whatever its sleep set (unsound: kept to show what it
+    /// misses, in a test).
+    case naive
+}
+
 /// Options of `mmlab explore`.
 public struct ExploreOptions: Sendable {
-    /// Partial-order reduction (sleep sets).
-    public var reduction = true
+    /// The search.
+    public var search: SearchMode = .dpor
+    /// Partial-order reduction on (optimal DPOR) or off (plain enumeration).
+    public var reduction: Bool {
+        get { search != .plain }
+        set { search = newValue ? .dpor : .plain }
+    }
+    /// Stateful search: sleep sets and a cache of the states explored.
+    public var stateful = false
+    public var cacheRule = CacheRule.sleepSubset
     /// At most this many preemptions (switching away from a thread that could go on).
     public var preemptionBound: Int? = nil
     /// Random sampling: this many executions, from `seed`.
     public var randomExecutions: Int? = nil
     public var seed: UInt64 = 1
-    /// Stop after this many executions (the search is then reported as bounded).
+    /// Stop after this many executions (the search is then reported as bounded). Each part
+    /// of the tree gets an equal share, so that the result does not depend on `jobs`.
     public var maxExecutions = 2_000_000
-    /// Also count the executions of a plain enumeration, to report what the reduction saves.
-    public var measurePlainEnumeration = true
+    /// Also run plain enumeration, sleep sets and optimal DPOR and report their counts.
+    public var measurePlainEnumeration = false
+    /// Threads exploring parts of the tree at once (the result does not depend on it).
+    public var jobs = 1
+    /// This run explores part `shardIndex` of `shardCount` (0-based).
+    public var shardIndex = 0
+    public var shardCount = 1
+    /// The model's invariants are checked during every `checkEvery`-th step (and always on
+    /// the final state); 1 checks every step.
+    public var checkEvery = 8
     public init() {}
 }
 
@@ -32,24 +73,53 @@ public struct CheckVerdict: Sendable {
     public var name: String
     public var failingExecutions = 0
     public var firstProblem = ""
-    /// The shortest failing schedule (thread indices), if any.
+    /// The shortest failing schedule (thread indices), if any; among the shortest, the first
+    /// in the order of thread indices.
     public var shortest: [Int]?
+}
+
+/// The counts of the three stateless searches, for `--compare`.
+public struct SearchCounts: Sendable, Equatable {
+    public var plain = 0
+    public var sleepSets = 0
+    public var sleepSetsBlocked = 0
+    public var dpor = 0
+    public var dporBlocked = 0
+    public var exhaustive = true
 }
 
 /// The result of an exploration.
 public struct ExploreResult: Sendable {
     public var file: String
     public var threads: [String] = []
+    public var search = SearchMode.dpor
+    public var stateful = false
+    /// Random sampling (`--sample`).
+    public var sampled = false
     public var executions = 0
     /// Executions cut short because every runnable step was asleep (redundant orders).
     public var sleepBlocked = 0
     public var steps = 0
     public var exhaustive = true
     public var bound = ""
-    public var distinctFinalStates = 0
+    public var distinctFinalStates: Int { finalStates.count }
+    /// Hashes of the final states (StateHash's hasher over the fingerprint), for merging.
+    public var finalStates: Set<UInt64> = []
+    /// Stateful search: the states explored (hashes) and how often one was reached again.
+    public var states: Set<UInt64> = []
+    public var statesRevisited = 0
     public var verdicts: [CheckVerdict] = []
     /// Executions a plain enumeration would explore (measured without reduction), if known.
     public var plainExecutions: Int?
+    /// The counts of every stateless search, when asked for.
+    public var counts: SearchCounts?
+    /// The parts the tree was cut into (Partition.swift), and which of them this result holds.
+    public var parts = 1
+    public var shardIndex = 0
+    public var shardCount = 1
+    /// Wakeup sequences whose next thread could not run when DPOR came to them (a sign of a
+    /// footprint that misses an effect; 0 in every example).
+    public var dporUnrunnable = 0
     /// PTE reads of the model over every execution explored (Kernel.costs), for tests of the
     /// work a walk does.
     public var pteReads = 0
@@ -71,6 +141,14 @@ public enum ReplayToken {
     }
 }
 
+/// Whether schedule `a` is a better counterexample than `b`: shorter, or as long and first
+/// in the order of thread indices. The same rule everywhere, so that any cut of the tree
+/// reports the same one.
+func betterCounterexample(_ a: [Int], than b: [Int]?) -> Bool {
+    guard let b else { return true }
+    if a.count != b.count { return a.count < b.count }
+    return a.lexicographicallyPrecedes(b)
+}
 
 /// Explores a scenario's executions.
 struct Explorer {
@@ -79,38 +157,61 @@ struct Explorer {
     let checks: [String]
     let options: ExploreOptions
     var result: ExploreResult
-    var fingerprints = Set<Int>()
+    /// The executions left to this part.
+    var budget: Int
 
     init(post: [Statement], checks: [String], options: ExploreOptions, file: String) {
         self.post = post
         self.checks = checks
         self.options = options
+        budget = options.maxExecutions
         result = ExploreResult(file: file)
+        result.search = options.search
+        result.stateful = options.stateful
         result.verdicts = (["expectations"] + checks).map { CheckVerdict(name: $0) }
     }
 
-    var budgetLeft: Bool { result.executions < options.maxExecutions }
+    var budgetLeft: Bool { result.executions < budget }
     /// The longest execution explored (far more than any scenario takes).
     static let maxStepsPerExecution = 5_000
 
-    mutating func record(_ runner: Runner, schedule: [Int]) {
+    /// Thread `t` takes one step from `runner`, with the invariants checked during the step
+    /// when its depth is a multiple of checkEvery.
+    mutating func step(_ runner: Runner, _ t: Int, depth: Int) -> Runner {
+        var child = runner
+        let every = max(1, options.checkEvery)
+        child.backend.kernel.internalChecks = every == 1 || (depth + 1) % every == 0
+        _ = child.stepThread(t)
+        result.steps += 1
+        return child
+    }
+
+    /// Checks a complete execution. `canonical` is the schedule to report should it fail
+    /// (by default the one run).
+    mutating func record(_ runner: Runner, schedule: [Int], canonical: (() -> [Int])? = nil) {
         var r = runner
+        r.backend.kernel.internalChecks = true
         let outcome = r.finishExecution(post: post, checks: checks)
         result.executions += 1
         result.pteReads += r.backend.kernel.costs.pteReads
-        fingerprints.insert(Explorer.fingerprint(r))
+        result.finalStates.insert(Explorer.fingerprint(r))
+        var reported: [Int]? = nil
         for i in result.verdicts.indices {
             let problem = outcome.failures[result.verdicts[i].name] ?? ""
             guard !problem.isEmpty else { continue }
             result.verdicts[i].failingExecutions += 1
-            if result.verdicts[i].shortest == nil || schedule.count < result.verdicts[i].shortest!.count {
-                result.verdicts[i].shortest = schedule
+            // The canonical schedule only matters when it could win.
+            if let s = result.verdicts[i].shortest, s.count < schedule.count { continue }
+            if reported == nil { reported = canonical?() ?? schedule }
+            if betterCounterexample(reported!, than: result.verdicts[i].shortest) {
+                result.verdicts[i].shortest = reported
                 result.verdicts[i].firstProblem = problem
             }
         }
     }
 
-    /// Depth-first search with sleep sets and an optional preemption bound.
+    /// Depth-first search with sleep sets (or none, for plain enumeration) and an optional
+    /// preemption bound.
     mutating func dfs(_ runner: Runner, schedule: [Int], sleep: [Int], preemptions: Int, last: Int?) {
         guard budgetLeft else { result.exhaustive = false; return }
         guard schedule.count < Explorer.maxStepsPerExecution else {
@@ -124,10 +225,11 @@ struct Explorer {
             record(runner, schedule: schedule)
             return
         }
+        let reduce = options.search != .plain
         var asleep = sleep
         var exploredAny = false
         for t in enabled {
-            if options.reduction && asleep.contains(t) { continue }
+            if reduce && asleep.contains(t) { continue }
             var p = preemptions
             if let l = last, l != t, enabled.contains(l) {
                 p += 1
@@ -138,160 +240,32 @@ struct Explorer {
             }
             exploredAny = true
             let fp = runner.nextFootprint(t)
-            var child = runner
-            _ = child.stepThread(t)
-            result.steps += 1
-            let childSleep = options.reduction
-                ? asleep.filter { !runner.nextFootprint($0).conflicts(with: fp) } : []
+            let child = step(runner, t, depth: schedule.count)
+            let childSleep = reduce ? asleep.filter { !runner.nextFootprint($0).conflicts(with: fp) } : []
             dfs(child, schedule: schedule + [t], sleep: childSleep, preemptions: p, last: t)
-            if options.reduction { asleep.append(t) }
+            if reduce { asleep.append(t) }
             guard budgetLeft else { result.exhaustive = false; return }
         }
         if !exploredAny { result.sleepBlocked += 1 }
     }
 
-    /// Random executions from a seed.
-    mutating func sample(_ start: Runner, count: Int, seed: UInt64) {
-        var rng = SplitMix64(seed: seed)
-        for _ in 0..<count {
+    /// Random executions `range` of a sampling from `seed`: execution k draws its choices from
+    /// its own generator, so that any cut of 0..<count explores the same executions.
+    mutating func sample(_ start: Runner, range: Range<Int>, seed: UInt64, stride: Int = 1) {
+        for k in Swift.stride(from: range.lowerBound, to: range.upperBound, by: stride) {
+            var rng = SplitMix64(seed: seed &+ UInt64(k) &* 0xd1b5_4a32_d192_ed03)
             var runner = start
             var schedule: [Int] = []
             while runner.fatal == nil && schedule.count < Explorer.maxStepsPerExecution {
                 let enabled = runner.enabledThreads()
                 guard !enabled.isEmpty else { break }
                 let t = enabled[Int(rng.next() % UInt64(enabled.count))]
-                _ = runner.stepThread(t)
-                result.steps += 1
+                runner = step(runner, t, depth: schedule.count)
                 schedule.append(t)
             }
             record(runner, schedule: schedule)
         }
+        result.sampled = true
         result.exhaustive = false
-    }
-}
-
-extension MMLabSession {
-    /// Prepares the runner for exploring: the set-up has run, the threads are registered.
-    static func exploreStart(_ source: String, file: String) -> Result<(ScenarioRunner<ModelBackend>, [Statement], [String]), Diagnostic> {
-        switch prepare(source, file: file, forExplore: true) {
-        case .failure(let d): return .failure(d)
-        case .success(let (scenario, checked)):
-            let backend = ModelBackend(design: checked.design, config: checked.config, internalChecks: true)
-            var runner = ScenarioRunner(scenario: scenario, backend: backend)
-            let post = runner.prepareThreads()
-            if let f = runner.fatal { return .failure(f) }
-            return .success((runner, post, checked.checks))
-        }
-    }
-
-    /// `mmlab explore`: what to print and the exit status (0 every check holds, 1 a check
-    /// fails, 2 an error).
-    public static func explore(source: String, file: String, options: ExploreOptions = ExploreOptions()) -> CommandOutcome {
-        exploration(source: source, file: file, options: options).outcome
-    }
-
-    /// `explore`, with the explorer's counts and verdicts beside what it prints.
-    public static func exploration(source: String, file: String, options: ExploreOptions = ExploreOptions()) -> (outcome: CommandOutcome, result: ExploreResult?) {
-        switch exploreStart(source, file: file) {
-        case .failure(let d): return (.diagnostic(d, file: file, json: false), nil)
-        case .success(let (runner, post, checks)):
-            var ex = Explorer(post: post, checks: checks, options: options, file: file)
-            ex.result.threads = runner.threadNames
-            if let n = options.randomExecutions {
-                ex.sample(runner, count: n, seed: options.seed)
-                ex.result.bound = "random sampling: \(n) executions, seed \(options.seed)"
-            } else {
-                ex.dfs(runner, schedule: [], sleep: [], preemptions: 0, last: nil)
-                if let b = options.preemptionBound { ex.result.bound = "preemption bound \(b)" }
-                if !ex.result.exhaustive && ex.result.bound.isEmpty { ex.result.bound = "stopped after \(options.maxExecutions) executions" }
-            }
-            ex.result.distinctFinalStates = ex.fingerprints.count
-            if options.reduction && options.measurePlainEnumeration && options.randomExecutions == nil
-                && options.preemptionBound == nil {
-                // Measure what plain enumeration costs, within a budget.
-                var plain = Explorer(post: post, checks: checks, options: { var o = options; o.reduction = false; o.maxExecutions = 200_000; return o }(), file: file)
-                plain.dfs(runner, schedule: [], sleep: [], preemptions: 0, last: nil)
-                ex.result.plainExecutions = plain.result.exhaustive ? plain.result.executions : nil
-            }
-            let text = renderExplore(ex.result, runner: runner, post: post, checks: checks)
-            let failed = ex.result.verdicts.contains { $0.failingExecutions > 0 }
-            return (CommandOutcome(output: text, status: failed ? 1 : 0), ex.result)
-        }
-    }
-
-    /// Re-runs one schedule step by step with traces.
-    static func traceSchedule(_ start: ScenarioRunner<ModelBackend>, _ schedule: [Int]) -> (lines: [String], runner: ScenarioRunner<ModelBackend>, error: String?) {
-        var runner = start
-        var lines: [String] = []
-        let width = max(6, runner.threadNames.map(\.count).max() ?? 6)
-        for (n, t) in schedule.enumerated() {
-            guard runner.enabledThreads().contains(t) else {
-                let why = t < runner.threadNames.count ? runner.whyNotEnabled(t) : "there is no such thread"
-                return (lines, runner, "step \(n + 1): thread #\(t) cannot run here: \(why) (the token does not fit this scenario)")
-            }
-            let r = tracedStep(&runner, t)
-            lines.append("\(pad(n + 1, 3)) \(padRight(r.thread, width))  line \(r.line): \(r.statement)  —  \(r.action)")
-            for c in r.pteChanges { lines.append("      \(String(repeating: " ", count: width))    PTE \(c)") }
-        }
-        return (lines, runner, nil)
-    }
-
-    static func renderExplore(_ r: ExploreResult, runner: ScenarioRunner<ModelBackend>, post: [Statement], checks: [String]) -> String {
-        var out = "\(r.file): exploring threads \(r.threads.joined(separator: ", "))\n"
-        let scope = r.exhaustive ? "exhaustive" : "bounded (\(r.bound))"
-        for v in r.verdicts where v.name != "expectations" || v.failingExecutions > 0 {
-            if v.failingExecutions == 0 {
-                out += "check \(v.name): holds on all \(r.executions) executions (\(scope))\n"
-                continue
-            }
-            let schedule = v.shortest ?? []
-            out += "check \(v.name): FAILS in \(v.failingExecutions) of \(r.executions) executions — shortest failing execution (\(schedule.count) steps):\n"
-            let (lines, _, err) = traceSchedule(runner, schedule)
-            for l in lines { out += "  " + l + "\n" }
-            if let err { out += "  \(err)\n" }
-            out += "  problem: \(v.firstProblem)\n"
-            out += "  replay token: \(ReplayToken.encode(schedule))\n"
-        }
-        if r.verdicts.allSatisfy({ $0.name == "expectations" }) && r.verdicts[0].failingExecutions == 0 {
-            out += "expectations: hold on all \(r.executions) executions (\(scope))\n"
-        }
-        out += "executions explored: \(r.executions) (\(scope)), steps: \(r.steps), distinct final states: \(r.distinctFinalStates)"
-        if r.sleepBlocked > 0 { out += ", redundant orders pruned: \(r.sleepBlocked)" }
-        out += "\n"
-        if let plain = r.plainExecutions {
-            let tenths = r.executions > 0 ? (plain * 10 + r.executions / 2) / r.executions : 10
-            out += "partial-order reduction: \(r.executions) executions instead of \(plain) (\(tenths / 10).\(tenths % 10)× fewer)\n"
-        }
-        return out
-    }
-
-    /// `mmlab replay FILE --schedule TOKEN`: the execution step by step, with the PTEs each
-    /// step changed, then the statements after the threads and the checks.
-    public static func replay(source: String, file: String, token: String) -> CommandOutcome {
-        guard let schedule = ReplayToken.decode(token) else {
-            return CommandOutcome(output: "\(file): error: expected a replay token like v1.0121, found '\(token)'\n", status: 2)
-        }
-        switch exploreStart(source, file: file) {
-        case .failure(let d): return .diagnostic(d, file: file, json: false)
-        case .success(let (start, post, checks)):
-            var out = "\(file): replaying \(token) over threads \(start.threadNames.joined(separator: ", "))\n"
-            let (lines, end, err) = traceSchedule(start, schedule)
-            for l in lines { out += l + "\n" }
-            if let err { return CommandOutcome(output: out + "error: \(err)\n", status: 2) }
-            var runner = end
-            if !runner.enabledThreads().isEmpty {
-                out += "note: the token ends before every thread finished or slept; runnable: \(runner.enabledThreads().map { runner.threadNames[$0] }.joined(separator: ", "))\n"
-            }
-            let outcome = runner.finishExecution(post: post, checks: checks)
-            for t in outcome.sleepingThreads { out += "note: \(t)\n" }
-            var failed = false
-            for name in ["expectations"] + checks {
-                let p = outcome.failures[name] ?? ""
-                if name == "expectations" && p.isEmpty { continue }
-                out += "check \(name): " + (p.isEmpty ? "holds" : "FAILS: \(p)") + "\n"
-                if !p.isEmpty { failed = true }
-            }
-            return CommandOutcome(output: out, status: failed ? 1 : 0)
-        }
     }
 }

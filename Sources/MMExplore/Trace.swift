@@ -90,9 +90,10 @@ extension Explorer {
     /// each page not in its default state (touchedPages(of:): a PTE that is not none, or
     /// something cached behind it; every other page maps nothing and reads 0) with its PTE bits
     /// (frames aside) and token; and the threads' positions. Two final states hash alike
-    /// exactly when the same named pages have the same PTE bits and tokens.
-    static func fingerprint(_ runner: ScenarioRunner<ModelBackend>) -> Int {
-        var h = Hasher()
+    /// exactly when the same named pages have the same PTE bits and tokens. The hasher is
+    /// StableHasher, so that shards run in other processes can merge their sets.
+    static func fingerprint(_ runner: ScenarioRunner<ModelBackend>) -> UInt64 {
+        var h = StableHasher()
         let kernel = runner.backend.kernel
         for m in runner.namedMappings {
             h.combine(m.processName)
@@ -108,6 +109,6 @@ extension Explorer {
             }
         }
         for t in runner.threadPositions { h.combine(t.pc); h.combine(t.finished) }
-        return h.finalize()
+        return h.finalized
     }
 }

@@ -303,12 +303,18 @@ extension ScenarioRunner where Backend == ModelBackend {
     /// The threads' program counters, for telling states apart.
     public var threadPositions: [(pc: Int, finished: Bool)] { threads.map { ($0.pc, $0.finished) } }
 
+    /// The expectations that failed so far ("file:line:col: message"), in the order their
+    /// statements ran: what explore's verdict on expectations reads.
+    public var failedExpectationMessages: [String] {
+        report.entries.flatMap { e in e.expectations.filter { !$0.met }.map { "\(e.statement.location): \($0.message)" } }
+    }
+
     /// Runs the statements after the threads and evaluates every check on the final state.
     public mutating func finishExecution(post: [Statement], checks: [String]) -> ExecutionOutcome {
         for s in post where fatal == nil { runStatement(s, depth: 0) }
         var out = ExecutionOutcome()
         out.sleepingThreads = blockedThreads
-        let failedExpectations = report.entries.flatMap { e in e.expectations.filter { !$0.met }.map { "\(e.statement.location): \($0.message)" } }
+        let failedExpectations = failedExpectationMessages
         out.failures["expectations"] = failedExpectations.first ?? (fatal.map { $0.description } ?? "")
         for c in checks {
             switch c {

@@ -64,21 +64,62 @@ struct Run: ParsableCommand {
 struct Explore: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Explore every interleaving of a scenario's threads; verdict per check, shortest failing schedule and replay token.")
-    @OptionGroup var scenario: ScenarioArgument
-    @Flag(name: .customLong("no-reduction"), help: "Enumerate every interleaving (no partial-order reduction).") var noReduction = false
+    @Argument(help: "The .mms scenario file (none with --merge).") var file: String?
+    @Option(help: "The search: dpor (optimal DPOR, the default), sleep (sleep sets) or plain (every interleaving).") var search: String = "dpor"
+    @Flag(name: .customLong("no-reduction"), help: "Enumerate every interleaving (the same as --search plain).") var noReduction = false
+    @Flag(help: "Stateful search: sleep sets and a cache of the states explored (reports distinct states).") var stateful = false
+    @Option(name: .customLong("cache-rule"), help: .hidden) var cacheRule: String = "sleep-subset"
+    @Flag(help: "Also run plain enumeration, sleep sets and optimal DPOR and print their execution counts.") var compare = false
+    @Option(help: "Threads exploring parts of the tree at once (default: the machine's cores); the output is the same for any number.") var jobs: Int?
+    @Option(help: "Explore part i of N of the tree (0-based, i/N); merge the parts' --json results with --merge.") var shard: String?
+    @Flag(help: "Print the result as one JSON object.") var json = false
+    @Option(parsing: .upToNextOption, help: "Merge the JSON results of every shard of one exploration (files).") var merge: [String] = []
     @Option(name: .customLong("preemptions"), help: "At most this many preemptions per execution.") var preemptions: Int?
-    @Option(name: .customLong("random"), help: "Sample this many random executions instead of enumerating.") var random: Int?
+    @Option(name: [.customLong("sample"), .customLong("random")], help: "Sample this many random executions instead of enumerating.") var sample: Int?
     @Option(help: "The seed of random sampling.") var seed: UInt64 = 1
     @Option(name: .customLong("max-executions"), help: "Stop after this many executions.") var maxExecutions: Int = 2_000_000
+    @Option(name: .customLong("check-every"), help: "Check the model's invariants during every N-th step (and on every final state); 1: every step.") var checkEvery: Int = 8
 
     func run() throws {
+        if !merge.isEmpty {
+            var inputs: [(name: String, text: String)] = []
+            for f in merge {
+                do { inputs.append((f, try ScenarioFile.read(f))) } catch { try error.outcome.emit() }
+            }
+            try MMLabSession.mergeExplore(inputs, json: json).emit()
+            return
+        }
+        guard let file else {
+            try CommandOutcome(output: "error: expected a scenario file (or --merge RESULTS…), found none\n", status: 2).emit()
+            return
+        }
         var o = ExploreOptions()
-        o.reduction = !noReduction
+        guard let mode = SearchMode(rawValue: search) else {
+            try CommandOutcome(output: "error: expected --search dpor, sleep or plain, found '\(search)'\n", status: 2).emit()
+            return
+        }
+        o.search = noReduction ? .plain : mode
+        o.stateful = stateful
+        o.cacheRule = cacheRule == "naive" ? .naive : .sleepSubset
+        o.measurePlainEnumeration = compare
         o.preemptionBound = preemptions
-        o.randomExecutions = random
+        o.randomExecutions = sample
         o.seed = seed
         o.maxExecutions = max(1, maxExecutions)
-        try MMLabSession.explore(source: scenario.text(), file: scenario.file, options: o).emit()
+        o.checkEvery = max(1, checkEvery)
+        o.jobs = max(1, jobs ?? ProcessInfo.processInfo.activeProcessorCount)
+        if let shard {
+            let parts = shard.split(separator: "/")
+            guard parts.count == 2, let i = Int(parts[0]), let n = Int(parts[1]), n >= 1, i >= 0, i < n else {
+                try CommandOutcome(output: "error: expected --shard i/N with 0 ≤ i < N (like 0/4), found '\(shard)'\n", status: 2).emit()
+                return
+            }
+            o.shardIndex = i
+            o.shardCount = n
+        }
+        let text: String
+        do { text = try ScenarioFile.read(file) } catch { try error.outcome.emit(); return }
+        try MMLabSession.explore(source: text, file: file, options: o, json: json).emit()
     }
 }
 

@@ -99,6 +99,32 @@ final class CLISnapshotTests: XCTestCase {
         try assertSnapshot("explore-seed001-old", ["explore", "examples/races/seed001-old-designs.mms"], status: 1)
     }
 
+    /// Shards run as separate processes by `xargs -P` (as GNU parallel, a Slurm job array or
+    /// a Kubernetes Indexed Job would run them) and merged print what one run prints; the
+    /// counts table and `--jobs` too.
+    func testExploreShardsWithXargsMergeIntoOneRun() throws {
+        let mmlab = try executable.path
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("mmlab-shards-\(getpid())")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        for file in ["examples/races/seed001-old-designs.mms", "examples/races/transact-tables.mms"] {
+            let whole = try runCLI(["explore", file, "--compare", "--jobs", "1"])
+            let script = "export MMLAB=\"$0\" FILE=\"$1\" DIR=\"$2\"; "
+                + "seq 0 3 | xargs -P 2 -I{} sh -c '\"$MMLAB\" explore \"$FILE\" --compare --shard {}/4 --json > \"$DIR\"/{}.json'"
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: "/bin/sh")
+            p.arguments = ["-c", script, mmlab, file, dir.path]
+            p.currentDirectoryURL = Self.root
+            try p.run()
+            p.waitUntilExit()
+            let merged = try runCLI(["explore", "--merge"] + (0..<4).map { dir.appendingPathComponent("\($0).json").path })
+            XCTAssertEqual(merged.out, whole.out, file)
+            XCTAssertEqual(merged.status, whole.status, file)
+            let jobs = try runCLI(["explore", file, "--compare", "--jobs", "2"])
+            XCTAssertEqual(jobs.out, whole.out, file)
+        }
+    }
+
     func testExploreSeed001Linux618() throws {
         try assertSnapshot("explore-seed001-618", ["explore", "examples/races/seed001-618.mms"], status: 0)
     }
