@@ -45,8 +45,11 @@ let package = Package(
             dependencies: [
                 "MMScenario", "MMSyntax", "MMLab", "MMLive", "MMExplore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            ]
+            ],
+            // `mmlab --version`: the git commit of the checkout it was built from.
+            plugins: ["BuildInfo"]
         ),
+        .plugin(name: "BuildInfo", capability: .buildTool()),
         .testTarget(name: "MMLabTests", dependencies: ["MMLab"]),
         .testTarget(name: "MMSyntaxTests", dependencies: ["MMSyntax"]),
         .testTarget(name: "MMScenarioTests", dependencies: ["MMScenario", "MMSyntax", "MMLab", "MMExplore", "MMFuzz"], exclude: ["Fixtures"]),

@@ -14,13 +14,14 @@ struct MMLabCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "mmlab",
         abstract: "An executable model of Linux memory management, driven by .mms scenarios.",
+        version: MMLabVersion.text(commit: buildCommit),
         subcommands: [Run.self, Explore.self, Replay.self, Live.self, Diff.self, Compare.self]
     )
 }
 
 /// The scenario file every subcommand but `diff` takes.
 struct ScenarioArgument: ParsableArguments {
-    @Argument(help: "The .mms scenario file.") var file: String
+    @Argument(help: "The .mms scenario file.", completion: .file(extensions: ["mms"])) var file: String
 
     /// The file's text; a file that cannot be read ends the command with exit status 2.
     func text() throws -> String {
@@ -147,7 +148,8 @@ struct Live: ParsableCommand {
 struct Diff: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Compare model and kernel statement by statement (exit 1 on a difference docs/deviations.md does not list, 3 when skipped).")
-    @Argument(help: "The .mms scenario file, or with --all a folder to search for *.mms files.") var file: String?
+    @Argument(help: "The .mms scenario file, or with --all a folder to search for *.mms files.",
+              completion: .file(extensions: ["mms"])) var file: String?
     @Flag(help: "Compare every *.mms file under the folder and print a table.") var all = false
     @Option(help: "The list of known deviations (default: docs/deviations.md above the scenario, or in the working directory).")
     var deviations: String?
