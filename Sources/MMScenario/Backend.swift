@@ -27,6 +27,13 @@ public protocol ScenarioBackend {
     /// model runs the same access steps without wrapping them in a task unless the access
     /// sleeps).
     mutating func access(_ p: ProcessHandle, address: UInt64, store: UInt64?) -> CallProgress<PendingCall>
+    /// The raw pagemap words of `count` pages from `address`, read as root in one range
+    /// read that counts no costs (nil: the backend reads word by word, `.pagemapRead`). The
+    /// reader then calls `accountPagemapWords` for the words it used.
+    mutating func pagemapWords(_ p: ProcessHandle, address: UInt64, count: Int) -> [UInt64]?
+    /// Counts the costs of `count` pagemap words from `address` read by `pagemapWords`, as the
+    /// same words read one by one would.
+    mutating func accountPagemapWords(_ p: ProcessHandle, address: UInt64, count: Int)
     /// Continues a call that slept, once it was woken.
     mutating func resume(_ call: PendingCall) -> CallProgress<PendingCall>
     /// Whether a sleeping call was woken.
@@ -57,6 +64,8 @@ extension ScenarioBackend {
         start(.access(p, address: address, store: store))
     }
     public var metadataBytes: [(String, Int)] { [] }
+    public mutating func pagemapWords(_ p: ProcessHandle, address: UInt64, count: Int) -> [UInt64]? { nil }
+    public mutating func accountPagemapWords(_ p: ProcessHandle, address: UInt64, count: Int) {}
     public func memmapBytes(of object: ObjectHandle) -> Int? { nil }
     public func gmemIsPrivate(_ object: ObjectHandle, page: UInt64) -> Bool? { nil }
     public var evaluatesChecks: Bool { false }
@@ -101,6 +110,17 @@ public struct ModelBackend: ScenarioBackend {
         case .blocked(let w, let why): return .blocked(SyscallTask(sleepingAccess: .access(p, address: address, store: store), on: w), why)
         case .running: return .finished(.backendError("an access did not finish"))
         }
+    }
+
+    /// Kernel.pagemapRead(_:start:count:) for a process that is alive (an exited one's reads
+    /// go word by word, each failing with ESRCH).
+    public mutating func pagemapWords(_ p: ProcessHandle, address: UInt64, count: Int) -> [UInt64]? {
+        guard p >= 0, Int(p) < kernel.mms.count, kernel.mms[Int(p)].alive else { return nil }
+        return kernel.pagemapRead(p, start: address, count: count)
+    }
+
+    public mutating func accountPagemapWords(_ p: ProcessHandle, address: UInt64, count: Int) {
+        kernel.countPagemapReads(p, start: address, count: count)
     }
 
     /// Runs the task on (Kernel.run): to its end, or until it sleeps.

@@ -139,12 +139,16 @@ struct IdentityNumbers {
     var single: [UInt64: Int] = [:]
     /// Numbers given so far.
     private(set) var count = 0
+    /// The largest key numbered (meaningful when count > 0): a larger key has no number, the
+    /// common case of frames read in address order, answered without a lookup.
+    var maxKey: UInt64 = 0
 
     /// Shorter runs go into `single` when the next one starts.
     static let minimumRun = 16
 
     subscript(key: UInt64) -> Int? {
         if openLength > 0 && key >= openKey && key - openKey < UInt64(openLength) { return openNumber + Int(key - openKey) }
+        if count == 0 || key > maxKey { return nil }
         if let n = single[key] { return n }
         let i = lowerBound(key)
         if i > 0 {
@@ -166,6 +170,7 @@ struct IdentityNumbers {
 
     /// Gives `key` (not numbered yet) the next number.
     mutating func add(_ key: UInt64) {
+        if count == 0 || key > maxKey { maxKey = key }
         count += 1
         if openLength > 0 && key == openKey &+ UInt64(openLength) && openNumber + openLength == count {
             openLength += 1

@@ -244,16 +244,20 @@ public struct ScenarioRunner<Backend: ScenarioBackend> {
             return .ok
         case .pagemap(let ref):
             guard let sp = mappingSpan(ref) else { return .ok }
+            var reader = PagemapReader(pageAddress(ref.name, sp.pages.lowerBound), sp.pages.count)
+            defer { finish(&reader) }
             for page in sp.pages {
-                let word = pagemapWord(process, pageAddress(ref.name, page))
+                let word = nextWord(&reader)
                 entry.observations.append(.pagemap(ref: "\(ref.name)[\(page)]", identities.describe(word)))
                 identities.note(word)
             }
             return .ok
         case .expectPagemapWord(let ref, let expected):
             guard let sp = mappingSpan(ref) else { return .ok }
+            var reader = PagemapReader(pageAddress(ref.name, sp.pages.lowerBound), sp.pages.count)
+            defer { finish(&reader) }
             for page in sp.pages {
-                let word = pagemapWord(process, pageAddress(ref.name, page))
+                let word = nextWord(&reader)
                 // The description (for the message) names the word as before it is noted.
                 let matched = PagemapWord.matches(observed: word, expected: expected)
                 let d = matched ? nil : identities.describe(word)
@@ -268,8 +272,17 @@ public struct ScenarioRunner<Backend: ScenarioBackend> {
             return .ok
         case .expectPagemapFields(let ref, let fields):
             guard let sp = mappingSpan(ref) else { return .ok }
+            var reader = PagemapReader(pageAddress(ref.name, sp.pages.lowerBound), sp.pages.count)
+            defer { finish(&reader) }
+            // Fields that are all known bits are one mask test per word; a word that fails it
+            // (or any other field) goes through checkFields(), which words the message.
+            let bits = Self.pagemapBitTest(fields)
             for page in sp.pages {
-                let word = pagemapWord(process, pageAddress(ref.name, page))
+                let word = nextWord(&reader)
+                if let (mask, want) = bits, word & mask == want {
+                    identities.note(word)
+                    continue
+                }
                 if let problem = checkFields(fields, word: word, page: "\(ref.name)[\(page)]") {
                     identities.note(word)
                     entry.expectations.append(ExpectationResult(met: false, message: problem))
@@ -286,6 +299,69 @@ public struct ScenarioRunner<Backend: ScenarioBackend> {
             fatal = Diagnostic(s.location, "not implemented yet")
             return .ok
         }
+    }
+
+    /// The words of a statement's pagemap reads, fetched from the backend a range at a time
+    /// (ScenarioBackend.pagemapWords) and accounted for as they are used.
+    struct PagemapReader {
+        /// The address of the next word, and how many words the statement may still read.
+        var address: UInt64
+        var left: Int
+        /// Words fetched and not used yet, from `next`; the fetched words start at `fetchedAt`.
+        var words: [UInt64] = []
+        var next = 0
+        var fetchedAt: UInt64 = 0
+        /// The backend reads word by word.
+        var byWord = false
+
+        init(_ address: UInt64, _ count: Int) {
+            self.address = address
+            left = count
+        }
+    }
+
+    /// `field=value` expectations that are all bits with known names, as one test: the word
+    /// meets them when word & mask == want (nil: some field is not a known bit).
+    static func pagemapBitTest(_ fields: [PagemapField]) -> (mask: UInt64, want: UInt64)? {
+        var mask: UInt64 = 0, want: UInt64 = 0
+        for f in fields {
+            guard case .bit(let name, let value) = f, let b = PagemapWord.bit(named: name) else { return nil }
+            if mask & b != 0 && (want & b != 0) != value { return nil }   // contradictory: checkFields words it
+            mask |= b
+            if value { want |= b }
+        }
+        return (mask, want)
+    }
+
+    /// Chunk of a range read: 4096 words, the size of a reader's buffer in the benchmarks.
+    static var pagemapChunk: Int { 4096 }
+
+    /// The next word of `reader` (the statement reads its pages in order).
+    mutating func nextWord(_ reader: inout PagemapReader) -> UInt64 {
+        if reader.next == reader.words.count && !reader.byWord {
+            finish(&reader)
+            let n = min(reader.left, Self.pagemapChunk)
+            if let w = backend.pagemapWords(process, address: reader.address, count: max(n, 1)) {
+                reader.words = w
+                reader.fetchedAt = reader.address
+            } else {
+                reader.byWord = true
+            }
+        }
+        let a = reader.address
+        reader.address &+= pageSize
+        reader.left -= 1
+        if reader.byWord { return pagemapWord(process, a) }
+        defer { reader.next += 1 }
+        return reader.words[reader.next]
+    }
+
+    /// Accounts for the words of `reader` used since its last fetch.
+    mutating func finish(_ reader: inout PagemapReader) {
+        guard reader.next > 0 else { return }
+        backend.accountPagemapWords(process, address: reader.fetchedAt, count: reader.next)
+        reader.words = []
+        reader.next = 0
     }
 
     /// One raw pagemap word, read as root (0 when the backend could not read it).

@@ -86,6 +86,26 @@ extension Kernel {
         return pagemapRead(mmID, address)
     }
 
+    /// The costs pagemapReadCounted() adds for the `count` words from `start`, added at once:
+    /// a reader of a range (pagemapRead(_:start:count:), which counts nothing) accounts here
+    /// for the words it used, so that a range read costs what the same words read one by one do.
+    public mutating func countPagemapReads(_ mmID: MMID, start: UInt64, count: Int) {
+        guard count > 0 else { return }
+        costs.pteReads += count
+        // Only shmem VMAs under the pagecache and exact designs look up the page cache.
+        guard design.pagemapShmemSwap == .pagecache || design.pagemapShmemSwap == .exact else { return }
+        let mm = mms[Int(mmID)]
+        var a = start & ~(pageSize - 1)
+        for _ in 0..<count {
+            if let v = mm.vmaIndex(containing: a), mm.pageTables.pte(a).isNone,
+               let ino = pagemapLooksUp(mm.vmas[v], table: mm.pageTables.hasTable(a)) {
+                costs.pageCacheLookups += 1
+                costs.xarrayNodes += xarrayDepth(ino)
+            }
+            a &+= pageSize
+        }
+    }
+
     /// The file whose page cache pagemap looks up for a none PTE of `vma` (`table`: inside a
     /// PTE table; false: a pte hole), under the design switch pagemap.shmem_swap: never in
     /// 6.18 (`none`) nor under `marker`; for none PTEs inside a table under `pagecache`
