@@ -202,6 +202,13 @@ public struct PageTables: Sendable {
         if k == ptrsPerPTE - 1 { tryPack(pmd) }
     }
 
+    /// Models pte_alloc() + set_pte_at() of a fault that fills a none PTE: allocSlot() and
+    /// then set() in one lookup (a write to a table's last entry packs it if it is uniform).
+    @inline(__always) mutating func setAllocating(_ address: UInt64, _ pte: PTE) {
+        entries[allocSlot(address)] = pte.raw
+        if (address >> 12) & 511 == 511 { tryPack(address >> 21) }
+    }
+
     /// Models free_pte_range() for the table covering PMD number `pmd`, which must be empty.
     mutating func freeTable(pmd: UInt64) {
         guard let t = tableOf.removeValue(forKey: pmd) else { return }

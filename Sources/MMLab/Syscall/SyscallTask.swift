@@ -97,6 +97,7 @@ extension Kernel {
     /// loop `run` makes for an access task, without the task. An access that still faults
     /// after 8 attempts is a model bug.
     public mutating func runAccess(_ mm: MMID, _ address: UInt64, store: UInt64?) -> StepResult {
+        if let r = accessFast(mm, address, store: store) { return r }   // Fault/FastAccess.swift
         if callerIsGone(.access(mm, address: address, store: store)) { return .finished(.errno(.ESRCH)) }
         for _ in 0..<8 {
             let r = accessStep(mm, address, store: store)

@@ -26,14 +26,20 @@ extension Kernel {
 
     /// pageProt() from the VMA's flags alone (callers need not copy the VMA).
     func pageProt(_ f: VMFlags) -> UInt64 {
-        if !f.contains(.read) && !f.contains(.write) {
-            return PTE.protnone | PTE.accessed                                  // PAGE_NONE
-        }
-        var prot = PTE.present | PTE.user | PTE.accessed | PTE.nx              // PAGE_READONLY / PAGE_COPY
+        var prot = Self.privatePageProt(f)
         if f.contains(.shared) && f.contains(.write) && !vmaWantsWritenotify(f) {
             prot |= PTE.rw                                                      // PAGE_SHARED
         }
         return prot
+    }
+
+    /// Models vm_get_page_prot() without VM_SHARED (no configuration involved): PAGE_NONE,
+    /// or PAGE_READONLY / PAGE_COPY.
+    static func privatePageProt(_ f: VMFlags) -> UInt64 {
+        if !f.contains(.read) && !f.contains(.write) {
+            return PTE.protnone | PTE.accessed                                  // PAGE_NONE
+        }
+        return PTE.present | PTE.user | PTE.accessed | PTE.nx                   // PAGE_READONLY / PAGE_COPY
     }
 
     /// Models do_mmap() + mmap_region(): returns the start address of the new mapping.
