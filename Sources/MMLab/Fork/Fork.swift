@@ -192,7 +192,7 @@ extension Kernel {
         lruAddDrain()   // exit_mmap()
         var inodesSeen: [InodeID] = []
         for vma in mms[m].vmas {
-            zapPTERange(m, vma: vma, vma.start, vma.end, details: ZapDetails(evenCOWs: true, dropMarkers: true))
+            zapPTERange(m, vma: vma, vma.start, vma.end, details: ZapDetails(evenCOWs: true, dropMarkers: true), clear: false)
             if let ino = vma.inode, !inodesSeen.contains(ino) { inodesSeen.append(ino) }
         }
         mms[m].vmas = []

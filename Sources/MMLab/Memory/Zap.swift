@@ -15,9 +15,11 @@ extension Kernel {
     /// Models zap_pte_range() over [start, end) of one VMA of mm `m`, under the PTE lock.
     /// Returns whether an entry was cleared (a TLB flush is due); `countFlush: false` leaves
     /// counting that flush to a caller that zaps one VMA piece in several calls.
+    /// `clear: false` (exit_mmap(), whose free_pgtables() frees the tables next) leaves the
+    /// entries in place: the caller drops the tables, and nothing reads them in between.
     @discardableResult
     mutating func zapPTERange(_ m: Int, vma: VMA, _ start: UInt64, _ end: UInt64, details: ZapDetails,
-                              countFlush: Bool = true) -> Bool {
+                              countFlush: Bool = true, clear: Bool = true) -> Bool {
         var (start, end) = (start, end)
         if let ino = vma.inode, let dev = inodes[Int(ino)].dax, dev.align > pageSize {
             // zap_pmd_range()/zap_pud_range(): a huge entry the range covers only in part is
@@ -38,7 +40,7 @@ extension Kernel {
                 let pte = mms[m].pageTables.pte(a)
                 costs.pteReads += 1
                 if !pte.isNone {
-                    if zapOne(m, vma: vma, a, pte, details) { flushed = true }
+                    if zapOne(m, vma: vma, a, pte, details, clear: clear) { flushed = true }
                 }
                 a += pageSize
             }
@@ -48,26 +50,27 @@ extension Kernel {
     }
 
     /// One PTE of zap_pte_range(); returns whether an entry was cleared.
-    mutating func zapOne(_ m: Int, vma: VMA, _ a: UInt64, _ pte: PTE, _ details: ZapDetails) -> Bool {
+    mutating func zapOne(_ m: Int, vma: VMA, _ a: UInt64, _ pte: PTE, _ details: ZapDetails, clear: Bool = true) -> Bool {
         if pte.isPresent {
             // zap_present_ptes()
             if let pfn = normalPage(pte) {
+                let flags = frames.flags(pfn)
                 // should_zap_folio(): without even_cows only non-anon folios go; a KSM folio
                 // the PTE maps as its file's alias (ksm.file_pages = on) is the file's page.
-                if !details.evenCOWs && frames[pfn].flags.contains(.anon)
-                    && !(frames[pfn].flags.contains(.ksm) && ksmMapsAlias(m, vma, a, pfn)) { return false }
-                mms[m].pageTables.set(a, .none)
+                if !details.evenCOWs && flags.contains(.anon)
+                    && !(flags.contains(.ksm) && ksmMapsAlias(m, vma, a, pfn)) { return false }
+                if clear { mms[m].pageTables.set(a, .none) }
                 costs.pteWrites += 1
-                if pte.isDirty && !frames[pfn].flags.contains(.anon) { frames[pfn].flags.insert(.dirty) }
-                if frames[pfn].flags.contains(.anon) { mms[m].rssAnon -= 1 } else { mms[m].rssShmem -= 1 }
+                if pte.isDirty && !flags.contains(.anon) { frames[pfn].flags.insert(.dirty) }
+                if flags.contains(.anon) { mms[m].rssAnon -= 1 } else { mms[m].rssShmem -= 1 }
                 removeRmapAndPut(pfn)
                 // free_pages_and_swap_cache() → free_swap_cache(): an unmapped anon folio
                 // whose swap slot nobody references leaves the swap cache.
-                if frames.isAllocated(pfn) && frames[pfn].flags.contains(.swapcache) && frames[pfn].mapcount == 0 {
+                if frames.isAllocated(pfn) && frames.flags(pfn).contains(.swapcache) && frames.mapcount(pfn) == 0 {
                     folioFreeSwap(pfn)
                 }
             } else {
-                mms[m].pageTables.set(a, .none)
+                if clear { mms[m].pageTables.set(a, .none) }
                 costs.pteWrites += 1
                 ksmMightUnmapZeroPage(m, pte)
             }
@@ -92,7 +95,7 @@ extension Kernel {
         } else if e.type == SwapEntry.hwpoisonType {
             if !details.evenCOWs { return false }
         }
-        mms[m].pageTables.set(a, .none)
+        if clear { mms[m].pageTables.set(a, .none) }
         costs.pteWrites += 1
         zapInstallUffdWPIfNeeded(m, vma: vma, a, pte, details)
         return true
