@@ -65,7 +65,7 @@ struct Run: ParsableCommand {
 struct Explore: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Explore every interleaving of a scenario's threads; verdict per check, shortest failing schedule and replay token.")
-    @Argument(help: "The .mms scenario file (none with --merge).") var file: String?
+    @Argument(help: "The .mms scenario file (none with --merge).", completion: .file(extensions: ["mms"])) var file: String?
     @Option(help: "The search: dpor (optimal DPOR, the default), sleep (sleep sets) or plain (every interleaving).") var search: String = "dpor"
     @Flag(name: .customLong("no-reduction"), help: "Enumerate every interleaving (the same as --search plain).") var noReduction = false
     @Flag(help: "Stateful search: sleep sets and a cache of the states explored (reports distinct states).") var stateful = false

@@ -285,7 +285,8 @@ extension Kernel {
         // says whether it is the file's page here or an anonymous page merged here). A KSM
         // page with a NULL stable node (try_to_merge_two_pages() made it KSM, then failed to
         // merge the tree's page and broke only its own item's COW; other mappings, the fork's,
-        // still map it) goes the way of any other page: checksum, trees, merge or break.
+        // still map it) goes the way of any other page, checksum and trees, where every merge
+        // of it fails in write_protect_page().
         if frames[pfn].flags.contains(.ksm) && ksmHasStableNode(pfn) {
             if ksm.items[i].stable != pfn {
                 let vma = mms[m].vmas[v]
@@ -376,7 +377,12 @@ extension Kernel {
 
     /// Models write_protect_page(): refuse pages with extra references; make the PTE
     /// read-only and clean (moving dirty into the folio); the page is no longer exclusive.
+    /// A KSM folio is refused with -EFAULT: page_address_in_vma() finds no anon_vma for it
+    /// (folio_anon_vma() is NULL when the mapping's flags say KSM), so a page that
+    /// try_to_merge_two_pages() made KSM and then left with a NULL stable node can never be
+    /// merged again, as the scanned page or as the tree's page.
     mutating func ksmWriteProtectPage(_ m: Int, _ a: UInt64, _ pfn: PFN) -> Bool {
+        guard !frames[pfn].flags.contains(.ksm) else { return false }
         let swapcache: UInt16 = frames[pfn].flags.contains(.swapcache) ? 1 : 0
         guard frames[pfn].refcount == frames[pfn].mapcount + swapcache else { return false }
         let pte = mms[m].pageTables.pte(a)
