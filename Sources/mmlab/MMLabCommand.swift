@@ -8,6 +8,7 @@ import Foundation
 import MMExplore
 import MMLive
 import MMScenario
+import MMTimeline
 
 @main
 struct MMLabCommand: ParsableCommand {
@@ -39,7 +40,25 @@ struct ReportFormat: ParsableArguments {
     @Flag(help: "Print JSON lines instead of text.") var json = false
 }
 
+/// `--html FILE`, on every command that runs a scenario.
+struct HTMLOption: ParsableArguments {
+    @Option(name: .customLong("html"), help: ArgumentHelp("Also write a timeline of the pages as one self-contained HTML page.", valueName: "file"),
+            completion: .file(extensions: ["html"]))
+    var html: String?
+}
+
 extension CommandOutcome {
+    /// Writes the timeline to `html` (when asked and there is one: an error before the run has
+    /// none), then prints and exits as emit(); a file that cannot be written is exit status 2.
+    func emit(html: String?) throws {
+        var o = self
+        if let html, let t = timeline, let problem = TimelineHTML.write(t, to: html) {
+            o.standardError.append(problem)
+            o.status = max(o.status, 2)
+        }
+        try o.emit()
+    }
+
     /// Prints standard output, then standard error, and ends with the exit status.
     func emit() throws {
         print(output, terminator: "")
@@ -55,10 +74,12 @@ struct Run: ParsableCommand {
     @OptionGroup var format: ReportFormat
     @Flag(help: "Print the model's cost counters.") var stats = false
     @Flag(name: .customLong("check"), help: "Check the model's invariants after every operation.") var check = false
+    @OptionGroup var html: HTMLOption
 
     func run() throws {
         try MMLabSession.run(source: scenario.text(), file: scenario.file,
-                             options: RunOptions(json: format.json, stats: stats, internalChecks: check)).emit()
+                             options: RunOptions(json: format.json, stats: stats, internalChecks: check,
+                                                 timeline: html.html != nil)).emit(html: html.html)
     }
 }
 
