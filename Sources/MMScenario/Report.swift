@@ -57,6 +57,10 @@ public struct CheckReport: Hashable, Sendable {
 public struct ExpectationResult: Hashable, Sendable {
     public var met: Bool
     public var message: String
+    public init(met: Bool, message: String) {
+        self.met = met
+        self.message = message
+    }
 }
 
 /// What one statement did.

@@ -90,6 +90,12 @@ extension ScenarioRunner {
         return out
     }
 
+    /// The scenario's title line, if it has one.
+    public var scenarioTitle: String? { scenario.title }
+
+    /// The process thread `i` runs in, by name.
+    public func threadProcessName(_ i: Int) -> String { threads[i].processName }
+
     /// The pages of each named mapping a timeline leaves out ("A: 384 of 512 pages not shown").
     public var pagesLeftOut: [String] {
         mappings.sorted { ($0.value.address, $0.key) < ($1.value.address, $1.key) }
@@ -114,9 +120,13 @@ public struct TimelineColumn: Sendable {
     /// For a step: the PTEs it changed.
     public var pteChanges: [String]
     public var pages: [PageSample]
+    /// The column's heading when it is not the line (replay and explore: the step number,
+    /// "0" for the state after the set-up, "end" after the statements that follow the threads).
+    public var label: String?
 
     public init(line: Int, text: String, process: String, thread: String? = nil, result: String, notes: [String] = [],
-                expectations: [ExpectationResult] = [], pteChanges: [String] = [], pages: [PageSample]) {
+                expectations: [ExpectationResult] = [], pteChanges: [String] = [], pages: [PageSample], label: String? = nil) {
+        self.label = label
         self.line = line
         self.text = text
         self.process = process

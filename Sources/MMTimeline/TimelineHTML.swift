@@ -163,9 +163,8 @@ public enum TimelineHTML {
         h += "<p class=\"keys\">Keys: ← → column, ↑ ↓ page, Home End first and last column, Enter collapse or open the mapping, "
         h += "p next grid, l legend. Hover a cell: the same frame is highlighted everywhere in its grid.</p>\n"
         h += "</header>\n<div id=\"main\">\n<div id=\"grids\" class=\"\(t.kind == .diff ? "side-by-side" : "stacked")\">\n"
-        if !t.lanes.isEmpty, let first = t.panels.first { h += lanes(t.lanes, first) }
         for (p, panel) in t.panels.enumerated() {
-            h += grid(panel, index: p, layout: layouts[p], differing: diffs[p], kind: t.kind)
+            h += grid(panel, index: p, layout: layouts[p], differing: diffs[p], kind: t.kind, lanes: p == 0 ? t.lanes : [])
         }
         h += "</div>\n<aside id=\"side\" aria-live=\"polite\"><p class=\"hint\">Select a column (click, or ← →) to see its statement.</p></aside>\n</div>\n"
         h += legend()
@@ -174,28 +173,28 @@ public enum TimelineHTML {
         return h
     }
 
-    /// The lanes of replay and explore: one row per thread, the step each took.
-    static func lanes(_ names: [String], _ panel: TimelinePanel) -> String {
-        var h = "<section class=\"lanes\"><h2>threads</h2>\n<div class=\"scroll\"><table class=\"lanes-table\">\n<thead><tr><th class=\"rowhead\">step</th>"
-        for (c, _) in panel.columns.enumerated() { h += "<th class=\"col\" data-p=\"0\" data-c=\"\(c)\">\(c + 1)</th>" }
-        h += "</tr></thead>\n<tbody>\n"
+    /// The lanes of replay and explore: one row per thread, the step each took (rows of the
+    /// grid's head, so that a step's lane cell sits above its column).
+    static func lanes(_ names: [String], _ panel: TimelinePanel, index p: Int) -> String {
+        var h = ""
         for name in names {
-            h += "<tr><th class=\"rowhead\">\(esc(name))</th>"
+            h += "<tr class=\"lane\"><th class=\"rowhead\">thread \(esc(name))</th>"
             for (c, col) in panel.columns.enumerated() {
                 if col.thread == name {
                     let word = col.text.split(separator: " ").first.map(String.init) ?? ""
-                    h += "<td class=\"step\" data-p=\"0\" data-c=\"\(c)\" title=\"\(esc("line \(col.line): \(col.text) — \(col.result)"))\">\(esc(word))</td>"
+                    h += "<td class=\"step\" data-p=\"\(p)\" data-c=\"\(c)\" title=\"\(esc("line \(col.line): \(col.text) — \(col.result)"))\">\(esc(word))</td>"
                 } else {
                     h += "<td></td>"
                 }
             }
             h += "</tr>\n"
         }
-        return h + "</tbody></table></div></section>\n"
+        return h
     }
 
     /// One panel's grid.
-    static func grid(_ panel: TimelinePanel, index p: Int, layout: Layout, differing: [Set<String>], kind: Timeline.Kind) -> String {
+    static func grid(_ panel: TimelinePanel, index p: Int, layout: Layout, differing: [Set<String>], kind: Timeline.Kind,
+                     lanes laneNames: [String]) -> String {
         let stepWord = (kind == .replay || kind == .explore) ? "step" : "line"
         var h = "<section class=\"panel\" data-p=\"\(p)\">\n<h2>\(esc(panel.name))</h2>\n"
         if panel.columns.isEmpty {
@@ -203,10 +202,10 @@ public enum TimelineHTML {
         }
         h += "<div class=\"scroll\"><table class=\"grid\">\n<thead><tr><th class=\"rowhead\">\(stepWord)</th>"
         for (c, col) in panel.columns.enumerated() {
-            let label = stepWord == "step" ? "\(c + 1)" : "\(col.line)"
+            let label = col.label ?? "\(col.line)"
             h += "<th class=\"col\(col.failed ? " failed" : "")\" data-p=\"\(p)\" data-c=\"\(c)\" title=\"\(esc("line \(col.line): \(col.text)"))\">\(label)</th>"
         }
-        h += "</tr>\n<tr class=\"expect\"><th class=\"rowhead\">expect</th>"
+        h += "</tr>\n" + lanes(laneNames, panel, index: p) + "<tr class=\"expect\"><th class=\"rowhead\">expect</th>"
         for (c, col) in panel.columns.enumerated() {
             let cls = col.expectations.isEmpty ? "" : (col.failed ? "x-failed" : "x-met")
             let tip = col.expectations.map { ($0.met ? "met: " : "FAILED: ") + $0.message }.joined(separator: "\n")
@@ -227,7 +226,7 @@ public enum TimelineHTML {
                     var cls = "s-\(cell.state.stateClass.rawValue)"
                     for m in cell.state.marks { cls += " m-\(m.rawValue)" }
                     if differing[c].contains(row.label) { cls += " d" }
-                    var tip = "\(row.label) after \(stepWord == "step" ? "step \(c + 1)" : "line \(col.line)"): \(cell.state.stateClass.legend)"
+                    var tip = "\(row.label) after \(col.label.map { "step \($0)" } ?? "line \(col.line)"): \(cell.state.stateClass.legend)"
                     if !cell.identity.isEmpty { tip += ", \(cell.identity)" }
                     for m in cell.state.marks { tip += ", \(m.legend)" }
                     tip += "\npagemap \(hex16(cell.word)): \(PagemapWord.bitNames(cell.word).joined(separator: " "))"
@@ -271,13 +270,15 @@ public enum TimelineHTML {
                 ("name", .string(panel.name)),
                 ("columns", .array(panel.columns.enumerated().map { (c, col) in
                     var f: [(String, JSON)] = [
-                        ("step", .int(c + 1)), ("line", .int(col.line)), ("text", .string(col.text)),
+                        ("step", .string(col.label ?? "")), ("line", .int(col.line)), ("text", .string(col.text)),
                         ("process", .string(col.process)), ("result", .string(col.result)),
                         ("notes", .array(col.notes.map { .string($0) })),
                         ("expectations", .array(col.expectations.map { .object([("met", .bool($0.met)), ("message", .string($0.message))]) })),
                         ("pte", .array(col.pteChanges.map { .string($0) })),
                     ]
                     if let th = col.thread { f.append(("thread", .string(th))) }
+                    // A statement's result other than success is drawn in red; a step's is what it did.
+                    f.append(("bad", .bool(col.label == nil && col.result != "success")))
                     return .object(f)
                 })),
             ])
@@ -308,7 +309,7 @@ public enum TimelineHTML {
     #grids { flex: 1 1 auto; min-width: 0; }
     #grids.side-by-side { display: flex; gap: 12px; }
     #grids.side-by-side .panel { flex: 1 1 0; min-width: 0; }
-    .panel h2, .lanes h2, #legend h2 { font-size: 15px; margin: 10px 0 4px; }
+    .panel h2, #legend h2 { font-size: 15px; margin: 10px 0 4px; }
     .scroll { overflow: auto; max-height: 70vh; border: 1px solid #ddd; }
     table { border-collapse: separate; border-spacing: 1px; }
     th.rowhead { position: sticky; left: 0; background: #fafafa; text-align: right; font: 11px ui-monospace, monospace;
@@ -345,8 +346,9 @@ public enum TimelineHTML {
     .m-sd::after { content: ""; position: absolute; right: 1px; bottom: 1px; width: 4px; height: 4px; border-radius: 2px; background: #000; }
     .d { outline: 2px solid #d50000; outline-offset: -2px; }
     td.hl { box-shadow: inset 0 0 0 3px #ff4081; }
-    .lanes-table td.step { background: #e3f2fd; font: 10px ui-monospace, monospace; padding: 0 2px; cursor: pointer; }
-    .lanes-table td.step.selc { background: #1565c0; color: #fff; }
+    tr.lane td.step { background: #e3f2fd; font: 9px ui-monospace, monospace; padding: 0 2px; cursor: pointer; }
+    tr.lane td.step.selc { background: #1565c0; color: #fff; }
+    tr.lane th.rowhead { font-size: 10px; color: #1565c0; }
     .footer { font-size: 12px; margin: 4px 0; padding-left: 18px; }
     #side { flex: 0 0 320px; position: sticky; top: 8px; max-height: 90vh; overflow: auto; border: 1px solid #ddd;
             padding: 8px 10px; font-size: 13px; background: #fcfcfc; }
@@ -396,12 +398,12 @@ public enum TimelineHTML {
           return;
         }
         var col = panel.columns[sel.c];
-        var head = (data.kind === "replay" || data.kind === "explore") ? "step " + col.step + ", line " + col.line : "line " + col.line;
+        var head = col.step ? "step " + col.step + (col.line ? ", line " + col.line : "") : "line " + col.line;
         side.appendChild(el("h3", "", panel.name + ": " + head));
         side.appendChild(el("code", "", col.text));
         var who = col.process + (col.thread ? ", thread " + col.thread : "");
         side.appendChild(el("p", "", "process " + who));
-        side.appendChild(el("p", col.result === "success" ? "" : "failed", "result: " + col.result));
+        side.appendChild(el("p", col.bad ? "failed" : "", (col.step ? "did: " : "result: ") + col.result));
         side.appendChild(list("observed", col.notes));
         side.appendChild(list("expectations", col.expectations.map(function (x) { return (x.met ? "met: " : "FAILED: ") + x.message; }),
                               function (i) { return col.expectations[i].met ? "met" : "failed"; }));

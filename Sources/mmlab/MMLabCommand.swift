@@ -101,6 +101,7 @@ struct Explore: ParsableCommand {
     @Option(help: "The seed of random sampling.") var seed: UInt64 = 1
     @Option(name: .customLong("max-executions"), help: "Stop after this many executions.") var maxExecutions: Int = 2_000_000
     @Option(name: .customLong("check-every"), help: "Check the model's invariants during every N-th step (and on every final state); 1: every step.") var checkEvery: Int = 8
+    @OptionGroup var html: HTMLOption
 
     func run() throws {
         if !merge.isEmpty {
@@ -141,7 +142,7 @@ struct Explore: ParsableCommand {
         }
         let text: String
         do { text = try ScenarioFile.read(file) } catch { try error.outcome.emit(); return }
-        try MMLabSession.explore(source: text, file: file, options: o, json: json).emit()
+        try MMLabSession.explore(source: text, file: file, options: o, json: json, timeline: html.html != nil).emit(html: html.html)
     }
 }
 
@@ -149,9 +150,11 @@ struct Replay: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Re-run one interleaving step by step, with the PTEs each step changed.")
     @OptionGroup var scenario: ScenarioArgument
     @Option(help: "The replay token printed by explore.") var schedule: String
+    @OptionGroup var html: HTMLOption
 
     func run() throws {
-        try MMLabSession.replay(source: scenario.text(), file: scenario.file, token: schedule).emit()
+        try MMLabSession.replay(source: scenario.text(), file: scenario.file, token: schedule,
+                                timeline: html.html != nil).emit(html: html.html)
     }
 }
 
@@ -160,9 +163,11 @@ struct Live: ParsableCommand {
         abstract: "Run a scenario on the running kernel (as root): same report as run; exit 3 when it cannot run here.")
     @OptionGroup var scenario: ScenarioArgument
     @OptionGroup var format: ReportFormat
+    @OptionGroup var html: HTMLOption
 
     func run() throws {
-        try LiveSession.run(source: scenario.text(), file: scenario.file, options: LiveOptions(json: format.json)).emit()
+        try LiveSession.run(source: scenario.text(), file: scenario.file,
+                            options: LiveOptions(json: format.json, timeline: html.html != nil)).emit(html: html.html)
     }
 }
 
@@ -180,9 +185,11 @@ struct Diff: ParsableCommand {
     var seed: UInt64?
     @Flag(help: "With --random: only generate the scenarios and print what they cover (no kernel needed).")
     var coverageOnly = false
+    @OptionGroup var html: HTMLOption
 
     func validate() throws {
         if coverageOnly && random == nil { throw ValidationError("expected --coverage-only with --random N") }
+        if html.html != nil && (all || random != nil) { throw ValidationError("expected --html with one scenario file (not --all or --random)") }
         if let random {
             guard random > 0, file == nil, !all else { throw ValidationError("expected --random N (N > 0) without a file or --all") }
             return
@@ -192,8 +199,8 @@ struct Diff: ParsableCommand {
 
     func run() throws {
         let request = DiffRequest(file: file, all: all, deviations: deviations, random: random, seed: seed,
-                                  coverageOnly: coverageOnly)
-        try LiveDiff.command(request, note: { FileHandle.standardError.write(Data("\($0)\n".utf8)) }).emit()
+                                  coverageOnly: coverageOnly, timeline: html.html != nil)
+        try LiveDiff.command(request, note: { FileHandle.standardError.write(Data("\($0)\n".utf8)) }).emit(html: html.html)
     }
 }
 
@@ -203,8 +210,10 @@ struct Compare: ParsableCommand {
     @OptionGroup var scenario: ScenarioArgument
     @Option(help: "Switches and values: KEY=V1,V2 (several separated by ';'), e.g. pagemap.shmem_swap=none,pagecache.")
     var design: String
+    @OptionGroup var html: HTMLOption
 
     func run() throws {
-        try MMLabSession.compare(source: scenario.text(), file: scenario.file, designSpec: design).emit()
+        try MMLabSession.compare(source: scenario.text(), file: scenario.file, designSpec: design,
+                                 timeline: html.html != nil).emit(html: html.html)
     }
 }
