@@ -289,6 +289,11 @@ public enum TimelineHTML {
 
     /// Writes the page; nil when done, else the error for people.
     public static func write(_ t: Timeline, to path: String) -> String? {
+        let folder = URL(fileURLWithPath: path).deletingLastPathComponent().path
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: folder, isDirectory: &isDir), isDir.boolValue else {
+            return "\(path): error: cannot write the HTML timeline: expected a folder \(folder), found none"
+        }
         do {
             try Data(render(t).utf8).write(to: URL(fileURLWithPath: path))
             return nil
