@@ -53,6 +53,8 @@ let package = Package(
             plugins: ["BuildInfo"]
         ),
         .plugin(name: "BuildInfo", capability: .buildTool()),
+        // A process with a known memory layout, for the test of `mmlab import` (not installed).
+        .executableTarget(name: "mmlab-import-helper", path: "Tests/ImportHelper"),
         .testTarget(name: "MMLabTests", dependencies: ["MMLab"]),
         .testTarget(name: "MMSyntaxTests", dependencies: ["MMSyntax"]),
         .testTarget(name: "MMScenarioTests", dependencies: ["MMScenario", "MMSyntax", "MMLab", "MMExplore", "MMFuzz"], exclude: ["Fixtures"]),

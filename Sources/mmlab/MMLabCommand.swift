@@ -16,7 +16,7 @@ struct MMLabCommand: ParsableCommand {
         commandName: "mmlab",
         abstract: "An executable model of Linux memory management, driven by .mms scenarios.",
         version: MMLabVersion.text(commit: buildCommit),
-        subcommands: [Run.self, Explore.self, Replay.self, Live.self, Diff.self, Compare.self]
+        subcommands: [Run.self, Explore.self, Replay.self, Live.self, Diff.self, Compare.self, Import.self]
     )
 }
 
@@ -215,5 +215,21 @@ struct Compare: ParsableCommand {
     func run() throws {
         try MMLabSession.compare(source: scenario.text(), file: scenario.file, designSpec: design,
                                  timeline: html.html != nil).emit(html: html.html)
+    }
+}
+
+struct Import: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Print a scenario that recreates a running process's memory layout (as root: /proc/PID/maps, pagemap, /proc/kpageflags).")
+    @Argument(help: "The process id.") var pid: String
+    @Option(help: ArgumentHelp("Only the VMAs inside this address range (hexadecimal), clipped to it.", valueName: "ADDR-ADDR"))
+    var range: String?
+    @Option(name: .customLong("max-pages"), help: "At most this many present or swapped pages get statements (default 4096).")
+    var maxPages: Int?
+    @Option(help: "Only private anonymous memory (anon) or shmem (memfd, /dev/shm, shared anonymous memory).")
+    var only: String?
+
+    func run() throws {
+        try ProcessImport.command(pid: pid, range: range, maxPages: maxPages, only: only).emit()
     }
 }
