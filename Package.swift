@@ -14,6 +14,7 @@ let package = Package(
         .library(name: "MMExplore", targets: ["MMExplore"]),
         .library(name: "MMGenerator", targets: ["MMGenerator"]),
         .library(name: "MMFuzz", targets: ["MMFuzz"]),
+        .library(name: "MMTimeline", targets: ["MMTimeline"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -35,6 +36,8 @@ let package = Package(
         // One fuzz input through parser, checker, runner and explore, with the harness's bounds
         // (the libFuzzer target is a separate package, Fuzz/, so the root never needs it).
         .target(name: "MMFuzz", dependencies: ["MMScenario", "MMSyntax", "MMExplore"]),
+        // `--html`: a timeline of pages over statements or steps as one self-contained page.
+        .target(name: "MMTimeline", dependencies: ["MMScenario", "MMLab"]),
         // The live backend's C shim: the worker loop, syscall wrappers, host set-up record.
         .target(name: "CMMLinux"),
         // The live backend: scenarios on the running kernel, and the model/kernel diff.
@@ -43,17 +46,20 @@ let package = Package(
         .executableTarget(
             name: "mmlab",
             dependencies: [
-                "MMScenario", "MMSyntax", "MMLab", "MMLive", "MMExplore",
+                "MMScenario", "MMSyntax", "MMLab", "MMLive", "MMExplore", "MMTimeline",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             // `mmlab --version`: the git commit of the checkout it was built from.
             plugins: ["BuildInfo"]
         ),
         .plugin(name: "BuildInfo", capability: .buildTool()),
+        // A process with a known memory layout, for the test of `mmlab import` (not installed).
+        .executableTarget(name: "mmlab-import-helper", path: "Tests/ImportHelper"),
         .testTarget(name: "MMLabTests", dependencies: ["MMLab"]),
         .testTarget(name: "MMSyntaxTests", dependencies: ["MMSyntax"]),
         .testTarget(name: "MMScenarioTests", dependencies: ["MMScenario", "MMSyntax", "MMLab", "MMExplore", "MMFuzz"], exclude: ["Fixtures"]),
         .testTarget(name: "CLITests", dependencies: ["mmlab"], exclude: ["Snapshots", "Fixtures"]),
+        .testTarget(name: "MMTimelineTests", dependencies: ["MMTimeline", "MMScenario", "MMExplore", "MMLab"]),
         .testTarget(name: "MMGeneratorTests", dependencies: ["MMGenerator", "MMScenario", "MMSyntax", "MMLab"]),
         .testTarget(name: "MMLiveTests", dependencies: ["MMLive", "MMGenerator", "CMMLinux", "MMScenario", "MMSyntax", "MMLab"]),
     ]

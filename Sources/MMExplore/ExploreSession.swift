@@ -35,10 +35,42 @@ extension MMLabSession {
 
     /// `mmlab explore`: what to print and the exit status (0 every check holds, 1 a check
     /// fails, 2 an error).
-    public static func explore(source: String, file: String, options: ExploreOptions = ExploreOptions(), json: Bool = false) -> CommandOutcome {
+    /// With `timeline`, the outcome carries the shortest counterexample's steps for `--html`.
+    public static func explore(source: String, file: String, options: ExploreOptions = ExploreOptions(), json: Bool = false,
+                               timeline: Bool = false) -> CommandOutcome {
         let (outcome, result) = exploration(source: source, file: file, options: options)
-        guard json, let result else { return outcome }
-        return CommandOutcome(output: exploreJSON(result, source: source).rendered + "\n", status: outcome.status)
+        var out = outcome
+        if json, let result {
+            out = CommandOutcome(output: exploreJSON(result, source: source).rendered + "\n", status: outcome.status)
+        }
+        if timeline, let result, case .success(let (runner, post, checks)) = exploreStart(source, file: file) {
+            out.timeline = counterexampleTimeline(result, start: runner, post: post, checks: checks)
+        }
+        return out
+    }
+
+    /// The timeline of the first failing check's shortest counterexample; without one, a page
+    /// that says every check holds (and shows the state after the set-up).
+    static func counterexampleTimeline(_ r: ExploreResult, start: ScenarioRunner<ModelBackend>, post: [Statement],
+                                       checks: [String]) -> Timeline {
+        let title = start.scenarioTitle
+        var summary: [String] = []
+        let failing = r.verdicts.first { $0.failingExecutions > 0 }
+        for v in r.verdicts where v.name != "expectations" || v.failingExecutions > 0 {
+            summary.append(v.failingExecutions == 0 ? "check \(v.name): holds on all \(r.executions) executions (\(scopeText(r)))"
+                : "check \(v.name): FAILS in \(v.failingExecutions) of \(r.executions) executions")
+        }
+        guard let failing else {
+            if summary.isEmpty { summary.append("expectations: hold on all \(r.executions) executions (\(scopeText(r)))") }
+            summary.append("no counterexample: the grid shows the state after the set-up")
+            var t = scheduleTimeline(start, [], post: [], checks: [], kind: .explore, file: r.file, title: title, summary: summary)
+            t.panels[0].columns.removeLast()
+            return t
+        }
+        let schedule = failing.shortest ?? []
+        summary.append("shortest failing execution of \(failing.name): \(schedule.count) steps, replay token \(ReplayToken.encode(schedule))")
+        summary.append("problem: \(failing.firstProblem)")
+        return scheduleTimeline(start, schedule, post: post, checks: checks, kind: .explore, file: r.file, title: title, summary: summary)
     }
 
     /// `explore`, with the explorer's counts and verdicts beside what it prints.
@@ -171,7 +203,16 @@ extension MMLabSession {
 
     /// `mmlab replay FILE --schedule TOKEN`: the execution step by step, with the PTEs each
     /// step changed, then the statements after the threads and the checks.
-    public static func replay(source: String, file: String, token: String) -> CommandOutcome {
+    public static func replay(source: String, file: String, token: String, timeline: Bool = false) -> CommandOutcome {
+        var out = replayText(source: source, file: file, token: token)
+        if timeline, let schedule = ReplayToken.decode(token), case .success(let (start, post, checks)) = exploreStart(source, file: file) {
+            out.timeline = scheduleTimeline(start, schedule, post: post, checks: checks, kind: .replay, file: file,
+                                            title: start.scenarioTitle, summary: ["replay token \(token)"])
+        }
+        return out
+    }
+
+    static func replayText(source: String, file: String, token: String) -> CommandOutcome {
         guard let schedule = ReplayToken.decode(token) else {
             return CommandOutcome(output: "\(file): error: expected a replay token like v1.0121, found '\(token)'\n", status: 2)
         }

@@ -36,6 +36,8 @@ public struct DiffResult: Sendable {
     public var compared = 0
     /// Host notes from the live run (standard error).
     public var notes: [String] = []
+    /// Both sides' grids, when the diff recorded a timeline (`--html`).
+    public var panels: [TimelinePanel] = []
 
     public var unlisted: Int { differences.filter { $0.known == nil }.count }
     public var known: Int { differences.count - unlisted }
@@ -124,14 +126,16 @@ public enum LiveDiff {
     }
 
     /// Runs a scenario on both backends and compares them.
-    public static func diff(source: String, file: String, deviations: [Deviation]) -> DiffResult {
+    public static func diff(source: String, file: String, deviations: [Deviation], timeline: Bool = false) -> DiffResult {
         var result = DiffResult(file: file)
-        let model = MMLabSession.run(source: source, file: file)
+        let model = MMLabSession.run(source: source, file: file, options: RunOptions(timeline: timeline))
         guard let modelReport = model.report else {
             result.error = firstLine(model.output)
             return result
         }
-        let live = LiveSession.execute(source: source, file: file)
+        if let t = model.timeline { result.panels = t.panels }
+        let live = LiveSession.execute(source: source, file: file, options: LiveOptions(timeline: timeline))
+        if timeline { result.panels += live.timeline(file: file, title: nil).panels }
         result.notes = live.notes
         if let why = live.skipped {
             result.skipped = why
@@ -145,6 +149,18 @@ public enum LiveDiff {
         result.compared = max(modelReport.entries.count, kernelReport.entries.count)
         result.differences = compare(model: modelReport, kernel: kernelReport, deviations: deviations)
         return result
+    }
+
+    /// The timeline of a diff: model and kernel side by side, with the verdict and each
+    /// difference above them.
+    public static func timeline(_ r: DiffResult, title: String?, deviationsPath: String?) -> Timeline {
+        var summary = [firstLine(render(r, deviationsPath: deviationsPath))]
+        let listName = deviationsPath ?? "docs/deviations.md"
+        for d in r.differences {
+            summary.append("line \(d.line): \(d.text): " + (d.known.map { "known (\(listName): \($0.title))" } ?? "UNLISTED")
+                           + " — model: \(d.model.first ?? ""); kernel: \(d.kernel.first ?? "")")
+        }
+        return Timeline(kind: .diff, file: r.file, title: title, panels: r.panels, summary: summary)
     }
 
     /// The text `mmlab diff FILE` prints.

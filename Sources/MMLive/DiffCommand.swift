@@ -5,6 +5,7 @@
 
 import Foundation
 import MMGenerator
+import MMSyntax
 import MMScenario
 
 /// What `mmlab diff` was asked to do.
@@ -21,9 +22,12 @@ public struct DiffRequest: Sendable {
     public var seed: UInt64?
     /// With `random`: only generate the scenarios and print what they cover (no kernel, no root).
     public var coverageOnly = false
+    /// Record both sides' timelines for `--html` (one scenario only).
+    public var timeline = false
 
     public init(file: String? = nil, all: Bool = false, deviations: String? = nil, random: Int? = nil, seed: UInt64? = nil,
-                coverageOnly: Bool = false) {
+                coverageOnly: Bool = false, timeline: Bool = false) {
+        self.timeline = timeline
         self.file = file
         self.all = all
         self.deviations = deviations
@@ -89,8 +93,13 @@ extension LiveDiff {
             say(error.message)
             return outcome("", 2)
         }
-        let r = diff(source: text, file: file, deviations: list)
+        let r = diff(source: text, file: file, deviations: list, timeline: request.timeline)
         for n in r.notes { say("note: \(n)") }
-        return outcome(render(r, deviationsPath: listPath), r.status)
+        var o = outcome(render(r, deviationsPath: listPath), r.status)
+        if request.timeline && r.error == nil {
+            let title = (try? ScenarioParser.parse(text, file: file))?.title
+            o.timeline = timeline(r, title: title, deviationsPath: listPath)
+        }
+        return o
     }
 }

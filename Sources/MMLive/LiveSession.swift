@@ -13,7 +13,12 @@ import MMSyntax
 /// Options of `mmlab live`.
 public struct LiveOptions: Sendable {
     public var json = false
-    public init(json: Bool = false) { self.json = json }
+    /// Record the pages after every statement for `--html` (CommandOutcome.timeline).
+    public var timeline = false
+    public init(json: Bool = false, timeline: Bool = false) {
+        self.json = json
+        self.timeline = timeline
+    }
 }
 
 /// A live run as the session builds it: the notes stay bare (the diff prefixes them with the
@@ -30,11 +35,24 @@ struct LiveRun: Sendable {
     var skipped: String?
     /// The parse or check error, when there was one.
     var error: Diagnostic?
+    /// The pages named mappings leave out of a timeline (when one was recorded).
+    var pagesLeftOut: [String] = []
 
     /// What `mmlab live` prints: notes become `note: …`, errors `mmlab: error: …`.
     var outcome: CommandOutcome {
         CommandOutcome(output: output, standardError: notes.map { $0.hasPrefix("error: ") ? "mmlab: \($0)" : "note: \($0)" },
                        status: status, report: report, skipped: skipped, error: error)
+    }
+
+    /// The timeline of the run (`live --html`): the kernel's grid, or for a run that did not
+    /// happen a page that says why.
+    func timeline(file: String, title: String?) -> Timeline {
+        guard let report else {
+            return Timeline(kind: .live, file: file, title: title, panels: [],
+                            summary: [skipped.map { "skipped: \($0)" } ?? "not run: \(output.split(separator: "\n").first ?? "")"])
+        }
+        return Timeline(kind: .live, file: file, title: title ?? report.title,
+                        panels: [TimelinePanel(name: report.backend, report: report, leftOut: pagesLeftOut)])
     }
 }
 
@@ -214,7 +232,10 @@ public enum LiveSession {
 
     /// Runs a scenario's text on the running kernel: `mmlab live`.
     public static func run(source: String, file: String, options: LiveOptions = LiveOptions()) -> CommandOutcome {
-        execute(source: source, file: file, options: options).outcome
+        let r = execute(source: source, file: file, options: options)
+        var outcome = r.outcome
+        if options.timeline && r.error == nil { outcome.timeline = r.timeline(file: file, title: nil) }
+        return outcome
     }
 
     /// Runs a scenario's text on the running kernel, its notes kept bare.
@@ -285,8 +306,10 @@ public enum LiveSession {
             return o
         }
         var runner = ScenarioRunner(scenario: scenario, backend: backend)
+        runner.recordsPages = options.timeline
         let report = runner.run(wantsConsistencyCheck: false)
         var outcome = LiveRun(output: "", status: report.exitStatus, report: report)
+        outcome.pagesLeftOut = runner.pagesLeftOut
         finishHost(&outcome)
         let final = outcome.report ?? report
         outcome.output = options.json ? final.jsonLines() : final.text()

@@ -57,6 +57,11 @@ public protocol ScenarioBackend {
     /// The first problem an `explore` check (`no_silent_write`, `no_lost_write`,
     /// `consistent`) finds in this run; nil when it holds.
     func checkProblem(_ check: String) -> String?
+    /// The pagemap words of `count` pages from `address` for a timeline (`--html`), outside
+    /// the cost counters (Timeline.swift).
+    mutating func samplePagemap(_ p: ProcessHandle, address: UInt64, count: Int) -> [UInt64]
+    /// Whether the frame at `pfn` is a KSM page, when the backend can tell (false otherwise).
+    func frameIsKSM(_ pfn: UInt64) -> Bool
 }
 
 extension ScenarioBackend {
@@ -70,6 +75,7 @@ extension ScenarioBackend {
     public func gmemIsPrivate(_ object: ObjectHandle, page: UInt64) -> Bool? { nil }
     public var evaluatesChecks: Bool { false }
     public func checkProblem(_ check: String) -> String? { nil }
+    public func frameIsKSM(_ pfn: UInt64) -> Bool { false }
 }
 
 /// The model as a backend.

@@ -20,6 +20,8 @@ public struct CommandOutcome: Sendable {
     public var skipped: String?
     /// The parse or check error, when there was one (exit status 2).
     public var error: Diagnostic?
+    /// What `--html` draws, when the command was asked to record it.
+    public var timeline: Timeline?
 
     public init(output: String, standardError: [String] = [], status: Int32, report: RunReport? = nil,
                 skipped: String? = nil, error: Diagnostic? = nil) {

@@ -43,13 +43,15 @@ extension MMLabSession {
     }
 
     /// `mmlab compare FILE --design SPEC`: what to print and the exit status (0 done, 2 error).
-    public static func compare(source: String, file: String, designSpec: String) -> CommandOutcome {
+    /// With `timeline`, the outcome carries one grid per design for `--html`.
+    public static func compare(source: String, file: String, designSpec: String, timeline: Bool = false) -> CommandOutcome {
         let variants: [[(String, String)]]
         switch designVariants(designSpec) {
         case .success(let v): variants = v
         case .failure(let e): return CommandOutcome(output: "\(file): error: \(e.message)\n", status: 2)
         }
         var reports: [(String, RunReport)] = []
+        var panels: [TimelinePanel] = []
         for variant in variants {
             // The variant's design lines go first; the scenario's own design lines for the
             // same switch are replaced.
@@ -66,7 +68,7 @@ extension MMLabSession {
             // Design lines must come before operations: they are prepended, and the report's line
             // numbers are shifted back to the original file's.
             let text = (header + kept).joined(separator: "\n")
-            let out = run(source: text, file: file, options: RunOptions(stats: true))
+            let out = run(source: text, file: file, options: RunOptions(stats: true, timeline: timeline))
             guard var report = out.report else {
                 return CommandOutcome(output: "\(name): \(out.output)", status: 2, error: out.error)
             }
@@ -75,6 +77,12 @@ extension MMLabSession {
                 report.entries[i].statement.location.line -= header.count
             }
             reports.append((name, report))
+            if timeline, let t = out.timeline {
+                // The design lines compare put first are not the scenario's statements.
+                var shown = report
+                shown.entries.removeAll { $0.statement.location.line <= 0 }
+                panels.append(TimelinePanel(name: name, report: shown, leftOut: t.panels.first?.footer.filter { $0.contains("not shown") } ?? []))
+            }
         }
         var text = "\(file): \(reports.count) design variants\n\n"
         let w = max(12, reports.map(\.0.count).max() ?? 12)
@@ -134,7 +142,13 @@ extension MMLabSession {
         for (name, r) in reports where !r.metadata.isEmpty {
             for (what, bytes) in r.metadata { text += "\(name): metadata: \(what): \(bytes) bytes\n" }
         }
-        return CommandOutcome(output: text, status: 0)
+        var outcome = CommandOutcome(output: text, status: 0)
+        if timeline {
+            var summary = ["\(reports.count) design variants; cells outlined differ from the first variant's"]
+            summary += diffs.filter { $0.hasPrefix("line ") }.map { "differs: \($0)" }
+            outcome.timeline = Timeline(kind: .compare, file: file, title: reports.first?.1.title, panels: panels, summary: summary)
+        }
+        return outcome
     }
 
     static func describeEntry(_ e: StatementReport) -> String {

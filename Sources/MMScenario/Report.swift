@@ -57,6 +57,10 @@ public struct CheckReport: Hashable, Sendable {
 public struct ExpectationResult: Hashable, Sendable {
     public var met: Bool
     public var message: String
+    public init(met: Bool, message: String) {
+        self.met = met
+        self.message = message
+    }
 }
 
 /// What one statement did.
@@ -71,6 +75,9 @@ public struct StatementReport: Sendable {
     public var result: OpOutcome = .ok
     public var observations: [Observation] = []
     public var expectations: [ExpectationResult] = []
+    /// The pagemap word of every named page after the statement, when the run records them
+    /// (`--html`).
+    public var pages: [PageSample]?
 }
 
 /// What a whole run did.
@@ -90,6 +97,8 @@ public struct RunReport: Sendable {
     public var metadata: [(String, Int)] = []
     /// A runtime error that stopped the run.
     public var fatal: Diagnostic?
+    /// The PFN the backend's pagemap shows for the zero page (for timelines).
+    public var zeroPFN: UInt64?
 
     public var met: Int { entries.reduce(0) { $0 + $1.expectations.filter(\.met).count } + checks.filter { $0.problem == nil }.count }
     public var failed: Int { entries.reduce(0) { $0 + $1.expectations.filter { !$0.met }.count } + checks.filter { $0.problem != nil }.count }

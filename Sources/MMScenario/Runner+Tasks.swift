@@ -496,7 +496,7 @@ extension ScenarioRunner {
             var e = task.entry
             e.note = "blocked: \(why)"
             e.observations = Observation.tokens(task.tokensRef, task.tokens)
-            report.entries.append(e)
+            appendEntry(e)
             task.tokens = []
         }
         task.resumed = true

@@ -102,7 +102,7 @@ extension ScenarioRunner {
             e.expectations.append(ExpectationResult(met: false, message:
                 "thread \(name) cannot finish: it sleeps at line \(line) (\(t.blockedOn)) and nothing left can wake it"))
         }
-        report.entries.append(e)
+        appendEntry(e)
     }
 
     /// Threads still asleep when the scenario ends (reported, not an error).

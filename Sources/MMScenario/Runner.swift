@@ -42,6 +42,9 @@ public struct ScenarioRunner<Backend: ScenarioBackend> {
     var currentThread: String?
     /// Processes whose `exit` ran, with its line: they run nothing more.
     var exitedProcesses: [ProcessHandle: Int] = [:]
+    /// Whether each statement's report carries the pagemap words of every named page after
+    /// it (`--html`; Timeline.swift).
+    public var recordsPages = false
 
     public init(scenario: Scenario, backend: Backend) {
         self.scenario = scenario
@@ -76,6 +79,7 @@ public struct ScenarioRunner<Backend: ScenarioBackend> {
         }
         report.costs = backend.costs
         report.fatal = fatal
+        report.zeroPFN = backend.zeroPFN
         return report
     }
 
@@ -90,13 +94,13 @@ public struct ScenarioRunner<Backend: ScenarioBackend> {
         let entry = StatementReport(statement: s, process: processName, depth: depth)
         switch s.kind {
         case .inProcess(let name, let body):
-            report.entries.append(entry)
+            appendEntry(entry)
             current.append(name)
             runBlock(body, depth: depth + 1)
             current.removeLast()
             return
         case .when(let key, let values, let body):
-            report.entries.append(entry)
+            appendEntry(entry)
             if let v = design.value(of: key), values.contains(v) {
                 runBlock(body, depth: depth + 1)
             } else {
@@ -105,12 +109,12 @@ public struct ScenarioRunner<Backend: ScenarioBackend> {
                 for b in body {
                     var skipped = StatementReport(statement: b, process: processName, depth: depth + 1)
                     skipped.note = "not run: design \(key) = \(design.value(of: key) ?? "?")"
-                    report.entries.append(skipped)
+                    appendEntry(skipped)
                 }
             }
             return
         case .thread(let name, let body):
-            report.entries.append(entry)
+            appendEntry(entry)
             startThread(name, body: body, depth: depth)
             return
         case .join(let name):
@@ -145,7 +149,7 @@ public struct ScenarioRunner<Backend: ScenarioBackend> {
         entry.observations += Observation.tokens(task.tokensRef, task.tokens)
         task.tokens = []
         if fatal != nil {
-            report.entries.append(entry)
+            appendEntry(entry)
             return
         }
         entry.result = outcome
@@ -158,7 +162,7 @@ public struct ScenarioRunner<Backend: ScenarioBackend> {
         } else if !outcome.isOK {
             entry.expectations.append(ExpectationResult(met: false, message: "unexpected \(outcome.description)"))
         }
-        report.entries.append(entry)
+        appendEntry(entry)
     }
 
     /// Address and length of a page reference into a mapping.

@@ -11,10 +11,13 @@ public struct RunOptions: Sendable {
     public var stats = false
     /// Check the model's invariants after every operation.
     public var internalChecks = false
-    public init(json: Bool = false, stats: Bool = false, internalChecks: Bool = false) {
+    /// Record the pages after every statement for `--html` (CommandOutcome.timeline).
+    public var timeline = false
+    public init(json: Bool = false, stats: Bool = false, internalChecks: Bool = false, timeline: Bool = false) {
         self.json = json
         self.stats = stats
         self.internalChecks = internalChecks
+        self.timeline = timeline
     }
 }
 
@@ -41,9 +44,15 @@ public enum MMLabSession {
                                        internalChecks: options.internalChecks || checked.wantsConsistencyCheck)
             if !checked.checks.isEmpty { backend.kernel.enableWriteChecks() }
             var runner = ScenarioRunner(scenario: scenario, backend: backend)
+            runner.recordsPages = options.timeline
             let report = runner.run(checks: checked.checks)
             let out = options.json ? report.jsonLines() : report.text(stats: options.stats)
-            return CommandOutcome(output: out, status: report.exitStatus, report: report)
+            var outcome = CommandOutcome(output: out, status: report.exitStatus, report: report)
+            if options.timeline {
+                outcome.timeline = Timeline(kind: .run, file: file, title: scenario.title,
+                                            panels: [TimelinePanel(name: report.backend, report: report, leftOut: runner.pagesLeftOut)])
+            }
+            return outcome
         }
     }
 }

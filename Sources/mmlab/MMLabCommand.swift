@@ -8,6 +8,7 @@ import Foundation
 import MMExplore
 import MMLive
 import MMScenario
+import MMTimeline
 
 @main
 struct MMLabCommand: ParsableCommand {
@@ -15,7 +16,7 @@ struct MMLabCommand: ParsableCommand {
         commandName: "mmlab",
         abstract: "An executable model of Linux memory management, driven by .mms scenarios.",
         version: MMLabVersion.text(commit: buildCommit),
-        subcommands: [Run.self, Explore.self, Replay.self, Live.self, Diff.self, Compare.self]
+        subcommands: [Run.self, Explore.self, Replay.self, Live.self, Diff.self, Compare.self, Import.self]
     )
 }
 
@@ -39,7 +40,25 @@ struct ReportFormat: ParsableArguments {
     @Flag(help: "Print JSON lines instead of text.") var json = false
 }
 
+/// `--html FILE`, on every command that runs a scenario.
+struct HTMLOption: ParsableArguments {
+    @Option(name: .customLong("html"), help: ArgumentHelp("Also write a timeline of the pages as one self-contained HTML page.", valueName: "file"),
+            completion: .file(extensions: ["html"]))
+    var html: String?
+}
+
 extension CommandOutcome {
+    /// Writes the timeline to `html` (when asked and there is one: an error before the run has
+    /// none), then prints and exits as emit(); a file that cannot be written is exit status 2.
+    func emit(html: String?) throws {
+        var o = self
+        if let html, let t = timeline, let problem = TimelineHTML.write(t, to: html) {
+            o.standardError.append(problem)
+            o.status = max(o.status, 2)
+        }
+        try o.emit()
+    }
+
     /// Prints standard output, then standard error, and ends with the exit status.
     func emit() throws {
         print(output, terminator: "")
@@ -55,10 +74,12 @@ struct Run: ParsableCommand {
     @OptionGroup var format: ReportFormat
     @Flag(help: "Print the model's cost counters.") var stats = false
     @Flag(name: .customLong("check"), help: "Check the model's invariants after every operation.") var check = false
+    @OptionGroup var html: HTMLOption
 
     func run() throws {
         try MMLabSession.run(source: scenario.text(), file: scenario.file,
-                             options: RunOptions(json: format.json, stats: stats, internalChecks: check)).emit()
+                             options: RunOptions(json: format.json, stats: stats, internalChecks: check,
+                                                 timeline: html.html != nil)).emit(html: html.html)
     }
 }
 
@@ -80,6 +101,7 @@ struct Explore: ParsableCommand {
     @Option(help: "The seed of random sampling.") var seed: UInt64 = 1
     @Option(name: .customLong("max-executions"), help: "Stop after this many executions.") var maxExecutions: Int = 2_000_000
     @Option(name: .customLong("check-every"), help: "Check the model's invariants during every N-th step (and on every final state); 1: every step.") var checkEvery: Int = 8
+    @OptionGroup var html: HTMLOption
 
     func run() throws {
         if !merge.isEmpty {
@@ -120,7 +142,7 @@ struct Explore: ParsableCommand {
         }
         let text: String
         do { text = try ScenarioFile.read(file) } catch { try error.outcome.emit(); return }
-        try MMLabSession.explore(source: text, file: file, options: o, json: json).emit()
+        try MMLabSession.explore(source: text, file: file, options: o, json: json, timeline: html.html != nil).emit(html: html.html)
     }
 }
 
@@ -128,9 +150,11 @@ struct Replay: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Re-run one interleaving step by step, with the PTEs each step changed.")
     @OptionGroup var scenario: ScenarioArgument
     @Option(help: "The replay token printed by explore.") var schedule: String
+    @OptionGroup var html: HTMLOption
 
     func run() throws {
-        try MMLabSession.replay(source: scenario.text(), file: scenario.file, token: schedule).emit()
+        try MMLabSession.replay(source: scenario.text(), file: scenario.file, token: schedule,
+                                timeline: html.html != nil).emit(html: html.html)
     }
 }
 
@@ -139,9 +163,11 @@ struct Live: ParsableCommand {
         abstract: "Run a scenario on the running kernel (as root): same report as run; exit 3 when it cannot run here.")
     @OptionGroup var scenario: ScenarioArgument
     @OptionGroup var format: ReportFormat
+    @OptionGroup var html: HTMLOption
 
     func run() throws {
-        try LiveSession.run(source: scenario.text(), file: scenario.file, options: LiveOptions(json: format.json)).emit()
+        try LiveSession.run(source: scenario.text(), file: scenario.file,
+                            options: LiveOptions(json: format.json, timeline: html.html != nil)).emit(html: html.html)
     }
 }
 
@@ -159,9 +185,11 @@ struct Diff: ParsableCommand {
     var seed: UInt64?
     @Flag(help: "With --random: only generate the scenarios and print what they cover (no kernel needed).")
     var coverageOnly = false
+    @OptionGroup var html: HTMLOption
 
     func validate() throws {
         if coverageOnly && random == nil { throw ValidationError("expected --coverage-only with --random N") }
+        if html.html != nil && (all || random != nil) { throw ValidationError("expected --html with one scenario file (not --all or --random)") }
         if let random {
             guard random > 0, file == nil, !all else { throw ValidationError("expected --random N (N > 0) without a file or --all") }
             return
@@ -171,8 +199,8 @@ struct Diff: ParsableCommand {
 
     func run() throws {
         let request = DiffRequest(file: file, all: all, deviations: deviations, random: random, seed: seed,
-                                  coverageOnly: coverageOnly)
-        try LiveDiff.command(request, note: { FileHandle.standardError.write(Data("\($0)\n".utf8)) }).emit()
+                                  coverageOnly: coverageOnly, timeline: html.html != nil)
+        try LiveDiff.command(request, note: { FileHandle.standardError.write(Data("\($0)\n".utf8)) }).emit(html: html.html)
     }
 }
 
@@ -182,8 +210,26 @@ struct Compare: ParsableCommand {
     @OptionGroup var scenario: ScenarioArgument
     @Option(help: "Switches and values: KEY=V1,V2 (several separated by ';'), e.g. pagemap.shmem_swap=none,pagecache.")
     var design: String
+    @OptionGroup var html: HTMLOption
 
     func run() throws {
-        try MMLabSession.compare(source: scenario.text(), file: scenario.file, designSpec: design).emit()
+        try MMLabSession.compare(source: scenario.text(), file: scenario.file, designSpec: design,
+                                 timeline: html.html != nil).emit(html: html.html)
+    }
+}
+
+struct Import: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Print a scenario that recreates a running process's memory layout (as root: /proc/PID/maps, pagemap, /proc/kpageflags).")
+    @Argument(help: "The process id.") var pid: String
+    @Option(help: ArgumentHelp("Only the VMAs inside this address range (hexadecimal), clipped to it.", valueName: "ADDR-ADDR"))
+    var range: String?
+    @Option(name: .customLong("max-pages"), help: "At most this many present or swapped pages get statements (default 4096).")
+    var maxPages: Int?
+    @Option(help: "Only private anonymous memory (anon) or shmem (memfd, /dev/shm, shared anonymous memory).")
+    var only: String?
+
+    func run() throws {
+        try ProcessImport.command(pid: pid, range: range, maxPages: maxPages, only: only).emit()
     }
 }

@@ -173,6 +173,31 @@ final class CLISnapshotTests: XCTestCase {
     }
 
     /// Every subcommand's --help, so a change to an option's name, default or help is seen.
+    /// `--html FILE` prints the same report and writes the page.
+    func testRunHTML() throws {
+        let page = Self.root.appendingPathComponent(".build/cli-run-timeline.html")
+        try? FileManager.default.removeItem(at: page)
+        try assertSnapshot("run-fork-cow-html", ["run", "examples/fork/anon-cow.mms", "--html", ".build/cli-run-timeline.html"], status: 0)
+        let html = try String(contentsOf: page, encoding: .utf8)
+        XCTAssertTrue(html.hasPrefix("<!DOCTYPE html>"))
+        XCTAssertTrue(html.contains("<h1>mmlab run <code>examples/fork/anon-cow.mms</code></h1>"))
+    }
+
+    /// A page that cannot be written is an error (exit 2) after the report; `diff --all` and
+    /// `--random` take no `--html`.
+    func testHTMLErrors() throws {
+        try assertSnapshot("run-html-unwritable", ["run", "examples/fork/anon-cow.mms", "--html", "/nonexistent/t.html"], status: 2)
+        try assertSnapshot("diff-all-html", ["diff", "--all", "examples", "--html", "t.html"], status: 64)
+    }
+
+    /// explore --html of a scenario whose checks fail: the text is unchanged.
+    func testExploreHTML() throws {
+        try assertSnapshot("explore-seed001-old-html", ["explore", "examples/races/seed001-old-designs.mms", "--jobs", "1",
+                                                        "--html", ".build/cli-explore-timeline.html"], status: 1)
+        let html = try String(contentsOf: Self.root.appendingPathComponent(".build/cli-explore-timeline.html"), encoding: .utf8)
+        XCTAssertTrue(html.contains("<tr class=\"lane\">"))
+    }
+
     func testHelp() throws {
         try assertSnapshot("help", ["--help"], status: 0)
         for sub in ["run", "explore", "replay", "live", "diff", "compare"] {
