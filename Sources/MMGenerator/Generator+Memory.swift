@@ -4,6 +4,7 @@
 // mprotect, munmap, punch, pread, pwrite, late mmaps, fork and the statements of a child.
 
 import MMLab
+import MMScenario
 
 extension ScenarioGenerator {
     // MARK: - Accesses
@@ -111,20 +112,6 @@ extension ScenarioGenerator {
         return false
     }
 
-    /// `0..3,8` (or `none`) for a sorted list of indices.
-    static func ranges(_ pages: [Int]) -> String {
-        guard !pages.isEmpty else { return "none" }
-        var parts: [String] = []
-        var i = 0
-        while i < pages.count {
-            var j = i
-            while j + 1 < pages.count && pages[j + 1] == pages[j] + 1 { j += 1 }
-            parts.append(i == j ? "\(pages[i])" : "\(pages[i])..\(pages[j])")
-            i = j + 1
-        }
-        return parts.joined(separator: ",")
-    }
-
     /// Whether page i's VMA is registered wp by a WP_ASYNC userfaultfd (PAGE_IS_WPALLOWED).
     func wpAsyncVMA(_ p: Int, _ m: Int, _ i: Int) -> Bool {
         let pg = procs[p].pages[m][i]
@@ -192,7 +179,7 @@ extension ScenarioGenerator {
                 case .unknown: return
                 }
             }
-            cats.append("\(name)=\(Self.ranges(pages))")
+            cats.append("\(name)=\(pageIndicesText(pages))")
         }
         func among(_ pg: Page, _ set: PTEs) -> Tri {
             pg.pte.isSubset(of: set) ? .yes : pg.pte.intersection(set).isEmpty ? .no : .unknown

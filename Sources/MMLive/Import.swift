@@ -413,18 +413,8 @@ public enum ProcessImport {
 
     static func rangeText(_ a: Int, _ b: Int) -> String { a == b ? "[\(a)]" : "[\(a)..\(b)]" }
 
-    /// "[0..3,7]" for a list of page indices (comments).
-    static func ranges(_ pages: [Int]) -> String {
-        var parts: [String] = []
-        var i = 0
-        while i < pages.count {
-            var j = i
-            while j + 1 < pages.count && pages[j + 1] == pages[j] + 1 { j += 1 }
-            parts.append(i == j ? "\(pages[i])" : "\(pages[i])..\(pages[j])")
-            i = j + 1
-        }
-        return "[" + parts.joined(separator: ",") + "]"
-    }
+    /// "[0..3,7]" for a sorted list of page indices (comments).
+    static func ranges(_ pages: [Int]) -> String { "[" + pageIndicesText(pages) + "]" }
 
     static func hex(_ v: UInt64) -> String { "0x" + String(v, radix: 16) }
 

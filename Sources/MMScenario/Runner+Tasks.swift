@@ -627,3 +627,14 @@ func rangesText(_ ranges: [ClosedRange<Int>]) -> String {
     guard !ranges.isEmpty else { return "none" }
     return ranges.map { $0.count == 1 ? "\($0.lowerBound)" : "\($0.lowerBound)..\($0.upperBound)" }.joined(separator: ",")
 }
+
+/// `0..3,8` for a sorted list of page indices (runs of consecutive ones joined); `none`
+/// when empty. The form of PAGEMAP_SCAN categories in `expect pagemap_scan` and of page
+/// lists in notes (the generator's, the import's).
+public func pageIndicesText(_ pages: [Int]) -> String {
+    var runs: [ClosedRange<Int>] = []
+    for p in pages {
+        if let last = runs.last, p == last.upperBound + 1 { runs[runs.count - 1] = last.lowerBound...p } else { runs.append(p...p) }
+    }
+    return rangesText(runs)
+}

@@ -37,6 +37,26 @@ final class ExamplesRunTests: XCTestCase {
         print("examples: \(files.count) scenarios, \(expectations) expectations met on the model")
     }
 
+    /// The fast path of an access (Fault/FastAccess.swift) runs only without the invariant
+    /// checks, which the test above turns on: every example's report — results, pagemap
+    /// words, tokens read, expectations and the cost counters of `--stats` — is the same with
+    /// the checks (the general steps for every access) and without (the fast path where it
+    /// applies).
+    func testEveryExampleReportsTheSameWithAndWithoutTheInvariantChecks() throws {
+        var compared = 0
+        for url in exampleFiles() {
+            let text = try String(contentsOf: url, encoding: .utf8)
+            if text.hasPrefix("# explore:") { continue }
+            let rel = String(url.path.dropFirst(repositoryRoot.path.count + 1))
+            let fast = MMLabSession.run(source: text, file: rel, options: RunOptions(stats: true))
+            let steps = MMLabSession.run(source: text, file: rel, options: RunOptions(stats: true, internalChecks: true))
+            XCTAssertEqual(fast.output, steps.output, rel)
+            XCTAssertEqual(fast.status, steps.status, rel)
+            compared += 1
+        }
+        XCTAssertGreaterThan(compared, 100)
+    }
+
     /// Every example that states designs' answers in `when design K = V… { }` blocks meets
     /// them under each value it names (the design set as `mmlab compare` sets it), with the
     /// invariants on: the halves the default run skips are tested too.
