@@ -7,6 +7,15 @@
 // most max_page_sharing mappings; more pages of the same content make further KSM pages, the
 // "dups" of one chain), and the sysfs counters.
 
+/// One mm's rmap_list as a scan passes it (ksm_scan.rmap_list): the items that existed when
+/// the scan reached the mm, in address order, the next one not passed yet, and the address
+/// last visited (its item was reached, not passed over).
+struct KSMPassedItems {
+    var items: [Int]
+    var next = 0
+    var reached = UInt64.max
+}
+
 /// One scanned page (struct ksm_rmap_item): where it is and what the scanner knows of it.
 struct KSMRmapItem: Hashable, Sendable {
     var mm: MMID
@@ -231,6 +240,9 @@ extension Kernel {
             let m = Int(mm)
             var sawMergeable = false
             defer { if !sawMergeable { unmergeable.append(mm) } }
+            // The mm's rmap_list as the scan starts: its items in address order, passed one by one.
+            var earlier = KSMPassedItems(items: ksm.items.indices.filter { ksm.items[$0].mm == mm }
+                .sorted { ksm.items[$0].address < ksm.items[$1].address })
             for v in mms[m].vmas.indices {
                 let vma = mms[m].vmas[v]
                 if vma.flags.contains(.mergeable) { sawMergeable = true }
@@ -247,15 +259,13 @@ extension Kernel {
                             || (ksmMergesPageCache && ksmFileCandidate(pfn) != nil) else { continue }
                     let i = ksmRmapItem(MMID(m), a)
                     seen.append(i)
+                    ksmRemovePassedRmapItems(&earlier, below: a)
                     cmpAndMergePage(m, v, a, pfn, item: i, unstableTree: &unstableTree)
                 }
             }
+            ksmRemovePassedRmapItems(&earlier, below: UInt64.max)   // remove_trailing_rmap_items()
         }
-        // Items whose page went away (unmapped, swapped, copied) leave the trees.
-        for i in ksm.items.indices where !seen.contains(i) {
-            ksm.items[i].stable = nil
-            ksm.items[i].unstable = false
-        }
+        // Items whose page went away (unmapped, swapped, copied) left the trees above.
         ksm.items = ksm.items.enumerated().filter { seen.contains($0.offset) }.map(\.element)
         ksm.mms.removeAll { !mms[Int($0)].alive }
         // scan_get_next_rmap_item(): an mm in which the scan found no VM_MERGEABLE VMA leaves
@@ -265,6 +275,22 @@ extension Kernel {
         // The unstable tree does not survive the scan; items that stayed there are "unshared".
         pruneStableTree()
         ksm.fullScans += 1
+    }
+
+    /// Models get_next_rmap_item() passing over (and remove_trailing_rmap_items() at the
+    /// end of an mm): the mm's items below `address` that this scan did not reach — their
+    /// page went away (zapped, unmapped, swapped, copied) — leave the trees as the scan
+    /// passes them, so a KSM page they counted has room for another mapping at once, in the
+    /// same scan (max_page_sharing).
+    mutating func ksmRemovePassedRmapItems(_ earlier: inout KSMPassedItems, below address: UInt64) {
+        while earlier.next < earlier.items.count, ksm.items[earlier.items[earlier.next]].address < address {
+            let i = earlier.items[earlier.next]
+            earlier.next += 1
+            guard ksm.items[i].address != earlier.reached else { continue }
+            ksm.items[i].stable = nil
+            ksm.items[i].unstable = false
+        }
+        earlier.reached = address
     }
 
     /// The index of the rmap item for (mm, address), created on first sight.

@@ -196,6 +196,10 @@ extension Kernel {
         let a = start + UInt64(n) << pageShift
         var err: Errno? = nil
         if let v = mms[m].vmaIndex(containing: a) {
+            // mm_alloc_pmd() and __pte_alloc() come first, for every page tried: the PTE table
+            // stays when the fill then fails (EEXIST on a page-cache page already there), and
+            // PAGEMAP_SCAN tells its none PTEs (written) from a hole.
+            if !mms[m].vmas[v].flags.contains(.hugetlb) { _ = mms[m].pageTables.allocSlot(a) }
             err = mfillAtomicPTE(m, v, a, index: n, mode: mode, wp: wp)
         } else {
             err = .ENOENT
